@@ -1,0 +1,53 @@
+# chat-smoke: one image for the GitHub action, GitLab CI, Jenkins and plain `docker run`.
+#
+# GitHub's rules for a Docker container action (docs "Dockerfile support for GitHub
+# Actions", and /work/shared/reference/github-actions-contract.md):
+#   - no USER: the action runs as root so it can write into the mounted workspace;
+#   - no reliance on WORKDIR: the runner mounts the workspace over it (--workdir
+#     /github/workspace), so nothing here lives in, or is found through, the working dir;
+#   - an absolute, exec-form ENTRYPOINT; a workflow's `args` replace CMD, so there is none.
+# Jenkins' `docker.image(...).inside {}` runs `docker run -u UID:GID ... IMAGE cat` as a
+# non-root user, so everything installed here must be readable (and the scripts runnable)
+# by any uid, and entrypoint.py must run a command it is given (`cat`, `sh -c ...`).
+# GitLab runs the image with `entrypoint: [""]` and calls `chat-smoke` from PATH.
+
+# A patch-level tag so rebuilds of the action do not drift between Python releases.
+FROM python:3.12.12-slim-bookworm
+
+ARG VERSION=0.1.0
+
+LABEL org.opencontainers.image.title="chat-smoke" \
+      org.opencontainers.image.description="Release gate for OpenAI-compatible Chat Completions endpoints" \
+      org.opencontainers.image.source="https://github.com/chat-smoke/chat-smoke" \
+      org.opencontainers.image.licenses="MIT" \
+      org.opencontainers.image.version="${VERSION}"
+
+# PYTHONUNBUFFERED: the runner gives the container a pipe, not a tty, and a block-buffered
+# stdout would hold back `::` workflow commands and the log until exit.
+ENV PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore
+
+# Dependencies first, in their own layer, so a code change does not reinstall them.
+# Every file pip fetches is checked against a hash in the lock (setuptools included, for
+# the build below); --no-deps keeps anything not in the lock out.
+COPY requirements.lock /opt/chat-smoke/requirements.lock
+RUN pip install --require-hashes --no-deps -r /opt/chat-smoke/requirements.lock
+
+COPY pyproject.toml README.md entrypoint.py /opt/chat-smoke/
+COPY smoke/ /opt/chat-smoke/smoke/
+
+# --no-build-isolation --no-index: build with the hash-checked setuptools above and fetch
+# nothing. The chmod makes the tree readable for the non-root uid Jenkins runs as, whatever
+# the modes of the files in the build context were.
+RUN pip install --no-deps --no-build-isolation --no-index /opt/chat-smoke \
+    && rm -rf /opt/chat-smoke/build /opt/chat-smoke/*.egg-info \
+    && chmod -R a+rX /opt/chat-smoke \
+    && chat-smoke --help > /dev/null
+
+# No arguments: GitHub action mode (inputs from INPUT_* variables). With arguments,
+# entrypoint.py runs them: a program on PATH (`cat`, `sh`, `chat-smoke`) is exec'd,
+# anything else is handed to the chat-smoke CLI.
+ENTRYPOINT ["/usr/local/bin/python", "/opt/chat-smoke/entrypoint.py"]

@@ -1,0 +1,105 @@
+"""Failure categories: a public contract (names, exit codes, transience, owners)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+DOCS_URL = "https://github.com/chat-smoke/chat-smoke/blob/main/docs/failures.md"
+
+
+@dataclass(frozen=True)
+class _Spec:
+    exit_code: int
+    transient: bool
+    hint: str
+
+
+class Category(str, Enum):
+    CONFIG = "config"
+    AUTH = "auth"
+    PERMISSION = "permission"
+    QUOTA = "quota"
+    DNS = "dns"
+    TLS = "tls"
+    MODEL = "model"
+    REQUEST = "request"
+    PROTOCOL = "protocol"
+    ASSERTION = "assertion"
+    CONNECT = "connect"
+    TIMEOUT = "timeout"
+    RATE_LIMIT = "rate_limit"
+    UPSTREAM = "upstream"
+
+    @property
+    def spec(self) -> _Spec:
+        return _SPECS[self]
+
+    @property
+    def exit_code(self) -> int:
+        return self.spec.exit_code
+
+    @property
+    def transient(self) -> bool:
+        return self.spec.transient
+
+    @property
+    def hint(self) -> str:
+        return self.spec.hint
+
+    @property
+    def docs_url(self) -> str:
+        return f"{DOCS_URL}#{self.value.replace('_', '-')}"
+
+
+_SPECS: dict[Category, _Spec] = {
+    Category.CONFIG: _Spec(2, False, "Fix the chat-smoke configuration; nothing was sent."),
+    Category.AUTH: _Spec(
+        3, False, "The key was rejected. Rotate or re-mount the secret; this is not an outage."
+    ),
+    Category.PERMISSION: _Spec(
+        3, False, "The key lacks access to this resource. Ask the account owner to grant it."
+    ),
+    Category.QUOTA: _Spec(
+        3, False, "The account is out of credit or quota. Top up or raise the limit; "
+        "retrying will not help."
+    ),
+    Category.DNS: _Spec(
+        4, False, "The host does not resolve. Check base-url for a typo and the runner's DNS."
+    ),
+    Category.TLS: _Spec(
+        4, False, "TLS failed. Check the URL's host, or pass --ca-bundle for a corporate CA."
+    ),
+    Category.MODEL: _Spec(
+        4, False, "The model is unknown or unavailable. Check the model id and the "
+        "account's entitlements."
+    ),
+    Category.REQUEST: _Spec(
+        4, False, "The endpoint rejected the request. Check the payload fields the model accepts."
+    ),
+    Category.PROTOCOL: _Spec(
+        4, False, "The answer broke the Chat Completions contract. Check base-url points "
+        "at an OpenAI-compatible API, not a web page or proxy."
+    ),
+    Category.ASSERTION: _Spec(
+        6, False, "The model answered, but not as expected. Check the model and the expect "
+        "condition; the integration itself works."
+    ),
+    Category.CONNECT: _Spec(
+        5, True, "The connection failed. The endpoint or the network is down; retry later "
+        "or check the status page."
+    ),
+    Category.TIMEOUT: _Spec(
+        5, True, "The endpoint was too slow. Retry later, or raise --timeout/--deadline."
+    ),
+    Category.RATE_LIMIT: _Spec(
+        5, True, "Rate limited. Retry later or lower the traffic sharing this key."
+    ),
+    Category.UPSTREAM: _Spec(
+        5, True, "The provider had a server error. This is an outage upstream; retry later."
+    ),
+}
+
+# When checks fail in several groups, the exit code follows this order: credentials
+# and configuration need a person, so they come before outages.
+EXIT_PRECEDENCE: tuple[int, ...] = (2, 3, 4, 6, 5)

@@ -1,0 +1,214 @@
+"""Turn what the wire said (an exception, a status, headers, a body) into a category.
+
+The rules read the shape of the answer (status, ``error.type``, ``error.code``, the
+words of ``error.message``), not the name of a server, so a gateway that departs from
+OpenAI's contract in a known way (docs/compatibility.md) lands where it should.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from smoke.categories import Category
+from smoke.textsafe import decode, one_line
+
+REQUEST_ID_HEADERS = ("x-request-id", "x-oneapi-request-id", "x-litellm-call-id", "request-id")
+_REQUEST_ID_SUFFIX = re.compile(r"\(request id:\s*([^)\s]+)\s*\)", re.IGNORECASE)
+_QUOTA = re.compile(r"insufficient_quota|quota|billing|credit|balance|payment", re.IGNORECASE)
+_MODEL = re.compile(
+    r"model_not_found|invalid model|unknown model|model .{0,80}(not found|does not exist|"
+    r"not exist|unavailable|not available|not supported|no access)|no such model|"
+    r"model_not_available|invalid_model|no available channel|model_not_supported",
+    re.IGNORECASE,
+)
+_AUTH = re.compile(
+    r"invalid_api_key|incorrect api key|invalid api key|invalid token|authentication|"
+    r"unauthorized|api key .{0,40}(invalid|not valid|expired|revoked)|auth_error|"
+    r"no_db_connection|virtual key",
+    re.IGNORECASE,
+)
+_DROP_FIELD = re.compile(
+    r"(unsupported|not supported|unrecognized|unknown|extra|does not support|"
+    r"not allowed|invalid).{0,60}?\b(temperature|max_tokens|max_completion_tokens|top_p)\b|"
+    r"\b(temperature|max_tokens|max_completion_tokens|top_p)\b.{0,60}?"
+    r"(unsupported|not supported|is not|not allowed|use max_completion_tokens|instead)",
+    re.IGNORECASE,
+)
+_FIELD_FIX = {
+    "temperature": "this model rejects temperature: leave it out with "
+    "--temperature none (temperature: null in chat-smoke.yml)",
+    "max_tokens": "this model rejects max_tokens: use --max-tokens none "
+    "--max-completion-tokens 16 (reasoning models want max_completion_tokens)",
+    "max_completion_tokens": "this model rejects max_completion_tokens: leave it out with "
+    "--max-completion-tokens none and set --max-tokens",
+    "top_p": "this model rejects top_p: remove it from extra_body",
+}
+
+
+@dataclass(frozen=True)
+class ApiError:
+    """The error envelope ``{"error": {"message", "type", "param", "code"}}``, if any."""
+
+    message: str = ""
+    type: str = ""
+    code: str = ""
+    param: str = ""
+    html_title: str | None = None
+    raw_text: str = ""
+
+    def words(self) -> str:
+        return " ".join((self.type, self.code, self.message, self.param))
+
+
+def parse_error(body: bytes) -> ApiError:
+    text = decode(body)
+    stripped = text.lstrip()
+    if stripped[:1] == "<":
+        match = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+        return ApiError(html_title=one_line(match.group(1), 80) if match else "", raw_text=text)
+    try:
+        data = json.loads(text) if stripped else None
+    except ValueError:
+        return ApiError(raw_text=text)
+    error: Any = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, str):
+        return ApiError(message=error, raw_text=text)
+    if not isinstance(error, dict):
+        detail = data.get("detail") or data.get("message") if isinstance(data, dict) else None
+        return ApiError(message=str(detail) if detail else "", raw_text=text)
+
+    def field(name: str) -> str:
+        value = error.get(name)
+        return "" if value is None else str(value)
+
+    return ApiError(field("message"), field("type"), field("code"), field("param"), raw_text=text)
+
+
+def request_id(headers: Mapping[str, str], message: str = "") -> str | None:
+    for name in REQUEST_ID_HEADERS:
+        value = headers.get(name)
+        if value:
+            return one_line(value, 120)
+    match = _REQUEST_ID_SUFFIX.search(message)
+    return one_line(match.group(1), 120) if match else None
+
+
+def describe_error(status: int, err: ApiError) -> str:
+    """A one-line, outside-text-safe description of a rejected request."""
+    if err.html_title is not None:
+        title = f" (title: {err.html_title})" if err.html_title else ""
+        return f"HTTP {status} with an HTML page instead of JSON{title}"
+    label = err.code or err.type
+    detail = err.message or one_line(err.raw_text, 200)
+    parts = [f"HTTP {status}"]
+    if label:
+        parts.append(one_line(label, 60))
+    text = " ".join(parts)
+    return f"{text}: {one_line(detail, 300)}" if detail else text
+
+
+def field_fix(err: ApiError) -> str | None:
+    """When a 400 says a payload field is not accepted, say which field to drop."""
+    if err.param in _FIELD_FIX and re.search(r"unsupported|not supported", err.words(), re.I):
+        return _FIELD_FIX[err.param]
+    match = _DROP_FIELD.search(err.message)
+    if match:
+        name = (match.group(2) or match.group(3) or "").lower()
+        return _FIELD_FIX.get(name)
+    return None
+
+
+def response(status: int, headers: Mapping[str, str], body: bytes) -> tuple[Category, str]:
+    """Classify a response that is not 2xx."""
+    err = parse_error(body)
+    message = describe_error(status, err)
+    words = err.words()
+    if 300 <= status < 400:
+        where = headers.get("location", "")
+        return Category.PROTOCOL, (
+            f"HTTP {status} redirect to {one_line(where, 200) or 'nowhere'}: not followed. "
+            "Set base_url to the final address (the key never follows a redirect to another host)"
+        )
+    if status == 401 or (status in (400, 403) and _AUTH.search(words)):
+        return Category.AUTH, message
+    if status == 402 or (status in (403, 429) and _QUOTA.search(err.type + " " + err.code)):
+        return Category.QUOTA, message
+    if status == 429 and _QUOTA.search(err.message) and "rate" not in err.message.lower():
+        return Category.QUOTA, message
+    if status == 429:
+        return Category.RATE_LIMIT, message
+    if status == 403:
+        return Category.PERMISSION, message
+    if status == 408:
+        return Category.TIMEOUT, message
+    if 400 <= status < 500:
+        if _MODEL.search(words):
+            return Category.MODEL, message
+        if status == 404:
+            return Category.REQUEST, message + (
+                " (the path was not found: check that base_url ends in /v1)"
+            )
+        fix = field_fix(err)
+        return Category.REQUEST, f"{message}. Fix: {fix}" if fix else message
+    if status >= 500:
+        # CometAPI documents a 500 with error.code invalid_request as a bad request
+        # that must not be retried.
+        if err.code == "invalid_request":
+            return Category.REQUEST, message
+        return Category.UPSTREAM, message
+    return Category.PROTOCOL, f"HTTP {status} is not a final answer"
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        nxt = current.__cause__ or current.__context__
+        if nxt is None and current.args and isinstance(current.args[0], BaseException):
+            nxt = current.args[0]
+        current = nxt
+    return seen
+
+
+def exception(exc: BaseException, reading_body: bool = False) -> tuple[Category, str]:
+    """Classify a transport exception (from requests, urllib3 or the socket)."""
+    import requests
+
+    chain = _chain(exc)
+    names = " ".join(type(e).__name__ for e in chain)
+    text = one_line(" ".join(str(e) for e in chain), 400)
+    if any(isinstance(e, socket.gaierror) for e in chain) or "NameResolution" in names:
+        return Category.DNS, "the host does not resolve (name resolution failed)"
+    if any(isinstance(e, ssl.SSLError | requests.exceptions.SSLError) for e in chain):
+        if "hostname" in text.lower() or "doesn't match" in text or "IP address mismatch" in text:
+            return Category.TLS, "TLS: the certificate does not match the host name"
+        if "certificate verify failed" in text or "CERTIFICATE" in text:
+            return Category.TLS, "TLS: the certificate is not trusted (pass --ca-bundle for a "\
+                "corporate CA)"
+        return Category.TLS, f"TLS handshake failed: {_short_reason(text)}"
+    if any(isinstance(e, requests.exceptions.ConnectTimeout) for e in chain):
+        return Category.TIMEOUT, "connect timeout: no connection within the connect timeout"
+    if any(isinstance(e, requests.exceptions.ReadTimeout | TimeoutError) for e in chain) or (
+        "timed out" in text.lower()
+    ):
+        where = "while the body was arriving" if reading_body else "waiting for the response"
+        return Category.TIMEOUT, f"read timeout {where}"
+    if any(isinstance(e, requests.exceptions.ContentDecodingError) for e in chain):
+        return Category.PROTOCOL, "the body could not be decoded (bad Content-Encoding)"
+    if any(isinstance(e, ConnectionRefusedError) for e in chain) or "refused" in text.lower():
+        return Category.CONNECT, "connection refused: nothing listens at that host and port"
+    if reading_body or any(isinstance(e, ConnectionResetError) for e in chain):
+        return Category.CONNECT, "the connection was reset or closed mid-response"
+    return Category.CONNECT, f"connection failed: {_short_reason(text)}"
+
+
+def _short_reason(text: str) -> str:
+    match = re.search(r"\[SSL[^\]]*\][^()]*|\b(Errno \d+[^)]*)", text)
+    return one_line(match.group(0) if match else text, 160)

@@ -1,0 +1,138 @@
+"""The command line: parses options, calls the library, turns errors into exit codes."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from typing import Any
+
+import click
+
+from smoke import __version__
+
+_FLAG_HELP = "Overrides the config file and the environment."
+
+
+def _expect(contains: str | None, regex: str | None, equals: str | None,
+            expect: str | None) -> str | None:
+    given = [(k, v) for k, v in (("contains", contains), ("regex", regex), ("equals", equals))
+             if v is not None]
+    if len(given) + (expect is not None) > 1:
+        raise click.UsageError("give only one of --expect, --expect-contains, --expect-regex, "
+                               "--expect-equals")
+    if given:
+        return f"{given[0][0]}:{given[0][1]}"
+    return expect
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="chat-smoke")
+def main() -> None:
+    """chat-smoke: a release gate for OpenAI-compatible Chat Completions endpoints.
+
+    The API key is read only from the environment (COMETAPI_API_KEY, then COMETAPI_KEY,
+    or --api-key-env NAME) or from a file (--api-key-file). Never from a flag.
+    """
+
+
+@main.command()
+@click.option("--config", "config", metavar="FILE", help="YAML config (default ./chat-smoke.yml).")
+@click.option("--base-url", metavar="URL", help="Env COMETAPI_BASE_URL; default "
+              "https://api.cometapi.com/v1. " + _FLAG_HELP)
+@click.option("--model", metavar="ID[,ID...]", help="Env COMETAPI_MODEL. Several ids, comma "
+              "separated, are checked concurrently.")
+@click.option("--api-key-env", metavar="NAME", help="Read the key from this variable.")
+@click.option("--api-key-file", metavar="PATH", help="Read the key from this file.")
+@click.option("--environment", metavar="NAME", help="Env SMOKE_ENVIRONMENT.")
+@click.option("--connect-timeout", metavar="S", help="Connect timeout per attempt (default 5).")
+@click.option("--timeout", metavar="S", help="Read timeout per attempt (default 30).")
+@click.option("--deadline", metavar="S", help="Bound on the whole gate (default 120).")
+@click.option("--retries", metavar="N", help="Retries of transient failures (default 2).")
+@click.option("--ca-bundle", metavar="PATH", help="PEM CA bundle (REQUESTS_CA_BUNDLE and "
+              "SSL_CERT_FILE are honoured too).")
+@click.option("--allow-plain-http", is_flag=True, default=None,
+              help="Allow sending the key over http to a host that is not loopback.")
+@click.option("--expect", metavar="COND", help="contains:T, equals:T, regex:RE or nonempty.")
+@click.option("--expect-contains", metavar="TEXT", help="Text must contain TEXT (ignoring case; "
+              "default pong).")
+@click.option("--expect-regex", metavar="RE", help="Text must match RE.")
+@click.option("--expect-equals", metavar="TEXT", help="Text must equal TEXT (ignoring case).")
+@click.option("--temperature", metavar="X|none", help="Default 0; none leaves it out.")
+@click.option("--max-tokens", metavar="N|none", help="Default 16; none leaves it out.")
+@click.option("--max-completion-tokens", metavar="N|none", help="For reasoning models.")
+@click.option("--negative", metavar="LIST", help="Negative checks: invalid-model, missing-field, "
+              "invalid-key (comma separated).")
+@click.option("--stream/--no-stream", default=None, help="Also check the streaming path.")
+@click.option("--stall-timeout", metavar="S", help="Longest pause between stream chunks (10).")
+@click.option("--check-models/--no-check-models", default=None,
+              help="Confirm through GET /models that each model is listed.")
+@click.option("--cert-warn-days", metavar="N", help="Warn when the certificate expires sooner "
+              "(default 14).")
+@click.option("--expect-model", metavar="REGEX", help="The response's model must match.")
+@click.option("--max-total-tokens", metavar="N", help="Spend guard over the whole run.")
+@click.option("--concurrency", metavar="N", help="Models checked at once (default 8).")
+@click.option("--sdk-parity/--no-sdk-parity", default=None,
+              help="Also send through the official openai SDK and compare (chat-smoke[sdk]).")
+@click.option("--report-json", metavar="PATH", help="Write the JSON report here.")
+@click.option("--report-junit", metavar="PATH", help="Write a JUnit XML report here.")
+@click.option("--summary", metavar="PATH", help="Write the Markdown summary here.")
+@click.option("--report-dotenv", metavar="PATH", help="Write a dotenv file (GitLab) here.")
+@click.option("--summary-template", metavar="PATH", help="Your own Jinja2 summary template.")
+def run(**options: Any) -> None:
+    """Run the release gate once and exit with its code (0 pass, 2 config, 3 credentials,
+    4 endpoint or contract, 5 transient, 6 assertion, 1 internal error)."""
+    options["expect"] = _expect(options.pop("expect_contains"), options.pop("expect_regex"),
+                                options.pop("expect_equals"), options.get("expect"))
+    from smoke.runner import execute
+
+    sys.exit(execute(options, dict(os.environ)))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8765, show_default=True, type=int, help="0 picks a free port.")
+@click.option("--scenario", default="pass", show_default=True, help="Default scenario.")
+@click.option("--key", envvar="CHAT_SMOKE_STUB_KEY", default=None,
+              help="The key the stub accepts (env CHAT_SMOKE_STUB_KEY; default a fixed test key).")
+@click.option("--list", "list_", is_flag=True, help="List the scenarios and exit.")
+@click.option("--verbose", is_flag=True, help="Log each request.")
+def stub(host: str, port: int, scenario: str, key: str | None, list_: bool,
+         verbose: bool) -> None:
+    """Serve the bundled OpenAI-compatible stub (no upstream, no network).
+
+    Choose a scenario per request with a path prefix /s/NAME/v1 or a model id
+    scenario/NAME.
+    """
+    from smoke.stub import DEFAULT_KEY, StubServer
+    from smoke.stub.scenarios import SCENARIOS
+    from smoke.stub.streams import STREAMS
+
+    if list_:
+        for name in sorted([*SCENARIOS, *STREAMS]):
+            click.echo(name)
+        return
+    names = {*SCENARIOS, *STREAMS}
+    if scenario.split("~")[0].split(":")[0] not in names:
+        raise click.BadParameter(f"unknown scenario {scenario!r}; see --list", param_hint="--scenario")
+    try:
+        server = StubServer(scenario=scenario, host=host, port=port, key=key or DEFAULT_KEY,
+                            verbose=verbose)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    click.echo(f"chat-smoke stub: {server.base_url} scenario={scenario} (Ctrl-C stops)")
+    if not key:
+        click.echo(f"accepting the test key {DEFAULT_KEY} (export COMETAPI_API_KEY to it)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+@main.command()
+def demo() -> None:
+    """Start the stub on a free port and run the gate against it twice: once passing, once
+    failing with a classified reason. Needs no key and no network."""
+    from smoke.runner import demo as run_demo
+
+    sys.exit(run_demo(secrets.token_hex(16)))

@@ -1,0 +1,385 @@
+"""One way in for configuration: defaults < YAML file < environment < flags.
+
+Everything is merged here into one frozen :class:`Settings`. Problems raise
+:class:`ConfigError` with one line that names the field, the value and the fix.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from smoke import redact
+from smoke.errors import ConfigError
+from smoke.expect import Expectation
+from smoke.validate import errors, schema, suggest
+
+DEFAULT_BASE_URL = "https://api.cometapi.com/v1"
+DEFAULT_CONFIG_FILE = "chat-smoke.yml"
+KEY_VARIABLES = ("COMETAPI_API_KEY", "COMETAPI_KEY")
+NEGATIVE_CHECKS = ("invalid-model", "missing-field", "invalid-key")
+SCHEMA_NAME = "smoke/schema/chat-smoke.schema.json"
+
+# Environment variables with a name of their own; every other key is SMOKE_<KEY>.
+_ENV_NAMES = {
+    "base_url": ("COMETAPI_BASE_URL", "SMOKE_BASE_URL"),
+    "model": ("COMETAPI_MODEL", "SMOKE_MODEL"),
+    "environment": ("SMOKE_ENVIRONMENT",),
+}
+_NO_KEY = (
+    "no API key: set COMETAPI_API_KEY (or COMETAPI_KEY), name another variable with "
+    "--api-key-env, or point --api-key-file at a mounted secret. The key is never a flag."
+)
+_NO_MODEL = "no model: set --model, COMETAPI_MODEL, or model: in chat-smoke.yml"
+_PLAIN_HTTP = (
+    "base_url {url} is plain http to a host that is not loopback, which would send the key "
+    "unencrypted: use https, or pass --allow-plain-http for an internal gateway"
+)
+_KEY_IN_FILE = (
+    "api_key is never read from the config file: put the key in COMETAPI_API_KEY, or name "
+    "its variable with api_key_env, or its file with api_key_file"
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole, validated configuration of one gate run."""
+
+    base_url: str
+    models: tuple[str, ...]
+    api_key: str = field(repr=False)
+    api_key_source: str
+    environment: str = ""
+    connect_timeout: float = 5.0
+    timeout: float = 30.0
+    deadline: float = 120.0
+    retries: int = 2
+    ca_bundle: str | None = None
+    allow_plain_http: bool = False
+    expect: Expectation = field(default_factory=Expectation)
+    system_prompt: str = "Reply with exactly the word: pong"
+    user_prompt: str = "ping"
+    temperature: float | None = 0.0
+    max_tokens: int | None = 16
+    max_completion_tokens: int | None = None
+    extra_body: Mapping[str, Any] = field(default_factory=dict)
+    negative: tuple[str, ...] = ()
+    stream: bool = False
+    stall_timeout: float = 10.0
+    check_models: bool = False
+    cert_warn_days: int = 14
+    expect_model: str | None = None
+    max_total_tokens: int | None = None
+    concurrency: int = 8
+    sdk_parity: bool = False
+    report_json: str | None = None
+    report_junit: str | None = None
+    report_dotenv: str | None = None
+    summary: str | None = None
+    summary_template: str | None = None
+    config_file: str | None = None
+    max_body_bytes: int = 4 * 1024 * 1024
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.base_url}/chat/completions"
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base_url).hostname or ""
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.base_url).path
+
+    def public(self) -> dict[str, Any]:
+        """The non-secret configuration, for the console and the reports."""
+        return {
+            "environment": self.environment,
+            "base_url": self.base_url,
+            "host": self.host,
+            "path": self.path,
+            "models": list(self.models),
+            "api_key": f"set (from {self.api_key_source})" if self.api_key else "not set",
+            "connect_timeout": self.connect_timeout,
+            "timeout": self.timeout,
+            "deadline": self.deadline,
+            "retries": self.retries,
+            "expect": self.expect.describe(),
+            "negative": list(self.negative),
+            "stream": self.stream,
+            "ca_bundle": self.ca_bundle,
+            "allow_plain_http": self.allow_plain_http,
+        }
+
+
+def _properties() -> dict[str, Any]:
+    props: dict[str, Any] = schema()["properties"]
+    return props
+
+
+def _kinds(node: Mapping[str, Any]) -> list[str]:
+    if "anyOf" in node:
+        return [str(sub.get("type")) for sub in node["anyOf"]]
+    kind = node.get("type", "string")
+    return list(kind) if isinstance(kind, list) else [str(kind)]
+
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def coerce(name: str, text: str, where: str) -> Any:
+    """Turn a string from the environment or a flag into the schema's type for ``name``."""
+    kinds = _kinds(_properties()[name])
+    raw = text.strip()
+    if "null" in kinds and raw.lower() in ("none", "null"):
+        return None
+    if "array" in kinds:
+        return [part.strip() for part in re.split(r"[,\n]", raw) if part.strip()]
+    try:
+        if "boolean" in kinds:
+            if raw.lower() in _TRUE | _FALSE:
+                return raw.lower() in _TRUE
+            raise ValueError
+        if "integer" in kinds:
+            return int(raw)
+        if "number" in kinds:
+            return float(raw)
+    except ValueError:
+        want = "true or false" if "boolean" in kinds else f"a {kinds[0]}"
+        raise ConfigError(f"{where}: expected {want}, got {text!r}") from None
+    return text
+
+
+def _check(name: str, value: Any, where: str) -> None:
+    problems = errors(value, _properties()[name], where)
+    if problems:
+        raise ConfigError(problems[0])
+
+
+def read_file(path: Path) -> dict[str, Any]:
+    """Read and validate a chat-smoke.yml file."""
+    import yaml  # only the runs that have a config file pay for PyYAML
+
+    try:
+        text = path.read_text("utf-8")
+    except OSError as exc:
+        raise ConfigError(f"config file {path}: cannot be read ({exc.strerror})") from None
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ConfigError(
+            f"config file {path}: invalid YAML{where}: {problem}. Fix the syntax; "
+            f"the keys are listed in {SCHEMA_NAME}"
+        ) from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(
+            f"config file {path}: expected a mapping of keys (base_url: ..., model: ...), "
+            f"got {type(loaded).__name__}"
+        )
+    if "api_key" in loaded:
+        raise ConfigError(f"config file {path}: {_KEY_IN_FILE}")
+    problems = errors(loaded, schema(), "")
+    if problems:
+        raise ConfigError(f"config file {path}: {problems[0]}")
+    return loaded
+
+
+def _env_layer(env: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
+    layer: dict[str, tuple[Any, str]] = {}
+    for name in _properties():
+        for var in _ENV_NAMES.get(name, (f"SMOKE_{name.upper()}",)):
+            text = env.get(var, "")
+            if text.strip():
+                layer[name] = (coerce(name, text, var), var)
+                break
+    if "ca_bundle" not in layer:
+        for var in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
+            if env.get(var, "").strip():
+                layer["ca_bundle"] = (env[var].strip(), var)
+                break
+    return layer
+
+
+def normalize_url(url: str, where: str) -> str:
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"{where}: {url!r} is not an http(s) URL; use the form https://api.cometapi.com/v1"
+        )
+    if parts.username or parts.password:
+        raise ConfigError(f"{where}: the URL carries credentials; put the key in COMETAPI_API_KEY")
+    if parts.query or parts.fragment:
+        raise ConfigError(f"{where}: {url!r} has a query or fragment; give the base URL only")
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise ConfigError(f"{where}: {url!r} has an invalid port") from None
+    path = parts.path.rstrip("/") or "/v1"
+    if path.endswith("/chat/completions"):
+        raise ConfigError(
+            f"{where}: give the base URL without /chat/completions, e.g. "
+            f"{urlunsplit((parts.scheme, parts.netloc, path[: -len('/chat/completions')], '', ''))}"
+        )
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _read_key(merged: Mapping[str, Any], env: Mapping[str, str]) -> tuple[str, str]:
+    if merged.get("api_key_file"):
+        path = Path(str(merged["api_key_file"]))
+        try:
+            key = path.read_text("utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"api_key_file {path}: cannot be read ({exc.strerror})") from None
+        if not key:
+            raise ConfigError(f"api_key_file {path}: the file is empty")
+        return key, f"file {path}"
+    names = (str(merged["api_key_env"]),) if merged.get("api_key_env") else KEY_VARIABLES
+    for name in names:
+        key = env.get(name, "").strip()
+        if key:
+            return key, name
+    if merged.get("api_key_env"):
+        raise ConfigError(f"--api-key-env {names[0]}: that variable is not set or empty")
+    raise ConfigError(_NO_KEY)
+
+
+def load(
+    flags: Mapping[str, Any], env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> Settings:
+    """Merge defaults, the YAML file, the environment and ``flags`` into :class:`Settings`.
+
+    ``flags`` maps schema keys to values from the command line (``None`` means not
+    given); strings are coerced by the schema's type.
+    """
+    env = os.environ if env is None else env
+    cwd = cwd or Path.cwd()
+    props = _properties()
+    unknown = [name for name in flags if name not in props and name != "config"]
+    if unknown:
+        raise ConfigError(f"unknown setting {unknown[0]!r}{suggest(unknown[0], list(props))}")
+
+    config_path: Path | None = None
+    if flags.get("config"):
+        config_path = cwd / str(flags["config"])
+        if not config_path.is_file():
+            raise ConfigError(f"--config {flags['config']}: no such file")
+    elif env.get("SMOKE_CONFIG", "").strip():
+        config_path = cwd / env["SMOKE_CONFIG"].strip()
+        if not config_path.is_file():
+            raise ConfigError(f"SMOKE_CONFIG {env['SMOKE_CONFIG']}: no such file")
+    elif (cwd / DEFAULT_CONFIG_FILE).is_file():
+        config_path = cwd / DEFAULT_CONFIG_FILE
+
+    merged: dict[str, Any] = {}
+    where: dict[str, str] = {}
+    if config_path is not None:
+        for name, value in read_file(config_path).items():
+            merged[name], where[name] = value, f"{config_path.name}: {name}"
+    for name, (value, var) in _env_layer(env).items():
+        _check(name, value, var)
+        merged[name], where[name] = value, var
+    for name, value in flags.items():
+        if value is None or name == "config":
+            continue
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, str):
+            value = coerce(name, value, flag)
+        _check(name, value, flag)
+        merged[name], where[name] = value, flag
+    return _build(merged, where, env, config_path, cwd)
+
+
+def _build(
+    merged: dict[str, Any],
+    where: dict[str, str],
+    env: Mapping[str, str],
+    config_path: Path | None,
+    cwd: Path,
+) -> Settings:
+    base_url = normalize_url(
+        str(merged.get("base_url", DEFAULT_BASE_URL)), where.get("base_url", "base_url")
+    )
+    allow_plain = bool(merged.get("allow_plain_http", False))
+    host = urlsplit(base_url).hostname or ""
+    if base_url.startswith("http://") and not is_loopback(host) and not allow_plain:
+        raise ConfigError(_PLAIN_HTTP.format(url=base_url))
+
+    raw_models = merged.get("model")
+    models = [raw_models] if isinstance(raw_models, str) else list(raw_models or [])
+    models = [m.strip() for text in models for m in re.split(r"[,\n]", text) if m.strip()]
+    if not models:
+        raise ConfigError(_NO_MODEL)
+    if len(set(models)) != len(models):
+        raise ConfigError(f"{where.get('model', 'model')}: a model is listed twice: {models}")
+
+    expect = Expectation.parse(merged.get("expect"), where.get("expect", "expect"))
+    expect_model = merged.get("expect_model")
+    if expect_model:
+        _compile(str(expect_model), where["expect_model"])
+
+    for name in ("ca_bundle", "summary_template"):
+        if merged.get(name):
+            path = cwd / str(merged[name])
+            if not path.is_file():
+                raise ConfigError(f"{where[name]}: {merged[name]}: no such file")
+            merged[name] = str(path)
+
+    key, source = _read_key(merged, env)
+    redact.register(key)
+
+    fields = {
+        name: merged[name]
+        for name in (
+            "environment", "connect_timeout", "timeout", "deadline", "retries", "ca_bundle",
+            "system_prompt", "user_prompt", "temperature", "max_tokens", "max_completion_tokens",
+            "stream", "stall_timeout", "check_models", "cert_warn_days", "max_total_tokens",
+            "concurrency", "sdk_parity", "report_json", "report_junit", "report_dotenv",
+            "summary", "summary_template",
+        )
+        if name in merged
+    }
+    for name in ("connect_timeout", "timeout", "deadline", "stall_timeout", "temperature"):
+        if fields.get(name) is not None:
+            fields[name] = float(fields[name])
+    return Settings(
+        base_url=base_url,
+        models=tuple(models),
+        api_key=key,
+        api_key_source=source,
+        allow_plain_http=allow_plain,
+        expect=expect,
+        expect_model=str(expect_model) if expect_model else None,
+        negative=tuple(dict.fromkeys(merged.get("negative") or ())),
+        extra_body=dict(merged.get("extra_body") or {}),
+        config_file=str(config_path) if config_path else None,
+        **fields,
+    )
+
+
+def _compile(pattern: str, where: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise ConfigError(f"{where}: {pattern!r} is not a valid regular expression ({exc})") from None

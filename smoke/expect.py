@@ -1,0 +1,68 @@
+"""The output condition: what the model's text must satisfy."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from smoke.errors import ConfigError
+
+Kind = Literal["contains", "equals", "regex", "nonempty"]
+KINDS: tuple[Kind, ...] = ("contains", "equals", "regex", "nonempty")
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """``contains`` and ``equals`` ignore case and surrounding white space."""
+
+    kind: Kind = "contains"
+    value: str = "pong"
+
+    @classmethod
+    def parse(cls, raw: Any, where: str) -> Expectation:
+        """Accept None, "contains:TEXT", "equals:TEXT", "regex:RE", "nonempty", plain
+        text (contains), or a one-key mapping from the YAML file."""
+        if raw is None or raw == "":
+            return cls()
+        if isinstance(raw, dict):
+            if len(raw) != 1:
+                raise ConfigError(
+                    f"{where}: give exactly one of {', '.join(KINDS)}, got {sorted(raw)}"
+                )
+            ((kind, value),) = raw.items()
+            raw = "nonempty" if kind == "nonempty" and value else f"{kind}:{value}"
+        text = str(raw)
+        head, sep, tail = text.partition(":")
+        if text.strip() == "nonempty":
+            result = cls("nonempty", "")
+        elif sep and head in KINDS:
+            result = cls(head, tail)  # type: ignore[arg-type]
+        else:
+            result = cls("contains", text)
+        if result.kind in ("contains", "regex") and not result.value:
+            raise ConfigError(f"{where}: {result.kind} needs a value, e.g. {result.kind}:pong")
+        if result.kind == "regex":
+            try:
+                re.compile(result.value)
+            except re.error as exc:
+                raise ConfigError(
+                    f"{where}: {result.value!r} is not a valid regular expression ({exc})"
+                ) from None
+        return result
+
+    def describe(self) -> str:
+        if self.kind == "nonempty":
+            return "any non-empty text"
+        if self.kind == "regex":
+            return f"matches /{self.value}/"
+        return f"{self.kind} {self.value!r} (ignoring case)"
+
+    def holds(self, text: str) -> bool:
+        if self.kind == "nonempty":
+            return bool(text.strip())
+        if self.kind == "regex":
+            return re.search(self.value, text) is not None
+        if self.kind == "equals":
+            return text.strip().casefold() == self.value.strip().casefold()
+        return self.value.casefold() in text.casefold()

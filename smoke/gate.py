@@ -1,0 +1,186 @@
+"""The gate: config → checks → verdict → reports. The library entry point."""
+
+from __future__ import annotations
+
+import copy
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from smoke import __version__, config, redact
+from smoke.categories import Category
+from smoke.checks import positive
+from smoke.console import Console
+from smoke.deadline import Deadline
+from smoke.errors import ConfigError
+from smoke.results import Check, GateResult
+from smoke.transport import new_session, proxy_for
+from smoke.verdict import decide
+
+SHA_VARIABLES = ("GITHUB_SHA", "CI_COMMIT_SHA", "GIT_COMMIT")
+# A check that is still running this long after the deadline is declared timed out;
+# the checks bound their own waits by the deadline, so this is only a backstop
+# (name resolution, for one, has no timeout of its own).
+_GRACE_S = 0.4
+
+CheckFn = Callable[[Check], None]
+
+
+@dataclass
+class Task:
+    check: Check
+    run: CheckFn
+
+
+def _deployment_sha(env: Mapping[str, str]) -> str | None:
+    for name in SHA_VARIABLES:
+        if env.get(name, "").strip():
+            return env[name].strip()
+    return None
+
+
+def run_tasks(tasks: list[Task], deadline: Deadline, concurrency: int) -> list[Check]:
+    """Run each task's check in a daemon thread, at most ``concurrency`` at once, and
+    stop waiting at the deadline (a hung thread cannot hold the process: it is a daemon)."""
+    gate = threading.Semaphore(concurrency)
+
+    def work(task: Task) -> None:
+        with gate:
+            if deadline.expired():
+                task.check.fail(Category.TIMEOUT, "the deadline ran out before this check began")
+                return
+            try:
+                task.run(task.check)
+            except Exception as exc:  # a bug in chat-smoke, not the endpoint: exit 1
+                task.check.outcome = "fail"
+                task.check.category = None
+                task.check.message = f"internal error: {type(exc).__name__}: {exc}"
+
+    threads = [threading.Thread(target=work, args=(t,), daemon=True) for t in tasks]
+    for thread in threads:
+        thread.start()
+    results: list[Check] = []
+    for task, thread in zip(tasks, threads, strict=True):
+        thread.join(timeout=deadline.remaining() + _GRACE_S)
+        if thread.is_alive():
+            late = copy.copy(task.check)
+            late.attempt_log = list(task.check.attempt_log)
+            late.steps = list(task.check.steps)
+            late.attempts = max(late.attempts, 1)
+            results.append(
+                late.fail(
+                    Category.TIMEOUT,
+                    f"the gate's deadline of {deadline.seconds:g}s ran out before this check "
+                    "finished",
+                )
+            )
+        else:
+            results.append(task.check)
+    return results
+
+
+def plan(settings: config.Settings, session: Any, deadline: Deadline) -> list[Task]:
+    """The checks this configuration asks for, in report order."""
+    tasks: list[Task] = []
+    for model in settings.models:
+        check = Check(f"positive:{model}", "positive", f"chat completion ({model})", model)
+        tasks.append(Task(check, lambda c: positive(c, settings, session, deadline)))
+    for extend in EXTENSIONS:
+        tasks += extend(settings, session, deadline)
+    return tasks
+
+
+# Further check kinds (negative checks, streaming, SDK parity) register a planner here.
+EXTENSIONS: list[Callable[[config.Settings, Any, Deadline], list[Task]]] = []
+
+
+def run(
+    flags: Mapping[str, Any],
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    console: Console | None = None,
+) -> tuple[GateResult, config.Settings | None]:
+    """Run the whole gate. Never raises for a problem of the endpoint or the config."""
+    env = os.environ if env is None else env
+    console = console or Console()
+    started_at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    clock = time.monotonic()
+    preflight = Check(id="preflight:config", kind="preflight", name="configuration")
+    settings: config.Settings | None = None
+    try:
+        settings = config.load(flags, env, cwd)
+    except ConfigError as exc:
+        preflight.fail(Category.CONFIG, str(exc))
+        preflight.steps = []
+    else:
+        preflight.outcome = "pass"
+        preflight.message = (
+            f"loaded (file: {settings.config_file or 'none'}; key from {settings.api_key_source})"
+        )
+    checks = [preflight]
+    proxy: str | None = None
+    warnings: list[str] = []
+    if settings is not None:
+        console.configuration(settings)
+        proxy = proxy_for(settings.endpoint)
+        if proxy:
+            parts = urlsplit(proxy)
+            redact.register(parts.password)
+            redact.register(parts.username if parts.password else None)
+            console.note(f"using proxy {proxy} (from the environment)")
+        if settings.allow_plain_http and settings.base_url.startswith("http://"):
+            warning = "--allow-plain-http: the key is sent unencrypted to " + settings.host
+            warnings.append(warning)
+            console.warning(warning)
+        deadline = Deadline(settings.deadline)
+        session = new_session(_endpoint(settings))
+        tasks = plan(settings, session, deadline)
+        checks += run_tasks(tasks, deadline, settings.concurrency)
+        for check in checks:
+            warnings += check.warnings
+    exit_code, category = decide(checks)
+    for check in checks:
+        console.check(check)
+    base_url = settings.base_url if settings else str(flags.get("base_url") or "")
+    parts = urlsplit(base_url)
+    result = GateResult(
+        verdict="pass" if exit_code == 0 else "fail",
+        exit_code=exit_code,
+        category=category,
+        started_at=started_at,
+        duration_ms=int((time.monotonic() - clock) * 1000),
+        environment=settings.environment if settings else "",
+        deployment_sha=_deployment_sha(env),
+        endpoint={"base_url": base_url, "host": parts.hostname or "", "path": parts.path},
+        checks=checks,
+        config=settings.public() if settings else {},
+        proxy=proxy,
+        warnings=warnings,
+        usage_total=_usage_total(checks),
+    )
+    console.verdict(result)
+    return result, settings
+
+
+def _endpoint(settings: config.Settings) -> Any:
+    from smoke.checks import endpoint_of
+
+    return endpoint_of(settings)
+
+
+def _usage_total(checks: list[Check]) -> int | None:
+    from smoke.parse import total_tokens
+
+    totals = [total_tokens(c.usage) for c in checks]
+    known = [t for t in totals if t is not None]
+    return sum(known) if known else None
+
+
+def tool_info() -> dict[str, str]:
+    return {"name": "chat-smoke", "version": __version__}

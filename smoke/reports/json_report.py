@@ -1,0 +1,35 @@
+"""The JSON report, ``schema_version: 1``: a public contract. Add fields; never rename."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from smoke import __version__
+from smoke.results import GateResult
+
+SCHEMA_VERSION = 1
+
+
+def as_dict(result: GateResult) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "chat-smoke", "version": __version__},
+        "verdict": result.verdict,
+        "exit_code": result.exit_code,
+        "category": result.category.value if result.category else None,
+        "started_at": result.started_at,
+        "duration_ms": result.duration_ms,
+        "environment": result.environment,
+        "deployment_sha": result.deployment_sha,
+        "endpoint": result.endpoint,
+        "proxy": result.proxy,
+        "usage_total_tokens": result.usage_total,
+        "warnings": result.warnings,
+        "config": result.config,
+        "checks": [check.to_dict() for check in result.checks],
+    }
+
+
+def render(result: GateResult) -> str:
+    return json.dumps(as_dict(result), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,98 @@
+"""What a gate run found: checks, their attempts, and the run as a whole."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from smoke.categories import Category
+
+Outcome = Literal["pass", "fail", "skip"]
+
+
+@dataclass
+class Attempt:
+    number: int
+    http_status: int | None
+    category: str | None
+    duration_ms: int
+    message: str = ""
+    wait_s: float | None = None
+
+
+@dataclass
+class Step:
+    """A named step inside a check (send, http_success, parse, output_condition)."""
+
+    name: str
+    outcome: Outcome
+    message: str = ""
+
+
+@dataclass
+class Check:
+    id: str
+    kind: str
+    name: str
+    model: str | None = None
+    outcome: Outcome = "skip"
+    category: Category | None = None
+    http_status: int | None = None
+    attempts: int = 0
+    duration_ms: int = 0
+    request_id: str | None = None
+    finish_reason: str | None = None
+    usage: dict[str, Any] | None = None
+    message: str = ""
+    response_model: str | None = None
+    system_fingerprint: str | None = None
+    answer: str | None = None
+    expected_category: str | None = None
+    steps: list[Step] = field(default_factory=list)
+    attempt_log: list[Attempt] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def transient(self) -> bool:
+        return bool(self.category and self.category.transient)
+
+    def fail(self, category: Category, message: str) -> Check:
+        self.outcome, self.category, self.message = "fail", category, message
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["category"] = self.category.value if self.category else None
+        data["transient"] = self.transient
+        data["hint"] = self.category.hint if self.category else None
+        return data
+
+
+@dataclass
+class GateResult:
+    verdict: Literal["pass", "fail"]
+    exit_code: int
+    category: Category | None
+    started_at: str
+    duration_ms: int
+    environment: str
+    deployment_sha: str | None
+    endpoint: dict[str, str]
+    checks: list[Check]
+    config: dict[str, Any] = field(default_factory=dict)
+    proxy: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    usage_total: int | None = None
+
+    @property
+    def failures(self) -> list[Check]:
+        return [c for c in self.checks if c.outcome == "fail"]
+
+    @property
+    def primary(self) -> Check | None:
+        """The check whose facts speak for the run (the first positive one)."""
+        for check in self.checks:
+            if check.kind == "positive":
+                return check
+        return self.checks[0] if self.checks else None

@@ -1,0 +1,77 @@
+"""Between the CLI and the gate: run it, write the reports, publish to GitHub."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from smoke import gate, redact, reports
+from smoke.console import Console
+from smoke.errors import ReportError
+from smoke.results import GateResult
+
+
+def execute(
+    flags: Mapping[str, Any],
+    env: Mapping[str, str],
+    cwd: Path | None = None,
+    console: Console | None = None,
+) -> int:
+    """Run the gate with ``flags`` and write every report; return the exit code."""
+    on_github = env.get("GITHUB_ACTIONS") == "true"
+    if console is None:
+        if on_github:
+            from smoke.github import GitHubConsole
+
+            console = GitHubConsole()
+        else:
+            console = Console()
+    result, settings = gate.run(flags, env, cwd, console)
+    template = settings.summary_template if settings else None
+    try:
+        reports.write_all(result, reports.paths(settings, flags), template)
+    except ReportError as exc:
+        console.line(f"chat-smoke: error: {exc}")
+        return result.exit_code or 1
+    if on_github:
+        from smoke.github import publish
+
+        publish(result, env, template)
+    if result.checks[0].outcome == "fail":
+        # The one clear line for bad input, on stderr too, where a terminal shows it.
+        print(redact.scrub(f"chat-smoke: config error: {result.checks[0].message}"),
+              file=sys.stderr)
+    return result.exit_code
+
+
+def demo(key: str) -> int:
+    """The built-in default: the stub on a free port, the gate run twice against it."""
+    from smoke.stub import StubServer
+
+    console = Console()
+    env = {"CHAT_SMOKE_DEMO_KEY": key}
+    with StubServer(key=key) as stub:
+        console.line(f"chat-smoke demo: stub listening at {stub.base_url}\n")
+        console.line("== 1. a healthy endpoint: the gate passes ==")
+        passing, _ = gate.run(_demo_flags(stub.url()), env, console=console)
+        console.line("\n== 2. a revoked key: the gate fails, classified ==")
+        failing, _ = gate.run(_demo_flags(stub.url("bad-key")), env, console=console)
+    ok = passing.verdict == "pass" and failing.exit_code == 3
+    console.line(
+        "\ndemo: "
+        + ("both runs behaved as a release gate should (exit 0, then exit 3 auth)."
+           if ok else f"unexpected results: {_brief(passing)}, {_brief(failing)}")
+    )
+    redact.clear()
+    return 0 if ok else 1
+
+
+def _demo_flags(url: str) -> dict[str, Any]:
+    return {"base_url": url, "model": "stub-model", "api_key_env": "CHAT_SMOKE_DEMO_KEY",
+            "environment": "demo", "deadline": "20", "timeout": "5"}
+
+
+def _brief(result: GateResult) -> str:
+    return f"{result.verdict}/{result.category.value if result.category else '-'}"

@@ -1,0 +1,324 @@
+"""The stub's named scenarios. ``pass`` is a well-behaved, validating server; every other
+scenario is one way an endpoint, a gateway or a network really misbehaves."""
+
+from __future__ import annotations
+
+import gzip
+import socket
+import struct
+import time
+from collections.abc import Callable
+from email.utils import formatdate
+from typing import TYPE_CHECKING, Any
+
+from smoke.stub import wire
+
+if TYPE_CHECKING:
+    from smoke.stub.server import Handler
+
+Scenario = Callable[["Handler", "Request"], None]
+HOSTILE = (
+    "pong\n::error title=pwned::owned\n::add-mask::x\n</details><script>alert(1)</script>"
+    " | a | b |\n# Heading\n[link](http://evil.example)\nghadelimiter_0000\nEOF\n"
+    "::stop-commands::x\n%0A::warning::hidden"
+)
+
+
+class Request:
+    def __init__(self, scenario: str, payload: Any, raw: bytes) -> None:
+        name, _, self.tag = scenario.partition("~")
+        self.name, _, self.arg = name.partition(":")
+        self.scenario = scenario
+        self.payload = payload if isinstance(payload, dict) else {}
+        self.raw = raw
+        model = self.payload.get("model")
+        self.model = model if isinstance(model, str) else ""
+        self.stream = self.payload.get("stream") is True
+
+    def arg_float(self, default: float) -> float:
+        try:
+            return float(self.arg)
+        except ValueError:
+            return default
+
+
+def _answer(h: Handler, req: Request, text: Any, **extra: Any) -> None:
+    if req.stream:
+        from smoke.stub.streams import stream_text
+
+        stream_text(h, req, text if isinstance(text, str) else "pong")
+        return
+    h.send_json(200, wire.completion(req.model, text, **extra))
+
+
+def validate(h: Handler, req: Request) -> bool:
+    """What a well-behaved server checks, in OpenAI's order and envelopes."""
+    key = h.bearer()
+    if key != h.server.state.key:
+        shown = f"{key[:3]}*****{key[-4:]}" if len(key) > 8 else "(none)"
+        h.send_bytes(401, wire.error(
+            f"Incorrect API key provided: {shown}. You can find your API key at "
+            "https://platform.openai.com/account/api-keys.", "invalid_request_error",
+            "invalid_api_key"))
+        return False
+    if not isinstance(req.payload, dict) or not req.payload:
+        h.send_bytes(400, wire.error("We could not parse the JSON body of your request.",
+                                     "invalid_request_error", None))
+        return False
+    if "messages" not in req.payload:
+        h.send_bytes(400, wire.error("Missing required parameter: 'messages'.",
+                                     "invalid_request_error", "missing_required_parameter",
+                                     "messages"))
+        return False
+    if req.model not in h.server.state.models and not req.model.startswith("scenario/"):
+        h.send_bytes(404, wire.error(
+            f"The model `{req.model}` does not exist or you do not have access to it.",
+            "invalid_request_error", "model_not_found"))
+        return False
+    return True
+
+
+def ok(h: Handler, req: Request) -> None:
+    if validate(h, req):
+        _answer(h, req, "pong")
+
+
+def wrong_answer(h: Handler, req: Request) -> None:
+    if validate(h, req):
+        _answer(h, req, "I am a helpful assistant. How can I help you today?")
+
+
+def bad_key(h: Handler, req: Request) -> None:
+    shown = h.bearer()  # echoes the whole key back, as some gateways do
+    h.send_bytes(401, wire.error(f"Invalid API key: {shown}", "invalid_request_error",
+                                 "invalid_api_key"))
+
+
+def unknown_model(h: Handler, req: Request) -> None:
+    h.send_bytes(404, wire.error(f"The model `{req.model}` does not exist.",
+                                 "invalid_request_error", "model_not_found"))
+
+
+def status_json(status: int, message: str, type_: str, code: str | None,
+                headers: dict[str, str] | None = None) -> Scenario:
+    def run(h: Handler, req: Request) -> None:
+        h.send_bytes(status, wire.error(message, type_, code), headers=headers)
+
+    return run
+
+
+def status_html(h: Handler, req: Request) -> None:
+    status = int(req.arg or 502)
+    h.send_bytes(status, wire.html(f"{status} Bad Gateway"), "text/html")
+
+
+def flaky(status: int, retry_after: Callable[[], str] | None) -> Scenario:
+    """Fail ``arg`` times (default 1) with ``status``, then behave."""
+
+    def run(h: Handler, req: Request) -> None:
+        times = int(req.arg_float(1))
+        if h.server.state.count(req.scenario) <= times:
+            headers = {"Retry-After": retry_after()} if retry_after else {}
+            if status == 429:
+                body = wire.error("Rate limit reached for requests", "requests",
+                                  "rate_limit_exceeded")
+            else:
+                body = wire.error("The server had an error", "server_error", None)
+            h.send_bytes(status, body, headers=headers)
+            return
+        ok(h, req)
+
+    return run
+
+
+def slow(h: Handler, req: Request) -> None:
+    """Sleep before the headers (default 5 s), then answer."""
+    time.sleep(req.arg_float(5.0))
+    ok(h, req)
+
+
+def hang(h: Handler, req: Request) -> None:
+    """Read the request, then never send the headers."""
+    time.sleep(req.arg_float(3600.0))
+
+
+def drip(h: Handler, req: Request) -> None:
+    """Send the headers, then a byte every ``arg`` seconds (0.2) forever."""
+    h.send_response(200)
+    h.send_header("Content-Type", "application/json")
+    h.send_header("Content-Length", "100000000")
+    h.end_headers()
+    interval = req.arg_float(0.2)
+    try:
+        for _ in range(int(3600 / interval)):
+            h.wfile.write(b" ")
+            h.wfile.flush()
+            time.sleep(interval)
+    except OSError:
+        return
+
+
+def reset(h: Handler, req: Request) -> None:
+    """Send part of the headers, then reset the connection (RST)."""
+    h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Len")
+    h.wfile.flush()
+    h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    h.connection.close()
+    h.close_connection = True
+
+
+def raw_body(body: bytes, content_type: str = "application/json",
+             headers: dict[str, str] | None = None) -> Scenario:
+    def run(h: Handler, req: Request) -> None:
+        h.send_bytes(200, body, content_type, headers)
+
+    return run
+
+
+def json_body(make: Callable[[Request], Any]) -> Scenario:
+    def run(h: Handler, req: Request) -> None:
+        if validate(h, req):
+            h.send_json(200, make(req))
+
+    return run
+
+
+def truncated(h: Handler, req: Request) -> None:
+    body = wire.dumps(wire.completion(req.model, "pong"))
+    h.send_bytes(200, body[: len(body) // 2])
+
+
+def gzip_body(h: Handler, req: Request) -> None:
+    if validate(h, req):
+        body = gzip.compress(wire.dumps(wire.completion(req.model, "pong")))
+        h.send_bytes(200, body, headers={"Content-Encoding": "gzip"})
+
+
+def huge(h: Handler, req: Request) -> None:
+    """A body of ``arg`` MiB (default 64), sent in 1 MiB pieces."""
+    size = int(req.arg_float(64)) * 1024 * 1024
+    h.send_response(200)
+    h.send_header("Content-Type", "application/json")
+    h.send_header("Content-Length", str(size))
+    h.end_headers()
+    piece = b" " * (1024 * 1024)
+    try:
+        for _ in range(size // len(piece)):
+            h.wfile.write(piece)
+    except OSError:
+        return
+
+
+def redirect_html(h: Handler, req: Request) -> None:
+    h.send_bytes(301, wire.html("Moved"), "text/html",
+                 {"Location": "https://www.example.com/login"})
+
+
+def accept_all(h: Handler, req: Request) -> None:
+    """Answers every request, however wrong: an endpoint that enforces no contract."""
+    _answer(h, req, "pong")
+
+
+def echo_key(h: Handler, req: Request) -> None:
+    """401 whose body echoes the key in several shapes."""
+    key = h.bearer()
+    h.send_bytes(401, wire.error(
+        f"Invalid key {key} (prefix {key[:12]}, suffix {key[-10:]})", "auth_error",
+        "invalid_api_key"), headers={"X-Echo": key[:20]})
+
+
+def retry_after_date(h: Handler, req: Request) -> None:
+    flaky(429, lambda: formatdate(time.time() + 2, usegmt=True))(h, req)
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "pass": ok,
+    "wrong-answer": wrong_answer,
+    "bad-key": bad_key,
+    "echo-key": echo_key,
+    "unknown-model": unknown_model,
+    "rate-limit-then-pass": flaky(429, lambda: "1"),
+    "rate-limit-date-then-pass": retry_after_date,
+    "rate-limit-forever": status_json(429, "Rate limit reached for requests", "requests",
+                                      "rate_limit_exceeded", {"Retry-After": "1"}),
+    "server-error-then-pass": flaky(500, None),
+    "insufficient-quota": status_json(
+        429, "You exceeded your current quota, please check your plan and billing details.",
+        "insufficient_quota", "insufficient_quota"),
+    "payment-required": status_json(402, "Insufficient balance", "billing_error", None),
+    "forbidden": status_json(403, "You are not allowed to use this model in this project.",
+                             "permission_error", "forbidden"),
+    "invalid-model-name": status_json(
+        400, "Invalid model name passed in model=nope. Call `/v1/models` to view available "
+        "models for your key.", "invalid_request_error", "400"),
+    "bad-request": status_json(400, "Invalid value for 'top_k': unknown parameter.",
+                               "invalid_request_error", None),
+    "rejects-temperature": status_json(
+        400, "Unsupported value: 'temperature' does not support 0 with this model. Only the "
+        "default (1) value is supported.", "invalid_request_error", "unsupported_value"),
+    "rejects-max-tokens": status_json(
+        400, "Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+        "'max_completion_tokens' instead.", "invalid_request_error", "unsupported_parameter"),
+    "comet-invalid-request": status_json(
+        500, "invalid request body (request id: 2025112701234567)", "comet_api_error",
+        "invalid_request"),
+    "server-error": status_json(500, "The server had an error while processing your request.",
+                                "server_error", None),
+    "upstream-html": status_html,
+    "slow": slow,
+    "hang": hang,
+    "drip": drip,
+    "reset": reset,
+    "html-200": raw_body(wire.html("Sign in to the guest Wi-Fi"), "text/html"),
+    "truncated": truncated,
+    "wrong-shape": json_body(lambda r: {"result": "pong", "status": "ok"}),
+    "no-choices": json_body(lambda r: {k: v for k, v in wire.completion(r.model, "pong").items()
+                                       if k != "choices"}),
+    "empty-choices": json_body(lambda r: {**wire.completion(r.model, "pong"), "choices": []}),
+    "refusal": json_body(lambda r: wire.completion(
+        r.model, None, message={"refusal": "I can't help with that."})),
+    "content-parts": json_body(lambda r: wire.completion(
+        r.model, [{"type": "text", "text": "po"}, {"type": "text", "text": "ng"}])),
+    "no-usage": json_body(lambda r: {k: v for k, v in wire.completion(r.model, "pong").items()
+                                     if k != "usage"}),
+    "not-utf8": raw_body(b'{"choices": [{"message": {"content": "p\xff\xfeng"}}]}'),
+    "gzip": gzip_body,
+    "huge": huge,
+    "redirect-html": redirect_html,
+    "hostile": json_body(lambda r: wire.completion(r.model, HOSTILE)),
+    "accept-all": accept_all,
+    "substituted-model": json_body(lambda r: wire.completion("fallback-model-mini", "pong")),
+}
+
+
+def dispatch(h: Handler, scenario: str, payload: Any, raw: bytes) -> None:
+    req = Request(scenario, payload, raw)
+    if req.name.startswith("stream-"):
+        from smoke.stub.streams import STREAMS
+
+        handler = STREAMS.get(req.name)
+    else:
+        handler = SCENARIOS.get(req.name)
+    if handler is None:
+        known = ", ".join(sorted(SCENARIOS))
+        h.send_bytes(400, wire.error(f"stub: unknown scenario {req.name!r}; known: {known}",
+                                     "invalid_request_error", "unknown_scenario"))
+        return
+    handler(h, req)
+
+
+def models(h: Handler, scenario: str) -> None:
+    if scenario.startswith("no-models"):
+        not_found(h)
+        return
+    if h.bearer() != h.server.state.key and not scenario.startswith("accept-all"):
+        h.send_bytes(401, wire.error("Incorrect API key provided.", "invalid_request_error",
+                                     "invalid_api_key"))
+        return
+    data = [{"id": m, "object": "model", "created": 0, "owned_by": "stub"}
+            for m in h.server.state.models]
+    h.send_json(200, {"object": "list", "data": data})
+
+
+def not_found(h: Handler) -> None:
+    h.send_bytes(404, wire.html("404 Not Found"), "text/html")

@@ -1,0 +1,18 @@
+"""Make text that came from outside (error bodies, model output) safe to show as data."""
+
+from __future__ import annotations
+
+import re
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
+_SPACES = re.compile(r"\s+")
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """Collapse white space and control characters; cut to ``limit`` characters."""
+    text = _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def decode(body: bytes, limit: int = 2000) -> str:
+    return body[: limit * 4].decode("utf-8", errors="replace")[:limit]

@@ -1,0 +1,210 @@
+"""HTTP with bounds: explicit timeouts, a capped body, no blind redirects, the deadline.
+
+``requests``' read timeout bounds each ``recv``, not a body that drips a byte at a time,
+so the body is read in chunks, the deadline is checked between them, and the socket's
+own timeout is shortened to what is left of the deadline.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from smoke import classify
+from smoke.categories import Category
+from smoke.deadline import Deadline
+
+_CHUNK = 64 * 1024
+_MAX_SAME_HOST_REDIRECTS = 3
+USER_AGENT = "chat-smoke"
+
+
+class TransportFailure(Exception):
+    """No usable HTTP response: the category says why (dns, tls, connect, timeout, ...)."""
+
+    def __init__(self, category: Category, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.category = category
+        self.message = message
+        self.status = status
+
+
+@dataclass
+class Exchange:
+    """One HTTP response, read within bounds."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    truncated: bool
+    url: str
+    duration_ms: int
+    ttfb_ms: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where and how to send: shared by every check of one run."""
+
+    base_url: str
+    api_key: str
+    connect_timeout: float
+    read_timeout: float
+    ca_bundle: str | None = None
+    max_body_bytes: int = 4 * 1024 * 1024
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+
+def new_session(endpoint: Endpoint) -> requests.Session:
+    session = requests.Session()
+    # trust_env (the default) honours HTTPS_PROXY/HTTP_PROXY/NO_PROXY and
+    # REQUESTS_CA_BUNDLE; an explicit bundle wins.
+    if endpoint.ca_bundle:
+        session.verify = endpoint.ca_bundle
+    session.headers["User-Agent"] = USER_AGENT
+    return session
+
+
+def proxy_for(url: str) -> str | None:
+    """The proxy requests will use for ``url`` (from the environment), if any."""
+    proxies = requests.utils.get_environ_proxies(url)
+    scheme = urlsplit(url).scheme
+    return proxies.get(scheme) or proxies.get("all")
+
+
+def _socket(response: requests.Response) -> socket.socket | None:
+    conn = getattr(response.raw, "connection", None) or getattr(response.raw, "_connection", None)
+    sock = getattr(conn, "sock", None)
+    return sock if isinstance(sock, socket.socket) else None
+
+
+def _read_body(
+    response: requests.Response, endpoint: Endpoint, deadline: Deadline
+) -> tuple[bytes, bool]:
+    sock = _socket(response)
+    parts: list[bytes] = []
+    size = 0
+    chunks: Iterator[bytes] = response.iter_content(_CHUNK)
+    while True:
+        if deadline.expired():
+            raise TransportFailure(
+                Category.TIMEOUT, "the deadline ran out while the body was still arriving"
+            )
+        if sock is not None:
+            try:
+                sock.settimeout(deadline.bound(endpoint.read_timeout))
+            except OSError:
+                sock = None
+        try:
+            chunk = next(chunks)
+        except StopIteration:
+            return b"".join(parts), False
+        parts.append(chunk)
+        size += len(chunk)
+        if size >= endpoint.max_body_bytes:
+            return b"".join(parts)[: endpoint.max_body_bytes], True
+
+
+def open_stream(
+    session: requests.Session,
+    endpoint: Endpoint,
+    method: str,
+    path: str,
+    deadline: Deadline,
+    payload: Mapping[str, Any] | None = None,
+    api_key: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> tuple[requests.Response, float]:
+    """Send a request and return the open response once its headers have arrived.
+
+    Same-host 307/308 redirects are followed (they keep method and body); any other
+    redirect is returned as is, so the key never crosses to another host.
+    """
+    url = endpoint.url(path)
+    key = endpoint.api_key if api_key is None else api_key
+    send_headers = {"Accept": "application/json", **(headers or {})}
+    if key:
+        send_headers["Authorization"] = f"Bearer {key}"
+    data = None if payload is None else json.dumps(payload).encode("utf-8")
+    if data is not None:
+        send_headers["Content-Type"] = "application/json"
+    origin = urlsplit(url)[:2] + (urlsplit(url).port,)
+    started = time.monotonic()
+    for _ in range(_MAX_SAME_HOST_REDIRECTS + 1):
+        if deadline.expired():
+            raise TransportFailure(Category.TIMEOUT, "the deadline ran out before the request")
+        try:
+            response = session.request(
+                method,
+                url,
+                data=data,
+                headers=send_headers,
+                timeout=(
+                    deadline.bound(endpoint.connect_timeout),
+                    deadline.bound(endpoint.read_timeout),
+                ),
+                allow_redirects=False,
+                stream=True,
+            )
+        except requests.RequestException as exc:
+            category, message = classify.exception(exc)
+            raise TransportFailure(category, message) from None
+        location = response.headers.get("Location")
+        if response.status_code in (307, 308) and location:
+            target = urljoin(url, location)
+            parts = urlsplit(target)
+            if parts[:2] + (parts.port,) == origin:
+                response.close()
+                url = target
+                continue
+        return response, started
+    raise TransportFailure(Category.PROTOCOL, "too many redirects on the same host")
+
+
+def request(
+    session: requests.Session,
+    endpoint: Endpoint,
+    method: str,
+    path: str,
+    deadline: Deadline,
+    payload: Mapping[str, Any] | None = None,
+    api_key: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Exchange:
+    """Send one request and read its whole (capped) body within the deadline."""
+    response, started = open_stream(
+        session, endpoint, method, path, deadline, payload, api_key, headers
+    )
+    ttfb = int((time.monotonic() - started) * 1000)
+    try:
+        body, truncated = _read_body(response, endpoint, deadline)
+    except requests.RequestException as exc:
+        category, message = classify.exception(exc, reading_body=True)
+        raise TransportFailure(category, message, response.status_code) from None
+    except TransportFailure as failure:
+        failure.status = response.status_code
+        raise
+    except OSError as exc:  # a socket timeout raised below requests' wrappers
+        category, message = classify.exception(exc, reading_body=True)
+        raise TransportFailure(category, message, response.status_code) from None
+    finally:
+        response.close()
+    return Exchange(
+        status=response.status_code,
+        headers={k.lower(): v for k, v in response.headers.items()},
+        body=body,
+        truncated=truncated,
+        url=response.url,
+        duration_ms=int((time.monotonic() - started) * 1000),
+        ttfb_ms=ttfb,
+    )

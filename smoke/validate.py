@@ -1,0 +1,100 @@
+"""A small validator for the subset of JSON Schema that chat-smoke's schema uses.
+
+The published schema (``smoke/schema/chat-smoke.schema.json``) is what editors use;
+the program validates against the same file. A full JSON Schema library would add
+several compiled dependencies to every run for the dozen keywords used here; the
+test suite cross-checks this validator against ``jsonschema`` on the same inputs.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from functools import cache
+from importlib import resources
+from typing import Any
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "number": (int, float),
+    "integer": (int,),
+    "boolean": (bool,),
+    "object": (dict,),
+    "array": (list,),
+    "null": (type(None),),
+}
+
+
+@cache
+def schema() -> dict[str, Any]:
+    text = resources.files("smoke").joinpath("schema/chat-smoke.schema.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def _is_type(value: object, name: str) -> bool:
+    if isinstance(value, bool) and name in ("number", "integer"):
+        return False
+    if name == "integer" and isinstance(value, float):
+        return value.is_integer()
+    return isinstance(value, _TYPES[name])
+
+
+def _describe(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def suggest(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def errors(value: object, node: dict[str, Any], path: str) -> list[str]:
+    """Return readable problems with ``value`` against schema ``node``; empty if valid."""
+    if "anyOf" in node:
+        branches = [errors(value, sub, path) for sub in node["anyOf"]]
+        if any(not b for b in branches):
+            return []
+        # Report the branch whose type matches, else a summary of what is accepted.
+        for sub, found in zip(node["anyOf"], branches, strict=True):
+            if "type" in sub and _is_type(value, sub["type"]):
+                return found
+        kinds = " or ".join(str(sub.get("type")) for sub in node["anyOf"])
+        return [f"{path}: expected {kinds}, got {_describe(value)}"]
+    types = node.get("type")
+    if types is not None:
+        names = types if isinstance(types, list) else [types]
+        if not any(_is_type(value, n) for n in names):
+            return [f"{path}: expected {' or '.join(names)}, got {_describe(value)}"]
+    problems: list[str] = []
+    if "enum" in node and value not in node["enum"]:
+        allowed = ", ".join(node["enum"])
+        problems.append(f"{path}: {_describe(value)} is not one of {allowed}")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if "minimum" in node and value < node["minimum"]:
+            problems.append(f"{path}: must be at least {node['minimum']}, got {value}")
+        if "maximum" in node and value > node["maximum"]:
+            problems.append(f"{path}: must be at most {node['maximum']}, got {value}")
+        if "exclusiveMinimum" in node and value <= node["exclusiveMinimum"]:
+            problems.append(f"{path}: must be greater than {node['exclusiveMinimum']}, got {value}")
+    if isinstance(value, str):
+        if len(value) < node.get("minLength", 0):
+            problems.append(f"{path}: must not be empty")
+        if "pattern" in node and not re.search(node["pattern"], value):
+            problems.append(f"{path}: {_describe(value)} does not match {node['pattern']}")
+    if isinstance(value, list):
+        if len(value) < node.get("minItems", 0):
+            problems.append(f"{path}: needs at least {node['minItems']} item(s)")
+        for i, item in enumerate(value):
+            problems += errors(item, node.get("items", {}), f"{path}[{i}]")
+    if isinstance(value, dict):
+        props: dict[str, Any] = node.get("properties", {})
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if key in props:
+                problems += errors(item, props[key], where)
+            elif node.get("additionalProperties", True) is False:
+                problems.append(f"{where}: unknown key{suggest(str(key), list(props))}")
+    return problems
