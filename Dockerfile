@@ -40,10 +40,12 @@ COPY pyproject.toml README.md entrypoint.py /opt/chat-smoke/
 COPY smoke/ /opt/chat-smoke/smoke/
 
 # --no-build-isolation --no-index: build with the hash-checked setuptools above and fetch
-# nothing. The chmod makes the tree readable for the non-root uid Jenkins runs as, whatever
-# the modes of the files in the build context were.
+# nothing. The source copy of smoke/ goes once installed: python puts the script's folder
+# first on sys.path, and entrypoint.py must import the installed (byte-compiled) package.
+# The chmod makes the rest readable for the non-root uid Jenkins runs as, whatever the
+# modes of the files in the build context were.
 RUN pip install --no-deps --no-build-isolation --no-index /opt/chat-smoke \
-    && rm -rf /opt/chat-smoke/build /opt/chat-smoke/*.egg-info \
+    && rm -rf /opt/chat-smoke/build /opt/chat-smoke/*.egg-info /opt/chat-smoke/smoke \
     && chmod -R a+rX /opt/chat-smoke \
     && chat-smoke --help > /dev/null
 

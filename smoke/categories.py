@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 DOCS_URL = "https://github.com/chat-smoke/chat-smoke/blob/main/docs/failures.md"
 
@@ -15,7 +15,7 @@ class _Spec:
     hint: str
 
 
-class Category(str, Enum):
+class Category(StrEnum):
     CONFIG = "config"
     AUTH = "auth"
     PERMISSION = "permission"

@@ -74,7 +74,9 @@ def send_with_retries(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def positive(check: Check, settings: Settings, session: requests.Session, deadline: Deadline) -> None:
+def positive(
+    check: Check, settings: Settings, session: requests.Session, deadline: Deadline
+) -> None:
     """Fill ``check`` (kind positive, for ``check.model``)."""
     started = time.monotonic()
     try:

@@ -114,7 +114,9 @@ def stub(host: str, port: int, scenario: str, key: str | None, list_: bool,
         return
     names = {*SCENARIOS, *STREAMS}
     if scenario.split("~")[0].split(":")[0] not in names:
-        raise click.BadParameter(f"unknown scenario {scenario!r}; see --list", param_hint="--scenario")
+        raise click.BadParameter(
+            f"unknown scenario {scenario!r}; see --list", param_hint="--scenario"
+        )
     try:
         server = StubServer(scenario=scenario, host=host, port=port, key=key or DEFAULT_KEY,
                             verbose=verbose)

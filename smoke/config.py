@@ -349,7 +349,7 @@ def _build(
     key, source = _read_key(merged, env)
     redact.register(key)
 
-    fields = {
+    fields: dict[str, Any] = {
         name: merged[name]
         for name in (
             "environment", "connect_timeout", "timeout", "deadline", "retries", "ca_bundle",
@@ -382,4 +382,6 @@ def _compile(pattern: str, where: str) -> re.Pattern[str]:
     try:
         return re.compile(pattern)
     except re.error as exc:
-        raise ConfigError(f"{where}: {pattern!r} is not a valid regular expression ({exc})") from None
+        raise ConfigError(
+            f"{where}: {pattern!r} is not a valid regular expression ({exc})"
+        ) from None

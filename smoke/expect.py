@@ -37,7 +37,7 @@ class Expectation:
         if text.strip() == "nonempty":
             result = cls("nonempty", "")
         elif sep and head in KINDS:
-            result = cls(head, tail)  # type: ignore[arg-type]
+            result = cls(head, tail)  # type: ignore[arg-type,unused-ignore]
         else:
             result = cls("contains", text)
         if result.kind in ("contains", "regex") and not result.value:

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 MASK = "***"
 _WINDOW = 8
-_TOKEN = re.compile(r"[A-Za-z0-9_\-.+/=~]{%d,}" % _WINDOW)
+_TOKEN = re.compile(r"[A-Za-z0-9_\-.+/=~]{" + str(_WINDOW) + ",}")
 
 _lock = threading.Lock()
 _secrets: list[str] = []

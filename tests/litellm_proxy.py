@@ -69,16 +69,38 @@ OFFLINE_ENV = {
 # Variables from the caller's environment that would change what the proxy does.
 _SCRUBBED_ENV_PREFIXES = ("LITELLM_", "OPENAI_", "COMETAPI_", "COMET_", "AZURE_", "ANTHROPIC_")
 _SCRUBBED_ENV = frozenset(
-    {"DATABASE_URL", "DIRECT_URL", "REDIS_HOST", "REDIS_URL", "REDIS_PORT", "REDIS_PASSWORD",
-     "STORE_MODEL_IN_DB", "UI_USERNAME", "UI_PASSWORD", "PROXY_BASE_URL", "CONFIG_FILE_PATH",
-     "WORKER_CONFIG", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY",
-     "all_proxy", "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME"}
+    {
+        "DATABASE_URL",
+        "DIRECT_URL",
+        "REDIS_HOST",
+        "REDIS_URL",
+        "REDIS_PORT",
+        "REDIS_PASSWORD",
+        "STORE_MODEL_IN_DB",
+        "UI_USERNAME",
+        "UI_PASSWORD",
+        "PROXY_BASE_URL",
+        "CONFIG_FILE_PATH",
+        "WORKER_CONFIG",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "VIRTUAL_ENV",
+        "PYTHONPATH",
+        "PYTHONHOME",
+    }
 )
 
 
 @dataclasses.dataclass(frozen=True)
 class MockModels:
-    """Model names served by the proxy, all answered by ``mock_response`` (see docs/litellm-observed.md)."""
+    """Model names served by the proxy, all answered by ``mock_response``.
+
+    What each returns, exactly, is in docs/litellm-observed.md.
+    """
 
     pong: str = "mock-pong"  # 200 "pong"
     pong2: str = "mock-pong-2"  # a second passing model: 200 "pong"
@@ -87,7 +109,7 @@ class MockModels:
     internal: str = "mock-internal"  # 500 internal_server_error (litellm.InternalServerError)
     context_window: str = "mock-context-window"  # 400 (litellm.ContextWindowExceededError)
     content_filter: str = "mock-content-filter"  # 400 content-policy error
-    overloaded: str = "mock-overloaded"  # 529 internal_server_error, before any byte (even if stream)
+    overloaded: str = "mock-overloaded"  # 529 internal_server_error, before any byte
     midstream_error: str = "mock-midstream-error"  # stream=true: one chunk, then an error event
     timeout: str = "mock-timeout"  # sleeps 2 s then 408 timeout (litellm.Timeout)
 
@@ -113,7 +135,7 @@ _MOCK_PARAMS: dict[str, dict[str, object]] = {
 # A proxy callback (loaded from the config's directory) that breaks the stream of
 # the mid-stream model after its first chunk, through LiteLLM's own error path.
 CALLBACK_MODULE = "chat_smoke_callbacks"
-_CALLBACK_SOURCE = '''\
+_CALLBACK_SOURCE = """\
 import litellm
 from litellm.integrations.custom_logger import CustomLogger
 
@@ -121,7 +143,9 @@ MIDSTREAM_MODEL = {model!r}
 
 
 class MidStreamError(CustomLogger):
-    async def async_post_call_streaming_iterator_hook(self, user_api_key_dict, response, request_data):
+    async def async_post_call_streaming_iterator_hook(
+        self, user_api_key_dict, response, request_data
+    ):
         sent = 0
         async for item in response:
             if request_data.get("model") == MIDSTREAM_MODEL and sent >= 1:
@@ -135,7 +159,7 @@ class MidStreamError(CustomLogger):
 
 
 handler = MidStreamError()
-'''
+"""
 
 
 @dataclasses.dataclass
@@ -192,11 +216,18 @@ def _tail(text: str, n: int = 40) -> str:
 def _run(cmd: list[str], what: str, timeout: float) -> None:
     try:
         proc = subprocess.run(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            timeout=timeout, stdin=subprocess.DEVNULL, env=_pip_env(),
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            env=_pip_env(),
         )
     except subprocess.TimeoutExpired as exc:
-        out = exc.stdout if isinstance(exc.stdout, str) else (exc.stdout or b"").decode(errors="replace")
+        out = exc.stdout or ""
+        if isinstance(out, bytes):
+            out = out.decode(errors="replace")
         raise RuntimeError(f"{what} timed out after {timeout:.0f}s:\n{_tail(out)}") from exc
     except OSError as exc:
         raise RuntimeError(f"{what} could not run {cmd[0]}: {exc}") from exc
@@ -208,7 +239,8 @@ def _run(cmd: list[str], what: str, timeout: float) -> None:
 
 
 def _pip_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")}
+    drop = ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     env["PIP_NO_INPUT"] = "1"
     return env
@@ -381,14 +413,25 @@ def litellm_proxy(
             port = free_port()
             root = f"http://127.0.0.1:{port}"
             cmd = [
-                str(_venv_bin(venv, "litellm")), "--config", str(config),
-                "--host", "127.0.0.1", "--port", str(port), *extra_args,
+                str(_venv_bin(venv, "litellm")),
+                "--config",
+                str(config),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                *extra_args,
             ]
             log = open(log_path, "ab")
             started = time.monotonic()
             proc = subprocess.Popen(
-                cmd, cwd=home, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT, preexec_fn=_child_setup(os.getpid()),
+                cmd,
+                cwd=home,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_child_setup(os.getpid()),
             )
             try:
                 ready = False
@@ -396,9 +439,11 @@ def litellm_proxy(
                 while time.monotonic() < deadline:
                     if proc.poll() is not None:
                         break
-                    if _http_status(f"{root}/health/liveliness") == 200 and _http_status(
-                        f"{root}/v1/models", {"Authorization": f"Bearer {key}"}
-                    ) == 200:
+                    if (
+                        _http_status(f"{root}/health/liveliness") == 200
+                        and _http_status(f"{root}/v1/models", {"Authorization": f"Bearer {key}"})
+                        == 200
+                    ):
                         ready = True
                         break
                     time.sleep(0.25)
@@ -407,10 +452,12 @@ def litellm_proxy(
                     _stop(proc)
                     log.close()
                     text = log_path.read_text(errors="replace")
-                    if exited is not None and "address already in use" in text.lower() and attempt < attempts:
+                    port_taken = "address already in use" in text.lower()
+                    if exited is not None and port_taken and attempt < attempts:
                         continue
                     why = (
-                        f"exited with code {exited}" if exited is not None
+                        f"exited with code {exited}"
+                        if exited is not None
                         else f"not ready within {ready_timeout:.0f}s"
                     )
                     raise RuntimeError(
@@ -418,9 +465,16 @@ def litellm_proxy(
                         f"--- proxy log (last 60 lines) ---\n{_tail(text, 60)}"
                     )
                 yield LiteLLMProxy(
-                    base_url=f"{root}/v1", root_url=root, master_key=key, models=models,
-                    port=port, pid=proc.pid, config_path=config, log_path=log_path,
-                    version=LITELLM_VERSION, startup_seconds=time.monotonic() - started,
+                    base_url=f"{root}/v1",
+                    root_url=root,
+                    master_key=key,
+                    models=models,
+                    port=port,
+                    pid=proc.pid,
+                    config_path=config,
+                    log_path=log_path,
+                    version=LITELLM_VERSION,
+                    startup_seconds=time.monotonic() - started,
                 )
                 return
             finally:

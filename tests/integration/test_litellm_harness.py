@@ -27,7 +27,8 @@ def _post(proxy: LiteLLMProxy, body: dict[str, object], **kw: object) -> request
 
 
 def _events(resp: requests.Response) -> list[str]:
-    return [line[len("data: "):] for line in resp.iter_lines(decode_unicode=True) if line.startswith("data: ")]
+    lines = resp.iter_lines(decode_unicode=True)
+    return [line[len("data: ") :] for line in lines if line.startswith("data: ")]
 
 
 def test_harness_shape(litellm: LiteLLMProxy) -> None:
@@ -46,8 +47,10 @@ def test_models_listed(litellm: LiteLLMProxy) -> None:
 
 
 def test_positive_completion_returns_pong(litellm: LiteLLMProxy) -> None:
-    resp = _post(litellm, {"model": litellm.models.pong, "messages": PROMPT,
-                           "temperature": 0, "max_tokens": 5})
+    resp = _post(
+        litellm,
+        {"model": litellm.models.pong, "messages": PROMPT, "temperature": 0, "max_tokens": 5},
+    )
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert body["object"] == "chat.completion"
@@ -60,8 +63,12 @@ def test_positive_completion_returns_pong(litellm: LiteLLMProxy) -> None:
 def test_streaming_with_usage_ends_with_done(litellm: LiteLLMProxy) -> None:
     resp = _post(
         litellm,
-        {"model": litellm.models.pong, "messages": PROMPT, "stream": True,
-         "stream_options": {"include_usage": True}},
+        {
+            "model": litellm.models.pong,
+            "messages": PROMPT,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        },
         stream=True,
     )
     assert resp.status_code == 200
@@ -84,7 +91,8 @@ def test_auth_failures(litellm: LiteLLMProxy) -> None:
     no_key = _post(litellm, body, headers={})
     assert no_key.status_code == 401
     assert no_key.json()["error"]["type"] == "auth_error"
-    wrong = _post(litellm, body, headers={"Authorization": f"Bearer sk-{secrets.token_urlsafe(36)}"})
+    wrong_key = f"Bearer sk-{secrets.token_urlsafe(36)}"
+    wrong = _post(litellm, body, headers={"Authorization": wrong_key})
     # Without a database LiteLLM cannot look a virtual key up: 400, not 401.
     assert wrong.status_code == 400
     assert wrong.json()["error"]["type"] == "no_db_connection"
@@ -101,8 +109,11 @@ def test_mock_errors(litellm: LiteLLMProxy) -> None:
 
 
 def test_midstream_error_is_a_data_event_without_done(litellm: LiteLLMProxy) -> None:
-    resp = _post(litellm, {"model": litellm.models.midstream_error, "messages": PROMPT,
-                           "stream": True}, stream=True)
+    resp = _post(
+        litellm,
+        {"model": litellm.models.midstream_error, "messages": PROMPT, "stream": True},
+        stream=True,
+    )
     assert resp.status_code == 200
     events = _events(resp)
     assert "[DONE]" not in events
@@ -129,8 +140,12 @@ def test_context_manager_stops_the_proxy_and_cleans_up(litellm: LiteLLMProxy) ->
         ok = _post(second, {"model": second.models.pong2, "messages": PROMPT})
         assert ok.json()["choices"][0]["message"]["content"] == "pong"
         # Each proxy accepts only its own key.
-        assert _post(second, {"model": "mock-pong", "messages": PROMPT},
-                     headers=litellm.auth_headers).status_code != 200
+        assert (
+            _post(
+                second, {"model": "mock-pong", "messages": PROMPT}, headers=litellm.auth_headers
+            ).status_code
+            != 200
+        )
         pid, home = second.pid, second.config_path.parent
     assert not _alive(pid)
     assert not home.exists()
