@@ -84,13 +84,13 @@ def run(**options: Any) -> None:
     4 endpoint or contract, 5 transient, 6 assertion, 1 internal error)."""
     options["expect"] = _expect(options.pop("expect_contains"), options.pop("expect_regex"),
                                 options.pop("expect_equals"), options.get("expect"))
-    from smoke.runner import execute
+    from smoke.runner import execute_safely
 
-    sys.exit(execute(options, dict(os.environ)))
+    sys.exit(execute_safely(options, dict(os.environ)))
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8765, show_default=True, type=int, help="0 picks a free port.")
 @click.option("--scenario", default="pass", show_default=True, help="Default scenario.")
 @click.option("--key", envvar="CHAT_SMOKE_STUB_KEY", default=None,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from smoke import __version__, config, redact
+from smoke import __version__, config, negative, redact
 from smoke.categories import Category
 from smoke.checks import positive
 from smoke.console import Console
@@ -98,6 +98,7 @@ def plan(settings: config.Settings, session: Any, deadline: Deadline) -> list[Ta
 
 # Further check kinds (negative checks, streaming, SDK parity) register a planner here.
 EXTENSIONS: list[Callable[[config.Settings, Any, Deadline], list[Task]]] = []
+EXTENSIONS.append(negative.tasks)
 
 
 def run(
@@ -128,11 +129,8 @@ def run(
     warnings: list[str] = []
     if settings is not None:
         console.configuration(settings)
-        proxy = proxy_for(settings.endpoint)
+        proxy = _public_proxy(proxy_for(settings.endpoint))
         if proxy:
-            parts = urlsplit(proxy)
-            redact.register(parts.password)
-            redact.register(parts.username if parts.password else None)
             console.note(f"using proxy {proxy} (from the environment)")
         if settings.allow_plain_http and settings.base_url.startswith("http://"):
             warning = "--allow-plain-http: the key is sent unencrypted to " + settings.host
@@ -145,8 +143,9 @@ def run(
         for check in checks:
             warnings += check.warnings
     exit_code, category = decide(checks)
-    for check in checks:
-        console.check(check)
+    if settings is not None:  # a config error is reported as one line by the caller
+        for check in checks:
+            console.check(check)
     base_url = settings.base_url if settings else str(flags.get("base_url") or "")
     parts = urlsplit(base_url)
     result = GateResult(
@@ -164,8 +163,23 @@ def run(
         warnings=warnings,
         usage_total=_usage_total(checks),
     )
-    console.verdict(result)
+    if settings is not None:
+        console.verdict(result)
     return result, settings
+
+
+def _public_proxy(url: str | None) -> str | None:
+    """The proxy URL with its credentials masked; the password is registered as a secret
+    too, in case a proxy's error page echoes it."""
+    if not url:
+        return None
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if parts.password:
+        redact.register(parts.password)
+    if parts.username or parts.password:
+        host = parts.netloc.rpartition("@")[2]
+        parts = parts._replace(netloc=f"{redact.MASK}@{host}")
+    return parts.geturl()
 
 
 def _endpoint(settings: config.Settings) -> Any:

@@ -30,20 +30,41 @@ def execute(
             console = Console()
     result, settings = gate.run(flags, env, cwd, console)
     template = settings.summary_template if settings else None
+    targets = reports.paths(settings, flags)
     try:
-        reports.write_all(result, reports.paths(settings, flags), template)
+        reports.write_all(result, targets, template)
     except ReportError as exc:
         console.line(f"chat-smoke: error: {exc}")
         return result.exit_code or 1
     if on_github:
         from smoke.github import publish
 
-        publish(result, env, template)
+        publish(result, env, template, targets)
     if result.checks[0].outcome == "fail":
         # The one clear line for bad input, on stderr too, where a terminal shows it.
         print(redact.scrub(f"chat-smoke: config error: {result.checks[0].message}"),
               file=sys.stderr)
     return result.exit_code
+
+
+_INTERNAL = (
+    "chat-smoke: internal error: {error}. This is a bug in chat-smoke, not your endpoint "
+    "(exit 1); set CHAT_SMOKE_DEBUG=1 for the traceback and report it."
+)
+
+
+def execute_safely(flags: Mapping[str, Any], env: Mapping[str, str]) -> int:
+    """:func:`execute`, with a bug reported as one scrubbed line and exit 1."""
+    try:
+        return execute(flags, env)
+    except Exception as exc:
+        if env.get("CHAT_SMOKE_DEBUG"):
+            import traceback
+
+            print(redact.scrub(traceback.format_exc()), file=sys.stderr)
+        print(redact.scrub(_INTERNAL.format(error=f"{type(exc).__name__}: {exc}")),
+              file=sys.stderr)
+        return 1
 
 
 def demo(key: str) -> int:

@@ -214,6 +214,18 @@ def redirect_html(h: Handler, req: Request) -> None:
                  {"Location": "https://www.example.com/login"})
 
 
+def redirect_to(host: str | None) -> Scenario:
+    """307 (method and body kept) to the plain pass route, on this host or on ``host``
+    (``arg`` = its port; default this server's)."""
+
+    def run(h: Handler, req: Request) -> None:
+        port = req.arg or str(h.server.server_address[1])
+        target = f"http://{host}:{port}" if host else ""
+        h.send_bytes(307, b"", "text/plain", {"Location": f"{target}/v1/chat/completions"})
+
+    return run
+
+
 def accept_all(h: Handler, req: Request) -> None:
     """Answers every request, however wrong: an endpoint that enforces no contract."""
     _answer(h, req, "pong")
@@ -285,6 +297,8 @@ SCENARIOS: dict[str, Scenario] = {
     "gzip": gzip_body,
     "huge": huge,
     "redirect-html": redirect_html,
+    "redirect-same-host": redirect_to(None),
+    "redirect-other-host": redirect_to("localhost"),
     "hostile": json_body(lambda r: wire.completion(r.model, HOSTILE)),
     "accept-all": accept_all,
     "substituted-model": json_body(lambda r: wire.completion("fallback-model-mini", "pong")),

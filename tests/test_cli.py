@@ -1,0 +1,63 @@
+"""Meta tests: every command has help, documented options exist, the demo works."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+from click.testing import CliRunner
+
+from smoke.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_command_has_help() -> None:
+    runner = CliRunner()
+    assert isinstance(main, click.Group)
+    for name, command in main.commands.items():
+        assert command.help, name
+        result = runner.invoke(main, [name, "--help"])
+        assert result.exit_code == 0, result.output
+        for param in command.params:
+            if isinstance(param, click.Option) and param.name not in ("help",):
+                assert param.help, f"{name} {param.opts} has no help text"
+
+
+def test_options_named_in_readme_exist() -> None:
+    runner = CliRunner()
+    help_text = runner.invoke(main, ["run", "--help"]).output
+    readme = (ROOT / "README.md").read_text()
+    named = set(re.findall(r"`(--[a-z][a-z0-9-]+)", readme))
+    named -= {"--help"}
+    assert len(named) >= 10
+    missing = [flag for flag in sorted(named) if flag not in help_text
+               and flag not in runner.invoke(main, ["stub", "--help"]).output]
+    assert not missing, f"README documents options the CLI lacks: {missing}"
+
+
+def test_issue_contract_options_exist() -> None:
+    help_text = CliRunner().invoke(main, ["run", "--help"]).output
+    for flag in ("--config", "--base-url", "--model", "--api-key-env", "--environment",
+                 "--connect-timeout", "--timeout", "--deadline", "--retries", "--ca-bundle",
+                 "--expect-contains", "--expect-regex", "--expect-equals", "--report-json",
+                 "--report-junit", "--summary"):
+        assert flag in help_text, flag
+    assert "--api-key " not in help_text and "--api-key\n" not in help_text
+
+
+def test_python_dash_m_and_demo() -> None:
+    proc = subprocess.run([sys.executable, "-m", "smoke", "demo"], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "chat-smoke: PASS" in proc.stdout
+    assert "FAIL [auth] exit 3" in proc.stdout
+    assert "Traceback" not in proc.stderr
+
+
+def test_stub_rejects_unknown_scenario() -> None:
+    result = CliRunner().invoke(main, ["stub", "--scenario", "nope", "--port", "0"])
+    assert result.exit_code == 2 and "unknown scenario 'nope'" in result.output
