@@ -49,7 +49,9 @@ class Category(StrEnum):
 
     @property
     def docs_url(self) -> str:
-        return f"{DOCS_URL}#{self.value.replace('_', '-')}"
+        # GitHub's heading slugs keep "_" (github-slugger strips punctuation except "-"
+        # and the connector "_"), so "## rate_limit" is "#rate_limit".
+        return f"{DOCS_URL}#{self.value}"
 
 
 _SPECS: dict[Category, _Spec] = {

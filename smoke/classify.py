@@ -33,6 +33,13 @@ _AUTH = re.compile(
     r"no_db_connection|virtual key",
     re.IGNORECASE,
 )
+# A gateway without its key database (LiteLLM: 400 no_db_connection) cannot look a key up,
+# so it refuses every key but its master key, with a 400 rather than a 401.
+_KEY_STORE_DOWN = re.compile(r"no_db_connection|no connected db", re.IGNORECASE)
+_KEY_STORE_NOTE = (
+    " (the gateway has no key database to look this key up, so it accepts only its master "
+    "key: use that key, or connect the gateway's database)"
+)
 _DROP_FIELD = re.compile(
     r"(unsupported|not supported|unrecognized|unknown|extra|does not support|"
     r"not allowed|invalid).{0,60}?\b(temperature|max_tokens|max_completion_tokens|top_p)\b|"
@@ -74,7 +81,7 @@ def parse_error(body: bytes) -> ApiError:
         return ApiError(html_title=one_line(match.group(1), 80) if match else "", raw_text=text)
     try:
         data = json.loads(text) if stripped else None
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: deep nesting (tests/test_fuzz.py)
         return ApiError(raw_text=text)
     error: Any = data.get("error") if isinstance(data, dict) else None
     if isinstance(error, str):
@@ -104,7 +111,9 @@ def describe_error(status: int, err: ApiError) -> str:
     if err.html_title is not None:
         title = f" (title: {err.html_title})" if err.html_title else ""
         return f"HTTP {status} with an HTML page instead of JSON{title}"
-    label = err.code or err.type
+    # Some gateways (LiteLLM) put the HTTP status in error.code ("429"): it says nothing the
+    # status line does not, so the type ("throttling_error") names the error instead.
+    label = err.code if err.code and err.code != str(status) else err.type
     detail = err.message or one_line(err.raw_text, 200)
     parts = [f"HTTP {status}"]
     if label:
@@ -136,7 +145,7 @@ def response(status: int, headers: Mapping[str, str], body: bytes) -> tuple[Cate
             "Set base_url to the final address (the key never follows a redirect to another host)"
         )
     if status == 401 or (status in (400, 403) and _AUTH.search(words)):
-        return Category.AUTH, message
+        return Category.AUTH, message + (_KEY_STORE_NOTE if _KEY_STORE_DOWN.search(words) else "")
     if status == 402 or (status in (403, 429) and _QUOTA.search(err.type + " " + err.code)):
         return Category.QUOTA, message
     if status == 429 and _QUOTA.search(err.message) and "rate" not in err.message.lower():
@@ -200,7 +209,9 @@ def exception(exc: BaseException, reading_body: bool = False) -> tuple[Category,
     ):
         where = "while the body was arriving" if reading_body else "waiting for the response"
         return Category.TIMEOUT, f"read timeout {where}"
-    if any(isinstance(e, requests.exceptions.ContentDecodingError) for e in chain):
+    if any(isinstance(e, requests.exceptions.ContentDecodingError) for e in chain) or (
+        "DecodeError" in names
+    ):
         return Category.PROTOCOL, "the body could not be decoded (bad Content-Encoding)"
     if any(isinstance(e, ConnectionRefusedError) for e in chain) or "refused" in text.lower():
         return Category.CONNECT, "connection refused: nothing listens at that host and port"

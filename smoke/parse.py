@@ -43,6 +43,8 @@ def load_json(body: bytes, truncated: bool = False) -> Any:
         return json.loads(text)
     except ValueError as exc:
         raise ParseFailure(f"the body is not valid JSON ({one_line(str(exc), 80)})") from None
+    except RecursionError:  # found by tests/test_fuzz.py: "[" * 2000 is not an answer
+        raise ParseFailure("the JSON is nested too deeply to be a chat completion") from None
 
 
 def text_of(content: Any, where: str) -> str:

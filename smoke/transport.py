@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 
 from smoke import classify
 from smoke.categories import Category
@@ -88,13 +89,28 @@ def _socket(response: requests.Response) -> socket.socket | None:
     return sock if isinstance(sock, socket.socket) else None
 
 
+def _chunks(response: requests.Response) -> Iterator[bytes]:
+    """Body pieces as soon as they arrive. ``iter_content`` blocks until a whole chunk is
+    in, so a server that drips a byte at a time would never let the deadline be checked;
+    urllib3 2's ``read1`` returns whatever has arrived (decoded: gzip is handled)."""
+    read1 = getattr(response.raw, "read1", None)
+    if read1 is None:  # urllib3 1.x
+        yield from response.iter_content(_CHUNK)
+        return
+    while True:
+        piece: bytes = read1(_CHUNK, decode_content=True)
+        if not piece:
+            return
+        yield piece
+
+
 def _read_body(
     response: requests.Response, endpoint: Endpoint, deadline: Deadline
 ) -> tuple[bytes, bool]:
     sock = _socket(response)
     parts: list[bytes] = []
     size = 0
-    chunks: Iterator[bytes] = response.iter_content(_CHUNK)
+    chunks = _chunks(response)
     while True:
         if deadline.expired():
             raise TransportFailure(
@@ -188,8 +204,10 @@ def request(
     ttfb = int((time.monotonic() - started) * 1000)
     try:
         body, truncated = _read_body(response, endpoint, deadline)
-    except requests.RequestException as exc:
+    except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
         category, message = classify.exception(exc, reading_body=True)
+        if category is Category.TIMEOUT and deadline.remaining() < 0.05:
+            message = "the deadline ran out while the body was still arriving"
         raise TransportFailure(category, message, response.status_code) from None
     except TransportFailure as failure:
         failure.status = response.status_code

@@ -226,6 +226,17 @@ def redirect_to(host: str | None) -> Scenario:
     return run
 
 
+def lax_errors(h: Handler, req: Request) -> None:
+    """A gateway with loose error mapping: a wrong key is a bare 403 and an unknown model a
+    generic 400; a good request is answered (the negative checks' wrong-category case)."""
+    if h.bearer() != h.server.state.key:
+        h.send_bytes(403, wire.error("Forbidden", "forbidden", None))
+    elif req.model not in h.server.state.models and "messages" in req.payload:
+        h.send_bytes(400, wire.error("Bad request", "bad_request", None))
+    else:
+        ok(h, req)
+
+
 def accept_all(h: Handler, req: Request) -> None:
     """Answers every request, however wrong: an endpoint that enforces no contract."""
     _answer(h, req, "pong")
@@ -241,6 +252,17 @@ def echo_key(h: Handler, req: Request) -> None:
 
 def retry_after_date(h: Handler, req: Request) -> None:
     flaky(429, lambda: formatdate(time.time() + 2, usegmt=True))(h, req)
+
+
+def sdk_mismatch(h: Handler, req: Request) -> None:
+    """Answers the official openai SDK (it sends ``X-Stainless-Lang``) with another model and
+    text than every other client: the parity check's injected mismatch."""
+    if not validate(h, req):
+        return
+    if h.headers.get("X-Stainless-Lang"):
+        h.send_json(200, wire.completion(f"{req.model}-sdk-route", "ping"))
+    else:
+        _answer(h, req, "pong")
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -302,6 +324,11 @@ SCENARIOS: dict[str, Scenario] = {
     "hostile": json_body(lambda r: wire.completion(r.model, HOSTILE)),
     "accept-all": accept_all,
     "substituted-model": json_body(lambda r: wire.completion("fallback-model-mini", "pong")),
+    # A gateway that adds its own system prompt: usage far above the request's size.
+    "hidden-prompt": json_body(lambda r: wire.completion(r.model, "pong", usage={
+        "prompt_tokens": 900, "completion_tokens": 1, "total_tokens": 901})),
+    "lax-errors": lax_errors,
+    "sdk-mismatch": sdk_mismatch,
 }
 
 
