@@ -31,20 +31,26 @@ def execute(
     result, settings = gate.run(flags, env, cwd, console)
     template = settings.summary_template if settings else None
     targets = reports.paths(settings, flags)
+    code = result.exit_code
     try:
         reports.write_all(result, targets, template)
     except ReportError as exc:
         console.line(f"chat-smoke: error: {exc}")
-        return result.exit_code or 1
+        code = code or 1
     if on_github:
+        # Outputs, annotations and the summary go out even when a report file could not
+        # be written: a later step still learns the verdict.
         from smoke.github import publish
 
         publish(result, env, template, targets)
     if result.checks[0].outcome == "fail":
-        # The one clear line for bad input, on stderr too, where a terminal shows it.
-        print(redact.scrub(f"chat-smoke: config error: {result.checks[0].message}"),
-              file=sys.stderr)
-    return result.exit_code
+        line = f"chat-smoke: config error: {result.checks[0].message}"
+        if on_github:
+            console.line(line)  # inside the console's command protection
+        else:
+            # The one clear line for bad input, on stderr, where a terminal shows it.
+            print(redact.scrub(line), file=sys.stderr)
+    return code
 
 
 _INTERNAL = (

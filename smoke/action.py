@@ -1,0 +1,199 @@
+"""The container's two modes: the GitHub action (inputs from ``INPUT_*``) and a command.
+
+Action mode maps every input of ``action.yml`` onto the same flags the CLI builds, so the
+action is the CLI with other spelling. How the runner passes inputs (actions/runner
+``src/Runner.Worker/Handlers/Handler.cs``, ``AddInputsToEnvironment``): as
+``INPUT_<NAME>``, upper-cased, spaces turned into ``_``, hyphens kept; inputs the
+workflow leaves out arrive with ``action.yml``'s default or as ``""``; ``required`` is
+not enforced. So ``""`` means unset here, and this module checks ``api-key`` itself.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from smoke import redact
+
+# Every input of action.yml and the schema key it sets (None: handled here).
+# tests/test_entrypoint.py fails when action.yml and this table disagree.
+INPUTS: dict[str, str | None] = {
+    "api-key": None,  # into KEY_VARIABLE: a key is never a flag
+    "base-url": "base_url",
+    "model": "model",
+    "config": "config",
+    "environment": "environment",
+    "expect": "expect",
+    "negative-checks": "negative",
+    "timeout": "timeout",
+    "deadline": "deadline",
+    "retries": "retries",
+    "ca-bundle": "ca_bundle",
+    "summary-template": "summary_template",
+    "report-dir": None,  # the three report paths below
+    "fail-on-error": None,  # read by smoke.github (annotation level) and run() (exit code)
+    "stream": "stream",
+    "check-models": "check_models",
+    "expect-model": "expect_model",
+    "max-total-tokens": "max_total_tokens",
+}
+# A variable of our own for the key, so that a COMETAPI_API_KEY in the job's environment
+# cannot stand in for the api-key input the user gave (or forgot).
+KEY_VARIABLE = "CHAT_SMOKE_ACTION_API_KEY"
+DEFAULT_REPORT_DIR = "chat-smoke-reports"
+REPORT_FILES = {"report_json": "report.json", "report_junit": "junit.xml",
+                "summary": "summary.md"}
+CLI_COMMANDS = ("run", "stub", "demo")
+
+_NO_KEY = (
+    "the api-key input is empty. Pass the key from a secret: `api-key: "
+    "${{ secrets.COMETAPI_API_KEY }}`. If the secret exists, note that GitHub gives no "
+    "secrets to workflows run from forks or by Dependabot. See "
+    "https://docs.github.com/actions/security-guides/using-secrets-in-github-actions"
+)
+_BAD_BOOL = "the {name} input is {value!r}: use true or false"
+_NOT_FOUND = (
+    "chat-smoke: cannot run {command!r}: no such program in the image. Give a chat-smoke "
+    "command (run, stub, demo, --help) or a program on PATH (sh, cat); see the README, "
+    "\"Run it in GitLab CI / Jenkins\""
+)
+
+
+def input_variable(name: str) -> str:
+    return f"INPUT_{name.replace(' ', '_').upper()}"
+
+
+def read_inputs(env: Mapping[str, str]) -> dict[str, str]:
+    """The inputs that were given (stripped, as the toolkit's getInput does); an empty
+    one is left out, so the config file or the program's default applies."""
+    found = {}
+    for name in INPUTS:
+        value = env.get(input_variable(name), "").strip()
+        if value:
+            found[name] = value
+    return found
+
+
+def flags_for(inputs: Mapping[str, str]) -> dict[str, Any]:
+    """The CLI's flags dict (schema keys) for these inputs."""
+    flags: dict[str, Any] = {key: inputs[name] for name, key in INPUTS.items()
+                             if key is not None and name in inputs}
+    folder = inputs.get("report-dir", DEFAULT_REPORT_DIR).rstrip("/") or "."
+    for key, filename in REPORT_FILES.items():
+        flags[key] = f"{folder}/{filename}"
+    flags["api_key_env"] = KEY_VARIABLE
+    return flags
+
+
+def _problem(inputs: Mapping[str, str]) -> str | None:
+    """What config.load cannot see: the inputs that are not flags."""
+    from smoke.github import parse_bool
+
+    if not inputs.get("api-key"):
+        return _NO_KEY
+    if "fail-on-error" in inputs and parse_bool(inputs["fail-on-error"]) is None:
+        return _BAD_BOOL.format(name="fail-on-error", value=inputs["fail-on-error"])
+    return None
+
+
+def run(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> int:
+    """Action mode: read the inputs, run the gate, return the step's exit code."""
+    from smoke.github import fail_on_error
+
+    env = dict(os.environ if env is None else env)
+    inputs = read_inputs(env)
+    # Registered before anything prints: the GitHub console masks it first thing.
+    redact.register(inputs.get("api-key"))
+    env[KEY_VARIABLE] = inputs.get("api-key", "")
+    flags = flags_for(inputs)
+    problem = _problem(inputs)
+    on_github = env.get("GITHUB_ACTIONS") == "true"
+    stderr = sys.stderr
+    if on_github:
+        from smoke.github import ConsoleStream
+
+        sys.stderr = ConsoleStream()
+    try:
+        if problem is not None:
+            code = config_failure(problem, flags, env)
+        else:
+            from smoke.runner import execute_safely
+
+            code = execute_safely(flags, env)
+    finally:
+        if on_github:
+            from smoke.github import close
+
+            sys.stderr.flush()
+            sys.stderr = stderr
+            close()
+    # fail-on-error: false (a monitor that alerts by other means): smoke.github has
+    # already turned the failure into a warning; the step succeeds.
+    return code if fail_on_error(env) else 0
+
+
+def config_failure(message: str, flags: Mapping[str, Any], env: Mapping[str, str]) -> int:
+    """Report a problem with the inputs like any config error (exit 2): console, reports,
+    annotations, outputs. Nothing is sent."""
+    from smoke import reports, verdict
+    from smoke.categories import Category
+    from smoke.console import Console
+    from smoke.gate import SHA_VARIABLES
+    from smoke.results import Check, GateResult
+
+    on_github = env.get("GITHUB_ACTIONS") == "true"
+    if on_github:
+        from smoke.github import GitHubConsole, publish
+
+        console: Console = GitHubConsole()
+    else:
+        console = Console()
+    check = Check("preflight:config", "preflight", "configuration").fail(Category.CONFIG,
+                                                                         message)
+    code, category = verdict.decide([check])
+    base_url = str(flags.get("base_url") or "")
+    parts = urlsplit(base_url)
+    result = GateResult(
+        verdict="fail", exit_code=code, category=category,
+        started_at=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        duration_ms=0, environment=str(flags.get("environment") or ""),
+        deployment_sha=next((env[n].strip() for n in SHA_VARIABLES if env.get(n, "").strip()),
+                            None),
+        endpoint={"base_url": base_url, "host": parts.hostname or "", "path": parts.path},
+        checks=[check],
+    )
+    console.check(check)
+    console.verdict(result)
+    targets = reports.paths(None, flags)
+    reports.write_all(result, targets)
+    if on_github:
+        publish(result, env, None, targets)
+    print(redact.scrub(f"chat-smoke: config error: {message}"), file=sys.stderr)
+    return code
+
+
+def main(argv: Sequence[str]) -> int:
+    """The image's entry point. No arguments: the GitHub action. A chat-smoke command
+    (``chat-smoke …``, ``run``, ``stub``, ``demo``, ``--help``): the CLI. Anything else
+    is a program to run in our place: Jenkins' ``docker.image().inside`` starts the
+    container with ``cat``, GitLab with ``sh -c …``."""
+    if not argv:
+        return run()
+    first = argv[0]
+    if first == "chat-smoke" or first.startswith("-") or first in CLI_COMMANDS:
+        from smoke.cli import main as cli
+
+        args = list(argv[1:] if first == "chat-smoke" else argv)
+        cli.main(args=args, prog_name="chat-smoke")  # exits through click
+        return 0  # pragma: no cover - click always raises SystemExit
+    try:
+        os.execvp(first, list(argv))
+    except OSError:
+        print(_NOT_FOUND.format(command=first), file=sys.stderr)
+        return 127  # the shell's "command not found"
+    return 0  # pragma: no cover - execvp does not return

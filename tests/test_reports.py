@@ -1,0 +1,268 @@
+"""The JUnit, Markdown and dotenv reports: read back by the libraries their consumers use
+(junitparser for JUnit, cmark-gfm, GitHub's own Markdown engine, for the summary)."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+from junitparser import Error, Failure, JUnitXml, Properties, Skipped
+
+from smoke import gate, redact
+from smoke.categories import Category
+from smoke.console import Console
+from smoke.errors import ReportError
+from smoke.reports import dotenv, junit, markdown
+from smoke.results import Check, GateResult
+from smoke.stub import StubServer
+from smoke.stub.scenarios import HOSTILE
+from tests.conftest import KEY
+
+NASTY = HOSTILE + "\x00\x1b[31m\ud800\uffff]]><![CDATA[ & \"quotes\" \t tab\r\nline"
+
+
+def _run(stub: StubServer, models: str, scenario: str | None = None,
+         **flags: str) -> GateResult:
+    result, _ = gate.run({"base_url": stub.url(scenario), "model": models,
+                          "api_key_env": "K", "environment": "staging", "retries": "0",
+                          **flags}, {"K": KEY, "GITHUB_SHA": "4f1c2a9"},
+                         console=Console(io.StringIO()))
+    return result
+
+
+def _result(*checks: Check, **extra: Any) -> GateResult:
+    """A GateResult made by hand, for text no server would send in one piece."""
+    failed = [c for c in checks if c.outcome == "fail"]
+    fields: dict[str, Any] = {
+        "verdict": "fail" if failed else "pass", "exit_code": 6 if failed else 0,
+        "category": Category.ASSERTION if failed else None,
+        "started_at": "2026-11-27T02:04:05.123Z", "duration_ms": 1234,
+        "environment": "staging", "deployment_sha": "4f1c2a9",
+        "endpoint": {"base_url": "https://gw.example.test/v1", "host": "gw.example.test",
+                     "path": "/v1"},
+        "checks": list(checks), **extra}
+    return GateResult(**fields)
+
+
+def _nasty_check(i: int = 0, message: str = NASTY) -> Check:
+    check = Check(f"positive:m{i}", "positive", f"chat completion (m{i})", f"m{i}",
+                  http_status=200, attempts=2, duration_ms=17, request_id="req_|<b>x</b>")
+    return check.fail(Category.ASSERTION, message)
+
+
+# -- JUnit ------------------------------------------------------------------------------
+def test_junit_has_one_testcase_per_check(tmp_path: Path, stub: StubServer) -> None:
+    # A model id scenario/NAME picks the stub's scenario per request: one run, three fates.
+    result = _run(stub, "stub-model,scenario/wrong-answer,scenario/server-error",
+                  negative="invalid-model")
+    path = tmp_path / "junit.xml"
+    path.write_text(junit.render(result), "utf-8")
+    xml = JUnitXml.fromfile(str(path))
+    suites = list(xml)
+    assert len(suites) == 1
+    cases = {case.name: case for case in suites[0]}
+    assert set(cases) == {c.id for c in result.checks}
+    assert "negative:invalid-model" in cases
+    assert suites[0].tests == len(result.checks)
+    assert suites[0].failures == len(result.failures)
+    for check in result.checks:
+        case = cases[check.id]
+        assert case.classname == f"chat-smoke.{check.kind}"
+        assert case.time == pytest.approx(check.duration_ms / 1000, abs=0.001)
+        props = {p.name: p.value for p in case.child(Properties)}
+        assert props["attempts"] == str(check.attempts)
+        assert props["duration_ms"] == str(check.duration_ms)
+        assert props["request_id"] == (check.request_id or "")
+        assert props["http_status"] == ("" if check.http_status is None else str(check.http_status))
+        assert props["category"] == (check.category.value if check.category else "")
+        if check.outcome == "fail":
+            (failure,) = case.result
+            assert isinstance(failure, Failure)
+            assert failure.type == check.category.value if check.category else "internal"
+            assert failure.message == check.message
+        else:
+            assert case.is_passed
+    kinds = {case.name: case.result[0].type for case in suites[0] if case.result}
+    assert kinds["positive:scenario/wrong-answer"] == "assertion"
+    assert kinds["positive:scenario/server-error"] == "upstream"
+
+
+def test_junit_survives_any_text() -> None:
+    skipped = Check("stream:m", "stream", "streaming", "m", outcome="skip", message="off\x07")
+    broken = Check("positive:m9", "positive", "chat completion (m9)", "m9", outcome="fail",
+                   message="internal error: KeyError\x00")
+    text = junit.render(_result(_nasty_check(), skipped, broken))
+    root = ET.fromstring(text.encode("utf-8"))  # strict XML 1.0 parser
+    failure = root.find(".//testcase[@name='positive:m0']/failure")
+    assert failure is not None
+    assert "\x00" not in text and "\x1b" not in text
+    assert failure.get("message", "").startswith("pong\n::error title=pwned::owned")
+    assert "</details><script>" in failure.get("message", "")
+    xml = JUnitXml.fromstring(text)
+    results = {case.name: case.result for suite in xml for case in suite}
+    assert isinstance(results["stream:m"][0], Skipped)
+    assert isinstance(results["positive:m9"][0], Error)
+
+
+# -- Markdown escaping ---------------------------------------------------------------------
+@pytest.mark.parametrize(("text", "escaped"), [
+    ("plain words", "plain words"),
+    ("a | b", "a \\| b"),
+    ("<script>x</script>", "&lt;script&gt;x&lt;/script&gt;"),
+    ("</details>", "&lt;/details&gt;"),
+    ("two\nlines\r\nhere", "two lines here"),
+    ("`code` *em* _u_ ~s~", "\\`code\\` \\*em\\* \\_u\\_ \\~s\\~"),
+    ("[link](http://evil.example)", "\\[link\\](http\\://evil.example)"),
+    ("# heading", "\\# heading"),
+    ("- item", "\\- item"),
+    ("1. first", "1\\. first"),
+    ("www.evil.example", "www\\.evil.example"),
+    ("a@b.example", "a\\@b.example"),
+    ("$x^2$ &amp;", "\\$x^2\\$ &amp;amp;"),
+    ("nul\x00 esc\x1b", "nul esc"),
+    (None, ""),
+    (False, "false"),
+    (42, "42"),
+])
+def test_md_escapes_outside_text(text: Any, escaped: str) -> None:
+    assert markdown.md(text) == escaped
+
+
+def test_pre_keeps_lines_and_escapes_html() -> None:
+    assert markdown.pre("a\r\n</pre><b>&") == "a\n&lt;/pre&gt;&lt;b&gt;&amp;"
+
+
+def test_code_cannot_be_closed_by_backticks() -> None:
+    assert markdown.code("``x``") == "<code>\\`\\`x\\`\\`</code>"
+
+
+def _html(text: str) -> str:
+    cmarkgfm = pytest.importorskip("cmarkgfm", reason="cmarkgfm renders as GitHub does")
+    from cmarkgfm.cmark import Options
+
+    html: str = cmarkgfm.github_flavored_markdown_to_html(text, options=Options.CMARK_OPT_UNSAFE)
+    return html
+
+
+def test_hostile_text_stays_text_in_the_rendered_summary() -> None:
+    checks = [Check("preflight:config", "preflight", "configuration", outcome="pass"),
+              _nasty_check(0), _nasty_check(1, "[click](https://evil.example) **bold**")]
+    text = markdown.render(_result(*checks, warnings=["warn <img src=x onerror=alert(1)>"]))
+    assert "<script>" not in text and "<img" not in text
+    html = _html(text)
+    assert "<script" not in html and "<img" not in html and "<strong>bold" not in html
+    hrefs = re.findall(r'href="([^"]+)"', html)
+    assert hrefs and all(h.startswith(Category.ASSERTION.docs_url.split("#")[0]) for h in hrefs)
+    tables = re.findall(r"<table>.*?</table>", html, re.S)
+    rows = re.findall(r"<tr>(.*?)</tr>", tables[0], re.S)
+    assert len(rows) == 1 + len(checks)
+    assert {len(re.findall(r"<t[dh]>", row)) for row in rows} == {8}
+    assert html.count("<pre>") == html.count("</pre>") == 2
+    assert "<details>" in html and html.count("</details>") == 1
+    assert len(re.findall(r"<h[1-6]>", html)) == 4  # banner, next steps, two incidents
+
+
+def test_the_summary_has_what_a_ticket_needs(stub: StubServer) -> None:
+    text = markdown.render(_run(stub, "stub-model", "bad-key"))
+    assert text.startswith("## ❌ chat-smoke failed on staging\\: auth (exit 3)")
+    incident = text.split("<pre>")[1].split("</pre>")[0]
+    for fact in ("timestamp:", "environment:    staging", "endpoint:",
+                 "/s/bad-key/v1/chat/completions", "model:          stub-model",
+                 "http status:    401", "error:", "duration:", "deployment sha: 4f1c2a9",
+                 "request id:     req_"):
+        assert fact in incident, fact
+    assert "### What to do next" in text and Category.AUTH.hint in text
+    assert Category.AUTH.docs_url in text
+    assert "Configuration (redacted)" in text and "set (from K)" in text
+
+
+def test_the_summary_stays_under_budget_whatever_the_server_sends() -> None:
+    checks = [_nasty_check(i, "x" * 5000 + "<pre>") for i in range(600)]
+    text = markdown.render(_result(*checks))
+    assert len(text.encode("utf-8")) < markdown.BUDGET < 1024 * 1024
+    assert text.rstrip().endswith("report.json has every check.")
+    assert text.count("<pre>") == text.count("</pre>")
+
+
+def test_a_user_template_gets_the_same_context(tmp_path: Path, stub: StubServer) -> None:
+    template = tmp_path / "mine.md.j2"
+    template.write_text(
+        "{{ verdict }}|{{ exit_code }}|{{ category }}|{{ report.environment }}|"
+        "{{ incidents | length }}|{{ next_steps[0].category }}|{{ failures[0].message }}|"
+        "{{ checks | length }}|{{ '<b>' | raw }}")
+    result = _run(stub, "stub-model", "hostile", expect="no-such-word")
+    text = markdown.render(result, str(template))
+    parts = text.split("|")
+    assert parts[:6] == ["fail", "6", "assertion", "staging", "1", "assertion"]
+    assert "&lt;script&gt;" in parts[6] and "<script>" not in parts[6]
+    assert parts[-1] == "<b>"
+    assert set(markdown.context(result)) >= {"verdict", "checks", "config", "incidents",
+                                              "next_steps", "report", "banner", "failures"}
+
+
+@pytest.mark.parametrize(("body", "problem"), [
+    ("{% if %}", "line 1"),
+    ("{{ no_such_thing.attr }}", "UndefinedError"),
+])
+def test_a_broken_user_template_says_where(tmp_path: Path, body: str, problem: str) -> None:
+    template = tmp_path / "broken.md.j2"
+    template.write_text(body)
+    with pytest.raises(ReportError, match=problem) as caught:
+        markdown.render(_result(), str(template))
+    assert str(template) in str(caught.value) or "broken.md.j2" in str(caught.value)
+    with pytest.raises(ReportError, match="cannot be read"):
+        markdown.render(_result(), str(tmp_path / "missing.j2"))
+
+
+def test_jinja_is_imported_only_for_a_summary() -> None:
+    code = ("import sys, smoke.runner, smoke.github, smoke.reports as r\n"
+            "from smoke.reports import junit, dotenv\n"
+            "assert 'jinja2' not in sys.modules, 'imported too early'\n"
+            "from smoke.reports import markdown\n"
+            "assert 'jinja2' not in sys.modules, 'imported by the module'\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# -- dotenv --------------------------------------------------------------------------------
+def test_dotenv_is_what_gitlab_accepts(stub: StubServer) -> None:
+    text = dotenv.render(_run(stub, "stub-model", "bad-key"))
+    lines = text.splitlines()
+    assert [line.split("=")[0] for line in lines] == [
+        "CHAT_SMOKE_VERDICT", "CHAT_SMOKE_CATEGORY", "CHAT_SMOKE_EXIT_CODE",
+        "CHAT_SMOKE_REQUEST_ID", "CHAT_SMOKE_DURATION_MS"]
+    values = dict(line.split("=", 1) for line in lines)
+    assert (values["CHAT_SMOKE_VERDICT"], values["CHAT_SMOKE_CATEGORY"],
+            values["CHAT_SMOKE_EXIT_CODE"]) == ("fail", "auth", "3")
+    assert re.fullmatch(r"req_[0-9a-f]+", values["CHAT_SMOKE_REQUEST_ID"])
+
+
+def test_dotenv_survives_a_hostile_request_id() -> None:
+    check = _nasty_check()
+    check.request_id = "id\nCHAT_SMOKE_VERDICT=pass\r\n#x " + "y" * 10_000
+    text = dotenv.render(_result(check))
+    assert len(text.encode()) < 5 * 1024
+    assert all(re.fullmatch(r"[A-Za-z0-9_]+=[^\s]*", line) for line in text.splitlines())
+    keys = [line.split("=", 1)[0] for line in text.splitlines()]
+    assert keys == list(dotenv.values(_result(check))) and "\n\n" not in text
+
+
+def test_a_key_with_markup_characters_is_scrubbed_before_escaping() -> None:
+    # Escaping first would split the key ("&" -> "&amp;", "_" -> "\_") and hide it from
+    # the writers' final scrub.
+    key = "sk_li&ve<9%x_0123456789ab"
+    redact.register(key)
+    check = _nasty_check(message=f"Invalid key {key} sent")
+    check.request_id = key
+    result = _result(check)
+    parsed = ET.fromstring(junit.render(result).encode())
+    texts = [parsed.itertext(), *(e.attrib.values() for e in parsed.iter())]
+    assert not [t for group in texts for t in group if "0123456789ab" in t]
+    summary = markdown.render(result)
+    assert "0123456789ab" not in summary and "\\*\\*\\*" in summary
+    assert "0123456789ab" not in dotenv.render(result)
