@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import requests
 
@@ -13,6 +14,10 @@ from smoke.deadline import Deadline
 from smoke.results import Attempt, Check, Step
 from smoke.textsafe import one_line
 from smoke.transport import Endpoint, Exchange, TransportFailure, request
+
+# How one attempt is sent: ``transport.request`` (the whole body), or the streaming check's
+# opener, which leaves a 2xx event stream unread.
+Sender = Callable[[requests.Session, Endpoint, str, str, Deadline, dict[str, object]], Exchange]
 
 
 def endpoint_of(settings: Settings) -> Endpoint:
@@ -33,6 +38,7 @@ def send_with_retries(
     deadline: Deadline,
     body: dict[str, object],
     retries: int,
+    send: Sender = request,
 ) -> Exchange | None:
     """Send ``body``; retry transient failures. Returns the 2xx exchange, or None after
     recording the failure on ``check``."""
@@ -41,7 +47,7 @@ def send_with_retries(
         started = time.monotonic()
         exchange: Exchange | None = None
         try:
-            exchange = request(session, endpoint, "POST", "chat/completions", deadline, body)
+            exchange = send(session, endpoint, "POST", "chat/completions", deadline, body)
         except TransportFailure as failure:
             category, message, status = failure.category, failure.message, failure.status
         else:
@@ -98,6 +104,7 @@ def _positive(
             check.steps.append(Step("http_success", "fail", check.message))
         return
     check.steps += [Step("send", "pass"), Step("http_success", "pass", f"HTTP {exchange.status}")]
+    check.details["wire"] = {"ttfb_ms": exchange.ttfb_ms, "total_ms": exchange.duration_ms}
     try:
         answer = parse.completion(parse.load_json(exchange.body, exchange.truncated))
     except parse.ParseFailure as exc:

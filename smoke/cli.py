@@ -71,7 +71,7 @@ def main() -> None:
               "(default 14).")
 @click.option("--expect-model", metavar="REGEX", help="The response's model must match.")
 @click.option("--max-total-tokens", metavar="N", help="Spend guard over the whole run.")
-@click.option("--concurrency", metavar="N", help="Models checked at once (default 8).")
+@click.option("--concurrency", metavar="N", help="Models checked at once (default 16).")
 @click.option("--sdk-parity/--no-sdk-parity", default=None,
               help="Also send through the official openai SDK and compare (chat-smoke[sdk]).")
 @click.option("--report-json", metavar="PATH", help="Write the JSON report here.")

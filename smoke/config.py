@@ -6,6 +6,7 @@ Everything is merged here into one frozen :class:`Settings`. Problems raise
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import os
 import re
@@ -45,6 +46,11 @@ _KEY_IN_FILE = (
     "api_key is never read from the config file: put the key in COMETAPI_API_KEY, or name "
     "its variable with api_key_env, or its file with api_key_file"
 )
+_NO_SDK = (
+    "{where}: SDK parity sends the request through the official openai SDK, which is not "
+    "installed: pip install 'chat-smoke[sdk]' (or turn sdk_parity off). See "
+    "docs/compatibility.md, SDK parity"
+)
 
 
 @dataclass(frozen=True)
@@ -76,7 +82,7 @@ class Settings:
     cert_warn_days: int = 14
     expect_model: str | None = None
     max_total_tokens: int | None = None
-    concurrency: int = 8
+    concurrency: int = 16
     sdk_parity: bool = False
     report_json: str | None = None
     report_junit: str | None = None
@@ -114,6 +120,12 @@ class Settings:
             "expect": self.expect.describe(),
             "negative": list(self.negative),
             "stream": self.stream,
+            "stall_timeout": self.stall_timeout if self.stream else None,
+            "check_models": self.check_models,
+            "expect_model": self.expect_model,
+            "max_total_tokens": self.max_total_tokens,
+            "concurrency": self.concurrency if len(self.models) > 1 else None,
+            "sdk_parity": self.sdk_parity,
             "ca_bundle": self.ca_bundle,
             "allow_plain_http": self.allow_plain_http,
         }
@@ -348,6 +360,9 @@ def _build(
 
     key, source = _read_key(merged, env)
     redact.register(key)
+    # find_spec, not import: the SDK costs about a second and only the parity check uses it.
+    if merged.get("sdk_parity") and importlib.util.find_spec("openai") is None:
+        raise ConfigError(_NO_SDK.format(where=where.get("sdk_parity", "sdk_parity")))
 
     fields: dict[str, Any] = {
         name: merged[name]

@@ -58,6 +58,8 @@ class Console:
             self.line(f"    {check.message}")
         if check.outcome == "fail" and check.category:
             self.line(f"    hint: {check.category.hint} See {check.category.docs_url}")
+        for warning in check.warnings:
+            self.line(f"    warning: {warning}")
 
     def verdict(self, result: GateResult) -> None:
         if result.verdict == "pass":

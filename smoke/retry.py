@@ -39,5 +39,5 @@ def server_wait(headers: Mapping[str, str], now: float | None = None) -> float |
 
 def backoff(retry_number: int, rng: random.Random | None = None) -> float:
     """Exponential backoff with jitter: 0.5 s, 1 s, 2 s ... capped at 8 s, minus up to 25%."""
-    jitter: float = (rng or random).random()
-    return min(0.5 * 2**retry_number, 8.0) * (1 - 0.25 * jitter)
+    jitter = float((rng or random).random())
+    return float(min(0.5 * 2**retry_number, 8.0) * (1 - 0.25 * jitter))

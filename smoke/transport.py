@@ -84,8 +84,14 @@ def proxy_for(url: str) -> str | None:
 
 
 def _socket(response: requests.Response) -> socket.socket | None:
+    """The response's socket, to shorten its timeout as the deadline nears. http.client
+    drops ``conn.sock`` for a response that ends with the connection, so fall back to the
+    socket behind the response's file object."""
     conn = getattr(response.raw, "connection", None) or getattr(response.raw, "_connection", None)
     sock = getattr(conn, "sock", None)
+    if not isinstance(sock, socket.socket):
+        fp = getattr(getattr(response.raw, "_fp", None), "fp", None)
+        sock = getattr(getattr(fp, "raw", None), "_sock", None)
     return sock if isinstance(sock, socket.socket) else None
 
 

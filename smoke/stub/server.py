@@ -118,6 +118,9 @@ class Handler(BaseHTTPRequestHandler):
 class StubHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's listen backlog of 5 drops the SYNs of a burst of concurrent clients
+    # (16 models at once): they retry a second later, or are reset.
+    request_queue_size = 128
 
     def __init__(
         self, address: tuple[str, int], state: StubState, verbose: bool = False

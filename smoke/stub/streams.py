@@ -1,10 +1,15 @@
-"""Streaming (server-sent events) scenarios for the stub."""
+"""Streaming (server-sent events) scenarios for the stub.
+
+Each ``stream-*`` scenario is about the streaming path only: a request without
+``stream: true`` is answered as a plain ``chat.completion`` with the same text, so a run
+with ``--stream`` has a passing positive check beside the streaming one under test.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from smoke.stub import wire
 
@@ -13,19 +18,26 @@ if TYPE_CHECKING:
     from smoke.stub.server import Handler
 
 
-def _start(h: Handler) -> None:
+def _start(h: Handler, chunked: bool) -> None:
     h.send_response(200)
-    h.send_header("Content-Type", "text/event-stream")
+    h.send_header("Content-Type", "text/event-stream; charset=utf-8")
     h.send_header("Cache-Control", "no-cache")
     h.send_header("x-request-id", "req_stream_stub")
-    h.send_header("Connection", "close")
-    h.end_headers()
+    if chunked:  # as uvicorn (LiteLLM) and most servers frame a stream
+        h.send_header("Transfer-Encoding", "chunked")
+    else:  # the body ends when the connection closes
+        h.send_header("Connection", "close")
+    # Either way the connection is not reused: a client stops reading at [DONE].
     h.close_connection = True
+    h.end_headers()
 
 
-def _write(h: Handler, data: bytes) -> None:
-    h.wfile.write(data)
-    h.wfile.flush()
+def _writer(h: Handler, chunked: bool) -> Callable[[bytes], None]:
+    def write(data: bytes) -> None:
+        h.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
+        h.wfile.flush()
+
+    return write
 
 
 def stream_text(
@@ -36,49 +48,62 @@ def stream_text(
     usage_choices: bool = False,
     error_after: int | None = None,
     stall_after: int | None = None,
+    chunked: bool = False,
 ) -> None:
-    _start(h)
+    _start(h, chunked)
+    write = _writer(h, chunked)
     try:
-        _write(h, b": PROCESSING\n\n")
-        _write(h, wire.chunk(req.model, {"role": "assistant", "content": ""}))
+        write(b": PROCESSING\n\n")
+        write(wire.chunk(req.model, {"role": "assistant", "content": ""}))
         pieces = [text[i : i + 2] for i in range(0, len(text), 2)] or [""]
         for i, piece in enumerate(pieces):
             if error_after is not None and i == error_after:
-                _write(h, b"data: " + wire.dumps({"error": {
+                write(b"data: " + wire.dumps({"error": {
                     "message": "upstream connection lost", "type": "server_error",
                     "code": "internal_error"}}) + b"\n\n")
                 return
             if stall_after is not None and i == stall_after:
                 time.sleep(req.arg_float(3600.0))
                 return
-            _write(h, wire.chunk(req.model, {"content": piece}))
-        _write(h, wire.chunk(req.model, {}, "stop"))
+            write(wire.chunk(req.model, {"content": piece}))
+            if chunked:
+                write(b": keep-alive\n\n")
+        write(wire.chunk(req.model, {}, "stop"))
         usage = {"prompt_tokens": 19, "completion_tokens": 1, "total_tokens": 20}
         choices = [{"index": 0, "delta": {}}] if usage_choices else []
-        _write(h, b"data: " + wire.dumps({"id": "chatcmpl-stub", "object":
-               "chat.completion.chunk", "created": 0, "model": req.model, "choices": choices,
-               "usage": usage}) + b"\n\n")
+        write(b"data: " + wire.dumps({"id": "chatcmpl-stub", "object":
+              "chat.completion.chunk", "created": 0, "model": req.model, "choices": choices,
+              "usage": usage}) + b"\n\n")
         if done:
-            _write(h, b"data: [DONE]\n\n")
+            write(b"data: [DONE]\n\n")
+        if chunked:
+            h.wfile.write(b"0\r\n\r\n")
+            h.wfile.flush()
     except OSError:
         return
 
 
-def _validated(run: Callable[[Handler, Request], None]) -> Callable[[Handler, Request], None]:
-    def wrapper(h: Handler, req: Request) -> None:
+def _scenario(text: str, **options: Any) -> Callable[[Handler, Request], None]:
+    """A validated streaming answer of ``text``; a plain completion when not streaming."""
+
+    def run(h: Handler, req: Request) -> None:
         from smoke.stub.scenarios import validate
 
-        if validate(h, req):
-            run(h, req)
+        if not validate(h, req):
+            return
+        if req.stream:
+            stream_text(h, req, text, **options)
+        else:
+            h.send_json(200, wire.completion(req.model, text))
 
-    return wrapper
+    return run
 
 
 STREAMS: dict[str, Callable[[Handler, Request], None]] = {
-    "stream-pass": _validated(lambda h, r: stream_text(h, r, "pong")),
-    "stream-no-done": _validated(lambda h, r: stream_text(h, r, "pong", done=False)),
-    "stream-error": _validated(lambda h, r: stream_text(h, r, "pong pong", error_after=1)),
-    "stream-stall": _validated(lambda h, r: stream_text(h, r, "pong pong", stall_after=1)),
-    "stream-litellm": _validated(lambda h, r: stream_text(h, r, "pong", usage_choices=True)),
-    "stream-wrong": _validated(lambda h, r: stream_text(h, r, "hello there")),
+    "stream-pass": _scenario("pong"),
+    "stream-no-done": _scenario("pong", done=False),
+    "stream-error": _scenario("pong pong", error_after=1),
+    "stream-stall": _scenario("pong pong", stall_after=1),
+    "stream-litellm": _scenario("pong", usage_choices=True, chunked=True),
+    "stream-wrong": _scenario("hello there"),
 }

@@ -1,0 +1,330 @@
+"""The streaming check: the same minimal request with ``stream: true``, read as
+server-sent events within bounds.
+
+The events are parsed as they arrive, never as one body: the deadline is checked between
+reads, and the socket's timeout is what is left of it, cut to ``--timeout`` until the
+stream's first byte and to ``--stall-timeout`` between chunks after that.
+
+The contract (OpenAI's Chat Completions streaming): ``data: {chunk}`` events with
+``choices[].delta``, then ``data: [DONE]``; with ``stream_options.include_usage`` a last
+chunk carries ``usage`` and an empty ``choices`` (LiteLLM sends
+``[{"index": 0, "delta": {}}]``); an error after the stream began arrives on the HTTP 200
+as a data event with an ``error`` key. Comment lines (``: PROCESSING``) may appear.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import requests
+import urllib3
+
+from smoke import classify, parse, payload, transport
+from smoke.categories import Category
+from smoke.checks import endpoint_of, record_output, send_with_retries
+from smoke.config import Settings
+from smoke.deadline import Deadline
+from smoke.results import Check, Step
+from smoke.sse import Event, EventParser
+from smoke.textsafe import one_line
+from smoke.transport import Endpoint, Exchange, TransportFailure
+
+if TYPE_CHECKING:
+    from smoke.gate import Task
+
+_READ = 16 * 1024
+
+_NO_DONE = (
+    "the stream ended without data: [DONE] after {chunks} chunk(s){stray}: the server, or a "
+    "proxy in between, cut it short (the contract ends every stream with [DONE])"
+)
+_STALLED = (
+    "the stream stalled: nothing for {wait:g}s {where} (--{flag} {wait:g}); raise "
+    "--{flag} if the model is slow to produce tokens, else the endpoint is hanging"
+)
+_DEADLINE = (
+    "the gate's deadline ran out while the stream was still arriving ({chunks} chunk(s) so "
+    "far): raise --deadline, or check why the endpoint streams so slowly"
+)
+_NOT_SSE = (
+    "stream: true was answered with {what}, not server-sent events: the endpoint (or a "
+    "proxy) does not stream. Check that it supports stream: true{seen}"
+)
+_ERROR_EVENT = (
+    "an error event after the stream began (after {chunks} chunk(s)): {error}. The provider "
+    "failed mid-answer; retry later"
+)
+
+
+class _Broken(Exception):
+    """The stream went wrong after the HTTP 200: the category says how."""
+
+    def __init__(self, category: Category, message: str) -> None:
+        super().__init__(message)
+        self.category = category
+        self.message = message
+
+
+@dataclass
+class Assembly:
+    """What the chunks add up to."""
+
+    started: float
+    parts: list[str] = field(default_factory=list)
+    chunks: int = 0
+    first_token_ms: int | None = None
+    finish_reason: str | None = None
+    model: str | None = None
+    system_fingerprint: str | None = None
+    usage: dict[str, Any] | None = None
+    usage_with_choices: bool = False
+    refusal: str = ""
+    tool_calls: set[int] = field(default_factory=set)
+    done: bool = False
+
+    def add(self, event: Event) -> None:
+        if event.data.strip() == "[DONE]":
+            self.done = True
+            return
+        number = self.chunks + 1
+        try:
+            data = json.loads(event.data)
+        except ValueError:
+            raise _Broken(Category.PROTOCOL, f"stream chunk {number} is not JSON: "
+                          f"{one_line(event.data, 80)!r}") from None
+        if event.event == "error" or (isinstance(data, dict) and "error" in data):
+            error = classify.parse_error(event.data.encode("utf-8"))
+            label = error.code or error.type
+            text = f"{label}: {error.message}" if label else error.message or "no message"
+            raise _Broken(Category.UPSTREAM, _ERROR_EVENT.format(chunks=self.chunks,
+                                                                  error=one_line(text, 200)))
+        if not isinstance(data, dict):
+            raise _Broken(Category.PROTOCOL,
+                          f"stream chunk {number} is a {type(data).__name__}, not an object")
+        self.chunks = number
+        self.model = self.model or _text(data, "model")
+        self.system_fingerprint = self.system_fingerprint or _text(data, "system_fingerprint")
+        usage = data.get("usage")
+        if isinstance(usage, dict):
+            self.usage, self.usage_with_choices = usage, bool(data.get("choices"))
+        choices = data.get("choices")
+        if choices is None:
+            return
+        if not isinstance(choices, list):
+            raise _Broken(Category.PROTOCOL, f"stream chunk {number}: choices is a "
+                          f"{type(choices).__name__}, not a list")
+        for choice in choices:
+            if not isinstance(choice, dict) or not isinstance(choice.get("delta", {}), dict):
+                raise _Broken(Category.PROTOCOL,
+                              f"stream chunk {number}: a choice or its delta is not an object")
+            if choice.get("index", 0) == 0:  # n=1 was asked for
+                self._choice(choice, number)
+
+    def _choice(self, choice: dict[str, Any], number: int) -> None:
+        delta: dict[str, Any] = choice.get("delta") or {}
+        try:
+            text = parse.text_of(delta.get("content"), f"stream chunk {number}: delta.content")
+        except parse.ParseFailure as exc:
+            raise _Broken(Category.PROTOCOL, str(exc)) from None
+        if text:
+            self.parts.append(text)
+            if self.first_token_ms is None:
+                self.first_token_ms = int((time.monotonic() - self.started) * 1000)
+        if isinstance(delta.get("refusal"), str):
+            self.refusal += delta["refusal"]
+        for call in delta.get("tool_calls") or []:
+            if isinstance(call, dict) and isinstance(call.get("index", 0), int):
+                self.tool_calls.add(call.get("index", 0))
+        if isinstance(choice.get("finish_reason"), str):
+            self.finish_reason = choice["finish_reason"]
+
+    def completion(self) -> parse.Completion:
+        return parse.Completion(
+            text="".join(self.parts), finish_reason=self.finish_reason, model=self.model,
+            usage=self.usage, system_fingerprint=self.system_fingerprint,
+            refusal=self.refusal or None, tool_calls=len(self.tool_calls),
+        )
+
+
+def _text(data: dict[str, Any], name: str) -> str | None:
+    value = data.get(name)
+    return value if isinstance(value, str) and value else None
+
+
+def tasks(settings: Settings, session: Any, deadline: Deadline) -> list[Task]:
+    """The planner registered in ``gate.EXTENSIONS``: one streaming check per model."""
+    from smoke.gate import Task  # gate imports this module: a late import breaks the cycle
+
+    if not settings.stream:
+        return []
+    return [
+        Task(Check(f"stream:{model}", "stream", f"streaming chat completion ({model})", model),
+             lambda check: stream(check, settings, session, deadline))
+        for model in settings.models
+    ]
+
+
+def stream(check: Check, settings: Settings, session: requests.Session,
+           deadline: Deadline) -> None:
+    """Fill ``check`` (kind stream, for ``check.model``)."""
+    started = time.monotonic()
+    try:
+        _stream(check, settings, session, deadline)
+    finally:
+        check.duration_ms = int((time.monotonic() - started) * 1000)
+
+
+def _stream(check: Check, settings: Settings, session: requests.Session,
+            deadline: Deadline) -> None:
+    body = payload.build(settings, check.model or "", stream=True)
+    exchange = send_with_retries(check, settings, session, deadline, body, settings.retries,
+                                 send=open_events)
+    if exchange is None:
+        sent = check.http_status is not None
+        check.steps.append(Step("send", "pass" if sent else "fail", "" if sent else check.message))
+        if sent:
+            check.steps.append(Step("http_success", "fail", check.message))
+        return
+    check.steps += [Step("send", "pass"), Step("http_success", "pass", f"HTTP {exchange.status}")]
+    response: requests.Response = exchange.extra["response"]
+    assembly = Assembly(started=exchange.extra["started"])
+    parser = EventParser()
+    try:
+        _read_events(response, exchange, settings, deadline, assembly, parser)
+    except _Broken as broken:
+        check.steps.append(Step("stream", "fail", broken.message))
+        check.fail(broken.category, broken.message)
+    finally:
+        response.close()
+        _record(check, exchange, assembly, parser)
+    if check.outcome == "fail":
+        return
+    check.steps.append(Step("stream", "pass", f"{assembly.chunks} chunk(s), then [DONE]"))
+    answer = assembly.completion()
+    check.answer = one_line(answer.text, 500)
+    record_output(check, settings, answer)
+
+
+def _record(check: Check, exchange: Exchange, assembly: Assembly, parser: EventParser) -> None:
+    check.finish_reason, check.usage = assembly.finish_reason, assembly.usage
+    check.response_model = assembly.model
+    check.system_fingerprint = assembly.system_fingerprint
+    check.details["stream"] = {
+        "content_type": exchange.headers.get("content-type"),
+        "ttfb_ms": exchange.ttfb_ms,
+        "first_token_ms": assembly.first_token_ms,
+        "total_ms": int((time.monotonic() - assembly.started) * 1000),
+        "chunks": assembly.chunks,
+        "comments": parser.comments,
+        "done": assembly.done,
+        "usage_chunk": assembly.usage is not None,
+        "usage_chunk_with_choices": assembly.usage_with_choices,
+    }
+
+
+def open_events(session: requests.Session, endpoint: Endpoint, method: str, path: str,
+                deadline: Deadline, body: dict[str, object]) -> Exchange:
+    """The sender for ``send_with_retries``. A 2xx comes back unread, its open response in
+    ``extra["response"]`` (the body is the event stream); any other status is read, capped,
+    and closed, so the retry loop classifies and retries it like any response."""
+    response, started = transport.open_stream(
+        session, endpoint, method, path, deadline, body, headers={"Accept": "text/event-stream"})
+    ttfb = int((time.monotonic() - started) * 1000)
+    headers = {k.lower(): v for k, v in response.headers.items()}
+    if 200 <= response.status_code < 300:
+        return Exchange(response.status_code, headers, b"", False, response.url, ttfb, ttfb,
+                        extra={"response": response, "started": started})
+    try:
+        data, truncated = transport._read_body(response, endpoint, deadline)
+    except TransportFailure as failure:
+        failure.status = response.status_code
+        raise
+    except (requests.RequestException, OSError) as exc:
+        category, message = classify.exception(exc, reading_body=True)
+        raise TransportFailure(category, message, response.status_code) from None
+    finally:
+        response.close()
+    return Exchange(response.status_code, headers, data, truncated, response.url,
+                    int((time.monotonic() - started) * 1000), ttfb)
+
+
+def _socket_of(response: requests.Response) -> socket.socket | None:
+    found = transport._socket(response)
+    if found is None:  # a body that ends at close: http.client handed its socket over
+        fp: Any = getattr(response.raw, "_fp", None)
+        found = getattr(getattr(getattr(fp, "fp", None), "raw", None), "_sock", None)
+    return found if isinstance(found, socket.socket) else None
+
+
+def _reader(response: requests.Response) -> Callable[[int], bytes]:
+    """A read that returns what has arrived (one system call), not a full buffer: urllib3
+    2.3+ ``read1``, else http.client's, which also undoes chunked transfer encoding."""
+    read1: Callable[[int], bytes] | None = getattr(response.raw, "read1", None)
+    if read1 is None:
+        fp: Any = response.raw._fp
+        read1 = fp.read1
+    return read1
+
+
+def _read_events(response: requests.Response, exchange: Exchange, settings: Settings,
+                 deadline: Deadline, assembly: Assembly, parser: EventParser) -> None:
+    kind = exchange.headers.get("content-type", "").lower()
+    if "json" in kind or "html" in kind:
+        _not_events(response, settings, deadline, kind)
+    sock = _socket_of(response)
+    read = _reader(response)
+    size, started = 0, False
+    while not assembly.done:
+        if deadline.expired():
+            raise _Broken(Category.TIMEOUT, _DEADLINE.format(chunks=assembly.chunks))
+        wait = settings.stall_timeout if started else settings.timeout
+        bounded = deadline.bound(wait)
+        if sock is not None:
+            try:
+                sock.settimeout(bounded)
+            except OSError:
+                sock = None
+        try:
+            data = read(_READ)
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            category, message = classify.exception(exc, reading_body=True)
+            if category is not Category.TIMEOUT:
+                raise _Broken(category, f"{message} ({assembly.chunks} chunk(s) in)") from None
+            if bounded < wait or deadline.expired():
+                raise _Broken(Category.TIMEOUT, _DEADLINE.format(chunks=assembly.chunks)) from None
+            where, flag = (("between chunks", "stall-timeout") if started
+                           else ("before the stream's first byte", "timeout"))
+            raise _Broken(Category.TIMEOUT, _STALLED.format(
+                wait=wait, where=f"{where}, after {assembly.chunks} chunk(s)", flag=flag)
+            ) from None
+        events = parser.feed(data) if data else parser.close()
+        started, size = True, size + len(data)
+        for event in events:
+            assembly.add(event)
+            if assembly.done:
+                return
+        if not data:
+            stray = f" (it sent {parser.stray!r}, not an SSE field)" if parser.stray else ""
+            raise _Broken(Category.PROTOCOL, _NO_DONE.format(chunks=assembly.chunks, stray=stray))
+        if size > settings.max_body_bytes:
+            raise _Broken(Category.PROTOCOL, f"the stream passed the {settings.max_body_bytes} "
+                          "byte cap without [DONE]; not a chat completion stream")
+
+
+def _not_events(response: requests.Response, settings: Settings, deadline: Deadline,
+                kind: str) -> None:
+    what = "an HTML page" if "html" in kind else f"one JSON body (Content-Type {kind})"
+    seen = ""
+    try:
+        body, _ = transport._read_body(response, endpoint_of(settings), deadline)
+    except (TransportFailure, requests.RequestException, OSError):
+        body = b""
+    error = classify.parse_error(body) if "json" in kind else None
+    if error is not None and error.message:
+        seen = f"; it said: {one_line(error.message, 160)}"
+    raise _Broken(Category.PROTOCOL, _NOT_SSE.format(what=what, seen=seen))

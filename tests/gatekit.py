@@ -1,0 +1,41 @@
+"""Run the gate in-process against the loopback stub (faster than a subprocess per test;
+``tests.conftest.run_cli`` covers the process boundary)."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from smoke import gate
+from smoke.console import Console
+from smoke.reports import json_report
+from tests.conftest import KEY
+
+
+@dataclass
+class Outcome:
+    code: int
+    report: dict[str, Any]
+    console: str
+
+    def check(self, check_id: str) -> dict[str, Any]:
+        for check in self.report["checks"]:
+            if check["id"] == check_id:
+                return dict(check)
+        raise KeyError(f"{check_id} not in {[c['id'] for c in self.report['checks']]}")
+
+    @property
+    def ids(self) -> list[str]:
+        return [c["id"] for c in self.report["checks"]]
+
+
+def run_gate(cwd: Path | None = None, env: dict[str, str] | None = None,
+             **flags: Any) -> Outcome:
+    """``run_gate(base_url=..., model=..., stream=True)``: flags by schema key, values as
+    the command line gives them (strings) or typed."""
+    out = io.StringIO()
+    result, _ = gate.run(flags, {"COMETAPI_API_KEY": KEY, **(env or {})}, cwd,
+                         Console(out=out))
+    return Outcome(result.exit_code, json_report.as_dict(result), out.getvalue())

@@ -1,0 +1,116 @@
+"""The published JSON Schema for chat-smoke.yml: valid itself, and read the same way by
+``jsonschema`` (what editors use) and by the program's own validator (smoke/validate.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from smoke import validate
+from smoke.stub import StubServer
+from tests.conftest import run_cli
+
+SCHEMA_FILE = Path(__file__).resolve().parents[1] / "smoke" / "schema" / "chat-smoke.schema.json"
+
+GOOD: list[dict[str, Any]] = [
+    {},
+    {"base_url": "https://api.cometapi.com/v1", "model": "gpt-4o-mini"},
+    {"model": ["gpt-4o-mini", "gpt-5-mini"], "concurrency": 16},
+    {"stream": True, "stall_timeout": 2.5},
+    {"stall_timeout": 1},
+    {"check_models": False, "cert_warn_days": 0},
+    {"cert_warn_days": 30, "expect_model": "^gpt-4o"},
+    {"max_total_tokens": 1, "max_tokens": None, "max_completion_tokens": 64},
+    {"max_total_tokens": 5000, "retries": 0, "temperature": None},
+    {"concurrency": 1},
+    {"concurrency": 64},
+    {"retries": 2.0},  # an integral number is an integer in JSON Schema
+    {"expect": "pong"},
+    {"expect": {"regex": "^pong$"}},
+    {"negative": ["invalid-model", "invalid-key"]},
+    {"api_key_env": "MY_KEY", "extra_body": {"top_p": 1}},
+]
+BAD: list[dict[str, Any]] = [
+    {"stream": "yes"},
+    {"stream": 1},
+    {"stall_timeout": 0},
+    {"stall_timeout": "10"},
+    {"check_models": "true"},
+    {"cert_warn_days": -1},
+    {"cert_warn_days": 1.5},
+    {"cert_warn_days": True},
+    {"expect_model": ""},
+    {"expect_model": 3},
+    {"max_total_tokens": 0},
+    {"max_total_tokens": None},
+    {"max_total_tokens": "100"},
+    {"concurrency": 0},
+    {"concurrency": 65},
+    {"model": []},
+    {"model": ""},
+    {"model": ["ok", ""]},
+    {"expect": {"regex": ""}},
+    {"expect": {"startswith": "p"}},
+    {"negative": ["invalid-modle"]},
+    {"api_key_env": "1BAD"},
+    {"strem": True},
+    {"max_total_token": 100},
+]
+
+
+def _ours(config: dict[str, Any]) -> list[str]:
+    return validate.errors(config, validate.schema(), "")
+
+
+def test_the_schema_is_a_valid_draft_2020_12_schema() -> None:
+    Draft202012Validator.check_schema(json.loads(SCHEMA_FILE.read_text("utf-8")))
+
+
+def test_the_program_reads_the_published_file() -> None:
+    assert validate.schema() == json.loads(SCHEMA_FILE.read_text("utf-8"))
+
+
+@pytest.mark.parametrize("config", GOOD, ids=[json.dumps(c)[:40] for c in GOOD])
+def test_both_validators_accept(config: dict[str, Any]) -> None:
+    editor = Draft202012Validator(validate.schema())
+    assert [e.message for e in editor.iter_errors(config)] == []
+    assert _ours(config) == []
+
+
+@pytest.mark.parametrize("config", BAD, ids=[json.dumps(c)[:40] for c in BAD])
+def test_both_validators_reject(config: dict[str, Any]) -> None:
+    editor = Draft202012Validator(validate.schema())
+    assert list(editor.iter_errors(config)), "jsonschema accepted it"
+    problems = _ours(config)
+    assert problems, "smoke/validate.py accepted it"
+    assert problems[0].startswith(next(iter(config)))  # the message names the key
+
+
+def test_a_misspelt_new_key_suggests_the_right_one() -> None:
+    assert "did you mean 'max_total_tokens'" in _ours({"max_total_token": 100})[0]
+
+
+def test_every_new_setting_from_the_config_file(tmp_path: Path, stub: StubServer) -> None:
+    (tmp_path / "chat-smoke.yml").write_text(
+        "# yaml-language-server: $schema=https://raw.githubusercontent.com/chat-smoke/"
+        "chat-smoke/main/smoke/schema/chat-smoke.schema.json\n"
+        f"base_url: {stub.base_url}\n"
+        "model: [stub-model, gpt-4o-mini]\n"
+        "stream: true\nstall_timeout: 5\ncheck_models: true\ncert_warn_days: 7\n"
+        "expect_model: '^(stub-model|gpt-4o-mini)$'\nmax_total_tokens: 1000\n"
+        "concurrency: 2\n")
+    run = run_cli(tmp_path)
+    assert run.report is not None, run.stderr
+    assert run.code == 0, run.stdout
+    ids = [c["id"] for c in run.report["checks"]]
+    assert ids == ["preflight:config", "spend:budget", "models:list", "positive:stub-model",
+                   "positive:gpt-4o-mini", "stream:stub-model", "stream:gpt-4o-mini",
+                   "spend:total"]
+    assert run.check("spend:total")["details"] == {"limit": 1000, "total": 80}
+    assert all(s["name"] == "expect_model" and s["outcome"] == "pass"
+               for c in run.report["checks"] if c["kind"] in ("positive", "stream")
+               for s in c["steps"][-1:])
