@@ -13,7 +13,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from smoke import __version__, config, negative, redact
+from smoke import (
+    __version__,
+    config,
+    models_check,
+    negative,
+    redact,
+    sdk_parity,
+    spend,
+    streaming,
+    wireinfo,
+)
 from smoke.categories import Category
 from smoke.checks import positive
 from smoke.console import Console
@@ -36,6 +46,10 @@ CheckFn = Callable[[Check], None]
 class Task:
     check: Check
     run: CheckFn
+    skip: str | None = None  # set by a preflight: why this check is not run
+    # A check whose result this one reads (SDK parity reads the positive check of its
+    # model): run_tasks begins this task only once that one has finished.
+    after: Check | None = None
 
 
 def _deployment_sha(env: Mapping[str, str]) -> str | None:
@@ -49,8 +63,22 @@ def run_tasks(tasks: list[Task], deadline: Deadline, concurrency: int) -> list[C
     """Run each task's check in a daemon thread, at most ``concurrency`` at once, and
     stop waiting at the deadline (a hung thread cannot hold the process: it is a daemon)."""
     gate = threading.Semaphore(concurrency)
+    finished = {id(task.check): threading.Event() for task in tasks}
 
     def work(task: Task) -> None:
+        try:
+            # Wait for the prerequisite outside the semaphore, so it can never starve it.
+            after = task.after
+            prior = finished.get(id(after)) if after is not None else None
+            if after is not None and prior is not None and not prior.wait(deadline.remaining()):
+                task.check.fail(Category.TIMEOUT, f"the deadline ran out before {after.id} "
+                                "finished; this check reads its result, so it did not begin")
+                return
+            run_one(task)
+        finally:
+            finished[id(task.check)].set()
+
+    def run_one(task: Task) -> None:
         with gate:
             if deadline.expired():
                 task.check.fail(Category.TIMEOUT, "the deadline ran out before this check began")
@@ -91,14 +119,44 @@ def plan(settings: config.Settings, session: Any, deadline: Deadline) -> list[Ta
     for model in settings.models:
         check = Check(f"positive:{model}", "positive", f"chat completion ({model})", model)
         tasks.append(Task(check, lambda c: positive(c, settings, session, deadline)))
+    positives = [task.check for task in tasks]
     for extend in EXTENSIONS:
         tasks += extend(settings, session, deadline)
+    # SDK parity compares with the positive check of its model, so it is planned from them.
+    tasks += sdk_parity.tasks(settings, deadline, positives)
     return tasks
 
 
 # Further check kinds (negative checks, streaming, SDK parity) register a planner here.
 EXTENSIONS: list[Callable[[config.Settings, Any, Deadline], list[Task]]] = []
 EXTENSIONS.append(negative.tasks)
+EXTENSIONS.append(streaming.tasks)
+
+# Steps that run once, in this order, after planning and before any planned check: each
+# returns checks for the report and may hold a planned check back (``task.skip = reason``:
+# it is reported as skipped, not run). A preflight check that fails with ``config`` stops
+# the run there: nothing further is sent.
+Preflight = Callable[[config.Settings, Any, Deadline, list[Task]], list[Check]]
+PREFLIGHTS: list[Preflight] = [spend.preflight, models_check.preflight, wireinfo.preflight]
+# Steps that run once every check has finished; they see all the checks.
+POSTFLIGHTS: list[Callable[[config.Settings, list[Check]], list[Check]]] = [spend.postflight]
+
+
+def run_preflights(
+    settings: config.Settings, session: Any, deadline: Deadline, tasks: list[Task]
+) -> list[Check]:
+    """Run the ``PREFLIGHTS``; mark the tasks they held back as skipped."""
+    found: list[Check] = []
+    for step in PREFLIGHTS:
+        found += step(settings, session, deadline, tasks)
+        if any(c.outcome == "fail" and c.category is Category.CONFIG for c in found):
+            for task in tasks:
+                task.skip = task.skip or f"not run: preflight {found[-1].id} failed"
+            break
+    for task in tasks:
+        if task.skip is not None:
+            task.check.outcome, task.check.message = "skip", task.skip
+    return found
 
 
 def run(
@@ -139,7 +197,11 @@ def run(
         deadline = Deadline(settings.deadline)
         session = new_session(_endpoint(settings))
         tasks = plan(settings, session, deadline)
-        checks += run_tasks(tasks, deadline, settings.concurrency)
+        checks += run_preflights(settings, session, deadline, tasks)
+        ran = iter(run_tasks([t for t in tasks if t.skip is None], deadline, settings.concurrency))
+        checks += [task.check if task.skip is not None else next(ran) for task in tasks]
+        for postflight in POSTFLIGHTS:
+            checks += postflight(settings, checks)
         for check in checks:
             warnings += check.warnings
     exit_code, category = decide(checks)
