@@ -9,9 +9,9 @@ import requests
 
 from smoke import classify, parse, payload, retry
 from smoke.categories import Category
-from smoke.config import Settings
 from smoke.deadline import Deadline
 from smoke.results import Attempt, Check, Step
+from smoke.settings import Settings
 from smoke.textsafe import one_line
 from smoke.transport import Endpoint, Exchange, TransportFailure, request
 

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, TextIO
 from smoke import redact
 
 if TYPE_CHECKING:
-    from smoke.config import Settings
     from smoke.results import Check, GateResult
+    from smoke.settings import Settings
 
 _MARK = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP"}
 

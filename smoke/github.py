@@ -42,8 +42,8 @@ from smoke.console import Console
 from smoke.errors import ReportError
 
 if TYPE_CHECKING:
-    from smoke.config import Settings
     from smoke.results import Check, GateResult
+    from smoke.settings import Settings
 
 # The runner drops a step summary file over 1 MiB; stay clear of it, because other steps
 # of the job may have written to the same file before us.

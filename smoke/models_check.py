@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 from smoke import classify
 from smoke.categories import Category
 from smoke.checks import endpoint_of
-from smoke.config import Settings
 from smoke.deadline import Deadline
 from smoke.results import Attempt, Check, Step
+from smoke.settings import Settings
 from smoke.textsafe import one_line
 from smoke.transport import TransportFailure, request
 

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 from smoke import payload
 from smoke.categories import Category
 from smoke.checks import send_with_retries
-from smoke.config import Settings
 from smoke.deadline import Deadline
 from smoke.results import Check, Step
+from smoke.settings import Settings
 
 if TYPE_CHECKING:
     from smoke.gate import Task

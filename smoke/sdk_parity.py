@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 from smoke import classify, parse, payload
 from smoke.categories import Category
-from smoke.config import Settings
 from smoke.deadline import Deadline
 from smoke.results import Check, Step
+from smoke.settings import Settings
 from smoke.textsafe import one_line
 
 if TYPE_CHECKING:

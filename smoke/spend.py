@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from smoke import payload
 from smoke.categories import Category
-from smoke.config import Settings
 from smoke.deadline import Deadline
 from smoke.parse import total_tokens
 from smoke.results import Check, Step
+from smoke.settings import Settings
 
 if TYPE_CHECKING:
     from smoke.gate import Task

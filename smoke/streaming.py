@@ -27,9 +27,9 @@ import urllib3
 from smoke import classify, parse, payload, transport
 from smoke.categories import Category
 from smoke.checks import endpoint_of, record_output, send_with_retries
-from smoke.config import Settings
 from smoke.deadline import Deadline
 from smoke.results import Check, Step
+from smoke.settings import Settings
 from smoke.sse import Event, EventParser
 from smoke.textsafe import one_line
 from smoke.transport import Endpoint, Exchange, TransportFailure

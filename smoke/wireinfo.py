@@ -19,9 +19,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from smoke.config import Settings
 from smoke.deadline import Deadline
 from smoke.results import Check
+from smoke.settings import Settings
 from smoke.textsafe import one_line
 from smoke.transport import proxy_for
 

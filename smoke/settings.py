@@ -1,0 +1,88 @@
+"""The one typed configuration object of a gate run (built by :mod:`smoke.config`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from smoke.expect import Expectation
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole, validated configuration of one gate run."""
+
+    base_url: str
+    models: tuple[str, ...]
+    api_key: str = field(repr=False)
+    api_key_source: str
+    environment: str = ""
+    connect_timeout: float = 5.0
+    timeout: float = 30.0
+    deadline: float = 120.0
+    retries: int = 2
+    ca_bundle: str | None = None
+    allow_plain_http: bool = False
+    expect: Expectation = field(default_factory=Expectation)
+    system_prompt: str = "Reply with exactly the word: pong"
+    user_prompt: str = "ping"
+    temperature: float | None = 0.0
+    max_tokens: int | None = 16
+    max_completion_tokens: int | None = None
+    extra_body: Mapping[str, Any] = field(default_factory=dict)
+    negative: tuple[str, ...] = ()
+    stream: bool = False
+    stall_timeout: float = 10.0
+    check_models: bool = False
+    cert_warn_days: int = 14
+    expect_model: str | None = None
+    max_total_tokens: int | None = None
+    concurrency: int = 16
+    sdk_parity: bool = False
+    report_json: str | None = None
+    report_junit: str | None = None
+    report_dotenv: str | None = None
+    summary: str | None = None
+    summary_template: str | None = None
+    config_file: str | None = None
+    max_body_bytes: int = 4 * 1024 * 1024
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.base_url}/chat/completions"
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base_url).hostname or ""
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.base_url).path
+
+    def public(self) -> dict[str, Any]:
+        """The non-secret configuration, for the console and the reports."""
+        return {
+            "environment": self.environment,
+            "base_url": self.base_url,
+            "host": self.host,
+            "path": self.path,
+            "models": list(self.models),
+            "api_key": f"set (from {self.api_key_source})" if self.api_key else "not set",
+            "connect_timeout": self.connect_timeout,
+            "timeout": self.timeout,
+            "deadline": self.deadline,
+            "retries": self.retries,
+            "expect": self.expect.describe(),
+            "negative": list(self.negative),
+            "stream": self.stream,
+            "stall_timeout": self.stall_timeout if self.stream else None,
+            "check_models": self.check_models,
+            "expect_model": self.expect_model,
+            "max_total_tokens": self.max_total_tokens,
+            "concurrency": self.concurrency if len(self.models) > 1 else None,
+            "sdk_parity": self.sdk_parity,
+            "ca_bundle": self.ca_bundle,
+            "allow_plain_http": self.allow_plain_http,
+        }
