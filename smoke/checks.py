@@ -97,13 +97,8 @@ def _positive(
     exchange = send_with_retries(
         check, settings, session, deadline, payload.build(settings, model), settings.retries
     )
-    if exchange is None:
-        sent = check.http_status is not None
-        check.steps.append(Step("send", "pass" if sent else "fail", "" if sent else check.message))
-        if sent:
-            check.steps.append(Step("http_success", "fail", check.message))
+    if not record_send(check, exchange) or exchange is None:
         return
-    check.steps += [Step("send", "pass"), Step("http_success", "pass", f"HTTP {exchange.status}")]
     check.details["wire"] = {"ttfb_ms": exchange.ttfb_ms, "total_ms": exchange.duration_ms}
     try:
         answer = parse.completion(parse.load_json(exchange.body, exchange.truncated))
@@ -116,6 +111,18 @@ def _positive(
     check.response_model, check.system_fingerprint = answer.model, answer.system_fingerprint
     check.answer = one_line(answer.text, 500)
     record_output(check, settings, answer)
+
+
+def record_send(check: Check, exchange: Exchange | None) -> bool:
+    """Record the send and http_success steps; True when a 2xx answer came back."""
+    if exchange is None:
+        sent = check.http_status is not None
+        check.steps.append(Step("send", "pass" if sent else "fail", "" if sent else check.message))
+        if sent:
+            check.steps.append(Step("http_success", "fail", check.message))
+        return False
+    check.steps += [Step("send", "pass"), Step("http_success", "pass", f"HTTP {exchange.status}")]
+    return True
 
 
 def record_output(check: Check, settings: Settings, answer: parse.Completion) -> None:

@@ -26,7 +26,7 @@ import urllib3
 
 from smoke import classify, parse, payload, transport
 from smoke.categories import Category
-from smoke.checks import endpoint_of, record_output, send_with_retries
+from smoke.checks import endpoint_of, record_output, record_send, send_with_retries
 from smoke.deadline import Deadline
 from smoke.results import Check, Step
 from smoke.settings import Settings
@@ -184,13 +184,8 @@ def _stream(check: Check, settings: Settings, session: requests.Session,
     body = payload.build(settings, check.model or "", stream=True)
     exchange = send_with_retries(check, settings, session, deadline, body, settings.retries,
                                  send=open_events)
-    if exchange is None:
-        sent = check.http_status is not None
-        check.steps.append(Step("send", "pass" if sent else "fail", "" if sent else check.message))
-        if sent:
-            check.steps.append(Step("http_success", "fail", check.message))
+    if not record_send(check, exchange) or exchange is None:
         return
-    check.steps += [Step("send", "pass"), Step("http_success", "pass", f"HTTP {exchange.status}")]
     response: requests.Response = exchange.extra["response"]
     assembly = Assembly(started=exchange.extra["started"])
     parser = EventParser()
