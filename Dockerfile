@@ -1,7 +1,7 @@
 # chat-smoke: one image for the GitHub action, GitLab CI, Jenkins and plain `docker run`.
 #
 # GitHub's rules for a Docker container action (docs "Dockerfile support for GitHub
-# Actions", and /work/shared/reference/github-actions-contract.md):
+# Actions"; actions/runner's container handler):
 #   - no USER: the action runs as root so it can write into the mounted workspace;
 #   - no reliance on WORKDIR: the runner mounts the workspace over it (--workdir
 #     /github/workspace), so nothing here lives in, or is found through, the working dir;
@@ -50,6 +50,6 @@ RUN pip install --no-deps --no-build-isolation --no-index /opt/chat-smoke \
     && chat-smoke --help > /dev/null
 
 # No arguments: GitHub action mode (inputs from INPUT_* variables). With arguments,
-# entrypoint.py runs them: a program on PATH (`cat`, `sh`, `chat-smoke`) is exec'd,
-# anything else is handed to the chat-smoke CLI.
+# entrypoint.py (smoke/action.py) hands `chat-smoke`, `run`, `stub`, `demo` and options to
+# the CLI, and execs any other program (`cat`, `sh -c ...`).
 ENTRYPOINT ["/usr/local/bin/python", "/opt/chat-smoke/entrypoint.py"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import sys
 from typing import Any
 
@@ -135,6 +134,8 @@ def stub(host: str, port: int, scenario: str, key: str | None, list_: bool,
 def demo() -> None:
     """Start the stub on a free port and run the gate against it twice: once passing, once
     failing with a classified reason. Needs no key and no network."""
+    import secrets
+
     from smoke.runner import demo as run_demo
 
     sys.exit(run_demo(secrets.token_hex(16)))

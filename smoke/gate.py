@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import importlib
 import os
 import threading
 import time
@@ -13,17 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from smoke import (
-    __version__,
-    config,
-    models_check,
-    negative,
-    redact,
-    sdk_parity,
-    spend,
-    streaming,
-    wireinfo,
-)
+from smoke import __version__, config, redact, spend, wireinfo
 from smoke.categories import Category
 from smoke.checks import positive
 from smoke.console import Console
@@ -123,21 +114,43 @@ def plan(settings: config.Settings, session: Any, deadline: Deadline) -> list[Ta
     for extend in EXTENSIONS:
         tasks += extend(settings, session, deadline)
     # SDK parity compares with the positive check of its model, so it is planned from them.
-    tasks += sdk_parity.tasks(settings, deadline, positives)
+    if settings.sdk_parity:
+        from smoke import sdk_parity
+
+        tasks += sdk_parity.tasks(settings, deadline, positives)
     return tasks
 
 
-# Further check kinds (negative checks, streaming, SDK parity) register a planner here.
-EXTENSIONS: list[Callable[[config.Settings, Any, Deadline], list[Task]]] = []
-EXTENSIONS.append(negative.tasks)
-EXTENSIONS.append(streaming.tasks)
+def _when(flag: str, module: str, name: str) -> Callable[..., list[Any]]:
+    """``module.name``, imported and called only for runs whose settings turn ``flag`` on:
+    start-up is paid on every deploy and every monitor tick, so a check kind that is off
+    costs no import."""
+
+    def step(settings: config.Settings, *args: Any) -> list[Any]:
+        if not getattr(settings, flag):
+            return []
+        found: list[Any] = getattr(importlib.import_module(module), name)(settings, *args)
+        return found
+
+    return step
+
+
+# Further check kinds register a planner here: (settings, session, deadline) -> tasks.
+EXTENSIONS: list[Callable[..., list[Any]]] = [
+    _when("negative", "smoke.negative", "tasks"),
+    _when("stream", "smoke.streaming", "tasks"),
+]
 
 # Steps that run once, in this order, after planning and before any planned check: each
 # returns checks for the report and may hold a planned check back (``task.skip = reason``:
 # it is reported as skipped, not run). A preflight check that fails with ``config`` stops
 # the run there: nothing further is sent.
 Preflight = Callable[[config.Settings, Any, Deadline, list[Task]], list[Check]]
-PREFLIGHTS: list[Preflight] = [spend.preflight, models_check.preflight, wireinfo.preflight]
+PREFLIGHTS: list[Preflight] = [
+    spend.preflight,
+    _when("check_models", "smoke.models_check", "preflight"),
+    wireinfo.preflight,
+]
 # Steps that run once every check has finished; they see all the checks.
 POSTFLIGHTS: list[Callable[[config.Settings, list[Check]], list[Check]]] = [spend.postflight]
 

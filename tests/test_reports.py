@@ -266,3 +266,29 @@ def test_a_key_with_markup_characters_is_scrubbed_before_escaping() -> None:
     summary = markdown.render(result)
     assert "0123456789ab" not in summary and "\\*\\*\\*" in summary
     assert "0123456789ab" not in dotenv.render(result)
+
+
+def test_shipped_compiled_template_is_current() -> None:
+    """The package ships the built-in template compiled; it must be what compiling the
+    source gives now (regenerate: python -m smoke.reports.precompiled)."""
+    from importlib import resources
+
+    from smoke.reports import markdown, precompiled
+
+    folder = resources.files("smoke").joinpath("templates")
+    source = folder.joinpath(precompiled.SOURCE).read_text("utf-8")
+    shipped = folder.joinpath(precompiled.COMPILED).read_text("utf-8")
+    assert shipped == precompiled.compile_source(markdown.environment(), source)
+
+
+def test_compiled_and_fallback_render_the_same() -> None:
+    from smoke.reports import markdown, precompiled
+
+    env = markdown.environment()
+    source = precompiled.builtin(env)
+    fresh = env.from_string(
+        (Path(markdown.__file__).parent.parent / "templates" / precompiled.SOURCE).read_text()
+    )
+    result = _result(_nasty_check())
+    context = markdown.context(result)
+    assert source.render(context) == fresh.render(context)

@@ -19,7 +19,9 @@ from smoke.results import Check, GateResult
 
 # XML 1.0 allows TAB, LF, CR and these ranges; anything else (NUL, ESC, lone
 # surrogates from a JSON body, U+FFFE/U+FFFF) makes the file unparseable.
-_ILLEGAL = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# What XML 1.0 does not allow (control characters but tab, LF, CR; surrogates; U+FFFE,
+# U+FFFF), spelled positively: the negated class with astral ranges costs ~3 ms to compile.
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 MESSAGE_LIMIT = 1000
 
 

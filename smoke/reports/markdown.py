@@ -18,7 +18,6 @@ The context is the JSON report (``report.json``, schema_version 1) plus ``report
 from __future__ import annotations
 
 import re
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -207,8 +206,9 @@ def _load(env: jinja2.Environment, template: str | None) -> jinja2.Template:
     import jinja2
 
     if template is None:
-        text = resources.files("smoke").joinpath("templates", TEMPLATE).read_text("utf-8")
-        return env.from_string(text)
+        from smoke.reports.precompiled import builtin
+
+        return builtin(env)
     path = Path(template)
     try:
         return env.from_string(path.read_text("utf-8"))
