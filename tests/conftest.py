@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 
 from smoke import redact
 from smoke.stub import StubServer
@@ -33,6 +34,19 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     redact.clear()
     yield
     redact.clear()
+
+
+@pytest.fixture(scope="session")
+def ca() -> trustme.CA:
+    """A private CA, as a corporate one or a TLS-inspecting proxy has."""
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def ca_file(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("ca") / "corporate-ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return str(path)
 
 
 @pytest.fixture(scope="session")

@@ -16,18 +16,6 @@ from tests.conftest import KEY
 from tests.faultkit import expect_fault
 
 
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="module")
-def ca_pem(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("tls") / "corporate-ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    return path
-
-
 def _tls_stub(ca: trustme.CA, *names: str) -> StubServer:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ca.issue_cert(*names).configure_cert(context)
@@ -54,19 +42,19 @@ def test_untrusted_certificate(tmp_path: Path, tls_stub: StubServer) -> None:
     assert "not trusted" in check["message"] and "--ca-bundle" in check["message"]
 
 
-def test_hostname_mismatch(tmp_path: Path, other_name_stub: StubServer, ca_pem: Path) -> None:
+def test_hostname_mismatch(tmp_path: Path, other_name_stub: StubServer, ca_file: str) -> None:
     url = other_name_stub.url("pass", host="localhost")
-    run, check, _ = expect_fault(tmp_path, url, "--ca-bundle", str(ca_pem), category="tls",
+    run, check, _ = expect_fault(tmp_path, url, "--ca-bundle", ca_file, category="tls",
                                  code=4, attempts=1, name="TLS: host name mismatch")
     assert "does not match the host name" in check["message"]
 
 
-def test_success_with_ca_bundle(tmp_path: Path, tls_stub: StubServer, ca_pem: Path) -> None:
-    run, check, _ = expect_fault(tmp_path, tls_stub.url("pass"), "--ca-bundle", str(ca_pem),
+def test_success_with_ca_bundle(tmp_path: Path, tls_stub: StubServer, ca_file: str) -> None:
+    run, check, _ = expect_fault(tmp_path, tls_stub.url("pass"), "--ca-bundle", ca_file,
                                  category=None, code=0, attempts=1, name="TLS: --ca-bundle")
     assert check["answer"] == "pong"
 
 
-def test_success_with_ssl_cert_file(tmp_path: Path, tls_stub: StubServer, ca_pem: Path) -> None:
+def test_success_with_ssl_cert_file(tmp_path: Path, tls_stub: StubServer, ca_file: str) -> None:
     expect_fault(tmp_path, tls_stub.url("pass", host="localhost"), category=None, code=0,
-                 attempts=1, env={"SSL_CERT_FILE": str(ca_pem)}, name="TLS: SSL_CERT_FILE")
+                 attempts=1, env={"SSL_CERT_FILE": ca_file}, name="TLS: SSL_CERT_FILE")

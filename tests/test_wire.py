@@ -17,18 +17,6 @@ from tests.conftest import KEY, run_cli
 from tests.gatekit import run_gate
 
 
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="module")
-def ca_file(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp("ca") / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    return str(path)
-
-
 def _tls_stub(ca: trustme.CA, days: float) -> StubServer:
     leaf = ca.issue_cert("127.0.0.1", common_name="stub.test",
                          not_after=datetime.now(UTC) + timedelta(days=days))
