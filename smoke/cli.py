@@ -25,7 +25,34 @@ def _expect(contains: str | None, regex: str | None, equals: str | None,
     return expect
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _OneLineErrors(click.Group):
+    """Usage errors (an unknown option, a missing value) as one line naming the problem
+    and where to look, exit 2, like every other kind of bad input."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.UsageError as exc:
+            if exc.ctx is not None and (
+                exc.message.startswith("Usage:") or type(exc).__name__ == "NoArgsIsHelpError"
+            ):
+                click.echo(exc.ctx.get_help(), err=True)  # no command given: show the help
+                sys.exit(exc.exit_code)
+            command = exc.ctx.command_path if exc.ctx else "chat-smoke"
+            message = exc.format_message().replace("\n", " ")
+            click.echo(f"{command}: error: {message} See '{command} --help'.", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            click.echo(f"chat-smoke: error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("chat-smoke: aborted", err=True)
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="chat-smoke")
 def main() -> None:
     """chat-smoke: a release gate for OpenAI-compatible Chat Completions endpoints.
@@ -114,7 +141,8 @@ def stub(host: str, port: int, scenario: str, key: str | None, list_: bool,
     names = {*SCENARIOS, *STREAMS}
     if scenario.split("~")[0].split(":")[0] not in names:
         raise click.BadParameter(
-            f"unknown scenario {scenario!r}; see --list", param_hint="--scenario"
+            f"unknown scenario {scenario!r} (chat-smoke stub --list names them).",
+            param_hint="--scenario",
         )
     try:
         server = StubServer(scenario=scenario, host=host, port=port, key=key or DEFAULT_KEY,

@@ -105,8 +105,9 @@ def test_missing_config_file(tmp_path: Path) -> None:
 def test_no_key_flag_exists(tmp_path: Path) -> None:
     run = run_cli(tmp_path, "--api-key", KEY, "--model", "m")
     assert run.code == 2  # click's usage error
-    assert "No such option '--api-key'" in run.stderr
-    assert KEY not in run.stdout
+    line = _one_clear_line(run.stderr)
+    assert "No such option '--api-key'" in line and "--api-key-env" in line
+    assert KEY not in run.stdout + run.stderr
 
 
 def test_precedence_defaults_file_env_flags(tmp_path: Path) -> None:
