@@ -92,7 +92,7 @@ def flags_for(inputs: Mapping[str, str]) -> dict[str, Any]:
 
 def _problem(inputs: Mapping[str, str]) -> str | None:
     """What config.load cannot see: the inputs that are not flags."""
-    from smoke.github import parse_bool
+    from smoke.config import parse_bool
 
     if not inputs.get("api-key"):
         return _NO_KEY

@@ -69,6 +69,13 @@ _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
 
+def parse_bool(text: str) -> bool | None:
+    """``true``/``false`` (and yes/no, on/off, 1/0, any case); None for anything else.
+    Every boolean read from the environment, a flag or an action input goes through here."""
+    value = text.strip().lower()
+    return True if value in _TRUE else False if value in _FALSE else None
+
+
 def coerce(name: str, text: str, where: str) -> Any:
     """Turn a string from the environment or a flag into the schema's type for ``name``."""
     kinds = _kinds(_properties()[name])
@@ -79,9 +86,10 @@ def coerce(name: str, text: str, where: str) -> Any:
         return [part.strip() for part in re.split(r"[,\n]", raw) if part.strip()]
     try:
         if "boolean" in kinds:
-            if raw.lower() in _TRUE | _FALSE:
-                return raw.lower() in _TRUE
-            raise ValueError
+            flag = parse_bool(raw)
+            if flag is None:
+                raise ValueError
+            return flag
         if "integer" in kinds:
             return int(raw)
         if "number" in kinds:

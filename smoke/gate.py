@@ -16,10 +16,11 @@ from urllib.parse import urlsplit
 
 from smoke import __version__, config, redact, spend, wireinfo
 from smoke.categories import Category
-from smoke.checks import positive
+from smoke.checks import endpoint_of, positive
 from smoke.console import Console
 from smoke.deadline import Deadline
 from smoke.errors import ConfigError
+from smoke.parse import total_tokens
 from smoke.results import Check, GateResult
 from smoke.transport import new_session, proxy_for
 from smoke.verdict import decide
@@ -208,7 +209,7 @@ def run(
             warnings.append(warning)
             console.warning(warning)
         deadline = Deadline(settings.deadline)
-        session = new_session(_endpoint(settings))
+        session = new_session(endpoint_of(settings))
         tasks = plan(settings, session, deadline)
         checks += run_preflights(settings, session, deadline, tasks)
         ran = iter(run_tasks([t for t in tasks if t.skip is None], deadline, settings.concurrency))
@@ -257,15 +258,7 @@ def _public_proxy(url: str | None) -> str | None:
     return parts.geturl()
 
 
-def _endpoint(settings: config.Settings) -> Any:
-    from smoke.checks import endpoint_of
-
-    return endpoint_of(settings)
-
-
 def _usage_total(checks: list[Check]) -> int | None:
-    from smoke.parse import total_tokens
-
     totals = [total_tokens(c.usage) for c in checks]
     known = [t for t in totals if t is not None]
     return sum(known) if known else None

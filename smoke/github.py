@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from smoke import redact
+from smoke.config import parse_bool
 from smoke.console import Console
 from smoke.errors import ReportError
 
@@ -54,8 +55,6 @@ OUTPUT_NAMES = (
     "report-junit",
 )
 FAIL_ON_ERROR_INPUT = "INPUT_FAIL-ON-ERROR"
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off"}
 
 _DELIMITER_IN_VALUE = (
     "output {name}: the value contains the delimiter {delimiter!r}, so it could end its "
@@ -90,14 +89,7 @@ def format_command(name: str, message: str = "", **properties: str) -> str:
 def fail_on_error(env: Mapping[str, str]) -> bool:
     """The ``fail-on-error`` input: true unless it says false. A value that is neither
     counts as true here (fail closed); :mod:`smoke.action` reports it as a config error."""
-    return env.get(FAIL_ON_ERROR_INPUT, "").strip().lower() not in _FALSE
-
-
-def parse_bool(text: str) -> bool | None:
-    """``true``/``false`` (and yes/no, on/off, 1/0) as the config layer reads them;
-    None for anything else."""
-    value = text.strip().lower()
-    return True if value in _TRUE else False if value in _FALSE else None
+    return parse_bool(env.get(FAIL_ON_ERROR_INPUT, "")) is not False
 
 
 class GitHubConsole(Console):

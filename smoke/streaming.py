@@ -15,7 +15,6 @@ as a data event with an ``error`` key. Comment lines (``: PROCESSING``) may appe
 from __future__ import annotations
 
 import json
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -234,26 +233,7 @@ def open_events(session: requests.Session, endpoint: Endpoint, method: str, path
     if 200 <= response.status_code < 300:
         return Exchange(response.status_code, headers, b"", False, response.url, ttfb, ttfb,
                         extra={"response": response, "started": started})
-    try:
-        data, truncated = transport._read_body(response, endpoint, deadline)
-    except TransportFailure as failure:
-        failure.status = response.status_code
-        raise
-    except (requests.RequestException, OSError) as exc:
-        category, message = classify.exception(exc, reading_body=True)
-        raise TransportFailure(category, message, response.status_code) from None
-    finally:
-        response.close()
-    return Exchange(response.status_code, headers, data, truncated, response.url,
-                    int((time.monotonic() - started) * 1000), ttfb)
-
-
-def _socket_of(response: requests.Response) -> socket.socket | None:
-    found = transport._socket(response)
-    if found is None:  # a body that ends at close: http.client handed its socket over
-        fp: Any = getattr(response.raw, "_fp", None)
-        found = getattr(getattr(getattr(fp, "fp", None), "raw", None), "_sock", None)
-    return found if isinstance(found, socket.socket) else None
+    return transport.read_response(response, started, endpoint, deadline)
 
 
 def _reader(response: requests.Response) -> Callable[[int], bytes]:
@@ -271,7 +251,7 @@ def _read_events(response: requests.Response, exchange: Exchange, settings: Sett
     kind = exchange.headers.get("content-type", "").lower()
     if "json" in kind or "html" in kind:
         _not_events(response, settings, deadline, kind)
-    sock = _socket_of(response)
+    sock = transport.socket_of(response)
     read = _reader(response)
     size, started = 0, False
     while not assembly.done:
@@ -316,7 +296,7 @@ def _not_events(response: requests.Response, settings: Settings, deadline: Deadl
     what = "an HTML page" if "html" in kind else f"one JSON body (Content-Type {kind})"
     seen = ""
     try:
-        body, _ = transport._read_body(response, endpoint_of(settings), deadline)
+        body, _ = transport.read_body(response, endpoint_of(settings), deadline)
     except (TransportFailure, requests.RequestException, OSError):
         body = b""
     error = classify.parse_error(body) if "json" in kind else None

@@ -83,7 +83,7 @@ def proxy_for(url: str) -> str | None:
     return proxies.get(scheme) or proxies.get("all")
 
 
-def _socket(response: requests.Response) -> socket.socket | None:
+def socket_of(response: requests.Response) -> socket.socket | None:
     """The response's socket, to shorten its timeout as the deadline nears. http.client
     drops ``conn.sock`` for a response that ends with the connection, so fall back to the
     socket behind the response's file object."""
@@ -110,10 +110,10 @@ def _chunks(response: requests.Response) -> Iterator[bytes]:
         yield piece
 
 
-def _read_body(
+def read_body(
     response: requests.Response, endpoint: Endpoint, deadline: Deadline
 ) -> tuple[bytes, bool]:
-    sock = _socket(response)
+    sock = socket_of(response)
     parts: list[bytes] = []
     size = 0
     chunks = _chunks(response)
@@ -207,9 +207,16 @@ def request(
     response, started = open_stream(
         session, endpoint, method, path, deadline, payload, api_key, headers
     )
+    return read_response(response, started, endpoint, deadline)
+
+
+def read_response(
+    response: requests.Response, started: float, endpoint: Endpoint, deadline: Deadline
+) -> Exchange:
+    """Read an open response's whole (capped) body within the deadline, then close it."""
     ttfb = int((time.monotonic() - started) * 1000)
     try:
-        body, truncated = _read_body(response, endpoint, deadline)
+        body, truncated = read_body(response, endpoint, deadline)
     except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
         category, message = classify.exception(exc, reading_body=True)
         if category is Category.TIMEOUT and deadline.remaining() < 0.05:

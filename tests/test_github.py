@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from smoke import gate, github, redact
+from smoke import config, gate, github, redact
 from smoke.errors import ReportError
 from smoke.github import GitHubConsole, escape_data, escape_property, format_command
 from smoke.results import GateResult
@@ -272,7 +272,7 @@ def test_a_summary_that_would_pass_1_mib_becomes_a_note(tmp_path: Path) -> None:
     ("", None), ("maybe", None),
 ])
 def test_booleans(text: str, value: bool | None) -> None:
-    assert github.parse_bool(text) is value
+    assert config.parse_bool(text) is value
     assert github.fail_on_error({"INPUT_FAIL-ON-ERROR": text}) is (value is not False)
 
 
