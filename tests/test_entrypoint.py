@@ -362,8 +362,8 @@ def test_an_unknown_program_says_what_to_give(tmp_path: Path) -> None:
 
 # -- the container contract: the lock in a fresh venv, non-root, read-only cwd -----------
 def _lock() -> Path:
-    lock = REPO / "requirements.lock"
-    assert lock.is_file(), "requirements.lock is missing: the image installs from it"
+    lock = REPO / "requirements.txt"
+    assert lock.is_file(), "requirements.txt is missing: the image installs from it"
     return lock
 
 
