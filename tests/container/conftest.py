@@ -21,7 +21,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,6 @@ from typing import Any
 import pytest
 import yaml
 
-from smoke.stub import StubServer
 from tests.conftest import KEY
 
 REPO = Path(__file__).resolve().parents[2]
@@ -296,7 +294,8 @@ def github_dirs(root: Path) -> dict[str, Path]:
     return dirs
 
 
-def github_args(dirs: dict[str, Path], base_url: str, **inputs: str) -> tuple[list[str], dict[str, str]]:
+def github_args(dirs: dict[str, Path], base_url: str,
+                **inputs: str) -> tuple[list[str], dict[str, str]]:
     """``run`` arguments and environment as actions/runner's container handler builds them:
     ``-e NAME`` for each variable (the values travel in the engine's environment)."""
     env = action_inputs()
