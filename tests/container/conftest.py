@@ -34,8 +34,13 @@ REPO = Path(__file__).resolve().parents[2]
 SETUP = Path(__file__).with_name("setup.sh")
 IMAGE = "localhost/chat-smoke:container-suite"
 MODEL = "stub-model"
-GITHUB_UID = 1001  # the runner user on GitHub-hosted runners owns the workspace
-JENKINS_UID = 1000
+# As root (this project's CI) the tests hand folders to the uids a runner and a Jenkins
+# agent have; as a user (GitHub's runner) the folders are already that user's.
+AS_ROOT = os.geteuid() == 0
+GITHUB_UID = 1001 if AS_ROOT else os.getuid()  # the runner user owns the workspace
+GITHUB_GID = 1001 if AS_ROOT else os.getgid()
+JENKINS_UID = 1000 if AS_ROOT else os.getuid()  # Jenkins runs the agent's uid:gid
+JENKINS_GID = 1000 if AS_ROOT else os.getgid()
 
 # Read now, at collection: the autouse clean_env fixture deletes CI before every test.
 IN_CI = bool(os.environ.get("CI"))
@@ -183,20 +188,22 @@ def image(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Image:
     as a fresh build does), and its sizes."""
     dockerfile = (REPO / "Dockerfile").read_text("utf-8")
     base = _from_line(dockerfile)
-    args = ["build", "--no-cache", "--network", "host", "-t", IMAGE]
+    args = ["build", "--no-cache", "-t", IMAGE]
+    local = base if "/" in base.split(":")[0] else f"docker.io/library/{base}"
     if engine.standin:
         # The stand-in base is tagged with the FROM reference itself, so the copy's FROM
         # names it explicitly (docker.io/library/...) and --pull=never keeps it local.
         copy = tmp_path_factory.mktemp("build") / "Dockerfile"
-        local = base if "/" in base.split(":")[0] else f"docker.io/library/{base}"
         copy.write_text(dockerfile.replace(f"FROM {base}", f"FROM {local}", 1), "utf-8")
         changed = [a for a, b in zip(dockerfile.splitlines(), copy.read_text().splitlines(),
                                      strict=True) if a != b]
         assert all(line.startswith("FROM ") for line in changed), changed
         note(f"build: a copy of the Dockerfile with only its FROM line rewritten: "
              f"`FROM {base}` -> `FROM {local}` (the stand-in base, --pull=never)")
-        args += ["--pull=never", "-f", str(copy)]
+        args += ["--pull=never", "--network", "host", "-f", str(copy)]
     else:
+        # BuildKit does not tag the base it pulls; pull it so its history can be read.
+        engine.cmd("pull", base, timeout=600, check=True)
         args += ["-f", str(REPO / "Dockerfile")]
     started = time.monotonic()
     done = engine.cmd(*args, str(REPO), timeout=900)
@@ -207,7 +214,7 @@ def image(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Image:
     size = int(engine.cmd("image", "inspect", "--format", "{{.Size}}", IMAGE,
                           check=True).stdout.strip())
     ours = _history(engine, IMAGE)
-    theirs = _history(engine, base if not engine.standin else local)
+    theirs = _history(engine, local if engine.standin else base)
     own = ours[: len(ours) - len(theirs)]
     own_size = sum(size for size, _ in own)
     note(f"build: {seconds:.1f} s with no cache ({engine.name}, base {base}"
@@ -288,7 +295,8 @@ def github_dirs(root: Path) -> dict[str, Path]:
     dirs = {name: root / name for name in ("workspace", "home", "workflow", "file_commands")}
     for path in dirs.values():
         path.mkdir(parents=True)
-    os.chown(dirs["workspace"], GITHUB_UID, GITHUB_UID)
+    if AS_ROOT:
+        os.chown(dirs["workspace"], GITHUB_UID, GITHUB_GID)
     for name in ("set_output", "step_summary", "set_env", "add_path"):
         (dirs["file_commands"] / name).touch()
     return dirs

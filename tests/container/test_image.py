@@ -18,7 +18,10 @@ from junitparser import JUnitXml
 from smoke.stub import StubServer
 from tests.conftest import KEY
 from tests.container.conftest import (
+    AS_ROOT,
+    GITHUB_GID,
     GITHUB_UID,
+    JENKINS_GID,
     JENKINS_UID,
     MODEL,
     Engine,
@@ -50,7 +53,7 @@ def _assert_github_files(run: GitHubRun, verdict: str, code: int, category: str)
     assert run.summary.strip(), "no step summary"
     # The container runs as root; what it writes belongs to the workspace's owner.
     for path in [reports, *reports.iterdir()]:
-        assert (path.stat().st_uid, path.stat().st_gid) == (GITHUB_UID, GITHUB_UID), path
+        assert (path.stat().st_uid, path.stat().st_gid) == (GITHUB_UID, GITHUB_GID), path
     assert f"::add-mask::{KEY}" in run.result.stdout
     assert_key_nowhere(run.result)
 
@@ -82,7 +85,8 @@ def _jenkins_workspace(tmp_path: Path) -> Path:
     ws = tmp_path / "jenkins" / "ws"
     ws.mkdir(parents=True)
     ws.parent.chmod(0o755)
-    os.chown(ws, JENKINS_UID, JENKINS_UID)
+    if AS_ROOT:
+        os.chown(ws, JENKINS_UID, JENKINS_GID)
     return ws
 
 
@@ -91,7 +95,7 @@ def test_jenkins_inside_cat_then_exec(engine: Engine, image: Image, stub: StubSe
     """docker.image().inside {}: ``run -t -d -u UID:GID -w WS -v WS:WS IMAGE cat``, then
     ``exec`` each step; an abort runs ``ps`` and ``kill`` through exec."""
     ws = _jenkins_workspace(tmp_path)
-    uid = f"{JENKINS_UID}:{JENKINS_UID}"
+    uid = f"{JENKINS_UID}:{JENKINS_GID}"
     started = engine.cmd("run", "-t", "-d", "--network", "host", "-u", uid, "-w", str(ws),
                          "-v", f"{ws}:{ws}:rw", image.ref, "cat", check=True)
     cid = started.stdout.strip()
@@ -128,9 +132,10 @@ def test_jenkins_api_key_file_as_uid_1000(engine: Engine, image: Image, stub: St
     key_file = secrets / "api-key"
     key_file.write_text(KEY + "\n")
     key_file.chmod(0o400)
-    os.chown(secrets, JENKINS_UID, JENKINS_UID)
-    os.chown(key_file, JENKINS_UID, JENKINS_UID)
-    uid = f"{JENKINS_UID}:{JENKINS_UID}"
+    if AS_ROOT:
+        os.chown(secrets, JENKINS_UID, JENKINS_GID)
+        os.chown(key_file, JENKINS_UID, JENKINS_GID)
+    uid = f"{JENKINS_UID}:{JENKINS_GID}"
     started = engine.cmd("run", "-t", "-d", "--network", "host", "-u", uid, "-w", str(ws),
                          "-v", f"{ws}:{ws}:rw", "-v", f"{secrets}:{secrets}:ro",
                          image.ref, "cat", check=True)
