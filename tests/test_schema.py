@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from smoke import validate
+from smoke.config import validate
 from smoke.stub import StubServer
 from tests.conftest import run_cli
 

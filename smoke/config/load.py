@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from smoke import redact
+from smoke.config.expect import Expectation
+from smoke.config.settings import Settings as Settings  # re-exported: config.Settings
+from smoke.config.validate import errors, schema, suggest
 from smoke.errors import ConfigError
-from smoke.expect import Expectation
-from smoke.settings import Settings as Settings  # re-exported: config.Settings
-from smoke.validate import errors, schema, suggest
+from smoke.output import redact
 
 DEFAULT_BASE_URL = "https://api.cometapi.com/v1"
 DEFAULT_CONFIG_FILE = "chat-smoke.yml"

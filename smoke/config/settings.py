@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from smoke.expect import Expectation
+from smoke.config.expect import Expectation
 
 
 @dataclass(frozen=True)
