@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from smoke import gate  # noqa: E402
-from smoke.console import Console  # noqa: E402
-from smoke.settings import Settings  # noqa: E402
+from smoke.config.settings import Settings  # noqa: E402
+from smoke.output.console import Console  # noqa: E402
 from smoke.stub import StubServer  # noqa: E402
 
 KEY = "sk-bench-" + "x" * 32

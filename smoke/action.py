@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from smoke import redact
+from smoke.output import redact
 
 # Every input of action.yml and the schema key it sets (None: handled here).
 # tests/test_entrypoint.py fails when action.yml and this table disagree.
@@ -103,7 +103,7 @@ def _problem(inputs: Mapping[str, str]) -> str | None:
 
 def run(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> int:
     """Action mode: read the inputs, run the gate, return the step's exit code."""
-    from smoke.github import fail_on_error
+    from smoke.ci.github import fail_on_error
 
     env = dict(os.environ if env is None else env)
     inputs = read_inputs(env)
@@ -115,7 +115,7 @@ def run(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> int:
     on_github = env.get("GITHUB_ACTIONS") == "true"
     stderr = sys.stderr
     if on_github:
-        from smoke.github import ConsoleStream
+        from smoke.ci.github import ConsoleStream
 
         sys.stderr = ConsoleStream()
     try:
@@ -127,7 +127,7 @@ def run(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> int:
             code = execute_safely(flags, env)
     finally:
         if on_github:
-            from smoke.github import close
+            from smoke.ci.github import close
 
             sys.stderr.flush()
             sys.stderr = stderr
@@ -142,13 +142,13 @@ def config_failure(message: str, flags: Mapping[str, Any], env: Mapping[str, str
     annotations, outputs. Nothing is sent."""
     from smoke import reports, verdict
     from smoke.categories import Category
-    from smoke.console import Console
     from smoke.gate import SHA_VARIABLES
+    from smoke.output.console import Console
     from smoke.results import Check, GateResult
 
     on_github = env.get("GITHUB_ACTIONS") == "true"
     if on_github:
-        from smoke.github import GitHubConsole, publish
+        from smoke.ci.github import GitHubConsole, publish
 
         console: Console = GitHubConsole()
     else:

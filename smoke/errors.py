@@ -1,4 +1,8 @@
-"""The small exception tree. Only the CLI turns these into exit codes."""
+"""The one exception tree. Only the entry points turn these into exit codes."""
+
+from __future__ import annotations
+
+from smoke.categories import Category
 
 
 class SmokeError(Exception):
@@ -11,3 +15,28 @@ class ConfigError(SmokeError):
 
 class ReportError(SmokeError):
     """A report or summary could not be written."""
+
+
+class CheckFailure(SmokeError):
+    """A check cannot go on: ``category`` says why; the check records it and fails."""
+
+    def __init__(self, category: Category, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.category = category
+        self.message = message
+        self.status = status
+
+
+class TransportFailure(CheckFailure):
+    """No usable HTTP response: the category says why (dns, tls, connect, timeout, ...)."""
+
+
+class ParseFailure(CheckFailure):
+    """The body is not the documented Chat Completions shape (always ``protocol``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(Category.PROTOCOL, message)
+
+
+class StreamFailure(CheckFailure):
+    """The event stream went wrong after the HTTP 200: the category says how."""

@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from smoke import gate, redact, reports
-from smoke.console import Console
+from smoke import gate, reports
 from smoke.errors import ReportError
+from smoke.output import redact
+from smoke.output.console import Console
 from smoke.results import GateResult
 
 
@@ -23,7 +24,7 @@ def execute(
     on_github = env.get("GITHUB_ACTIONS") == "true"
     if console is None:
         if on_github:
-            from smoke.github import GitHubConsole
+            from smoke.ci.github import GitHubConsole
 
             console = GitHubConsole()
         else:
@@ -40,7 +41,7 @@ def execute(
     if on_github:
         # Outputs, annotations and the summary go out even when a report file could not
         # be written: a later step still learns the verdict.
-        from smoke.github import publish
+        from smoke.ci.github import publish
 
         publish(result, env, template, targets)
     if result.checks[0].outcome == "fail":

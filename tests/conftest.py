@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import trustme
 
-from smoke import redact
+from smoke.output import redact
 from smoke.stub import StubServer
 
 KEY = "sk-test-" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6"

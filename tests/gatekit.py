@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from smoke import gate
-from smoke.console import Console
+from smoke.output.console import Console
 from smoke.reports import json_report
 from tests.conftest import KEY
 

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from smoke import gate
-from smoke.console import Console
+from smoke.output.console import Console
 from smoke.results import Check, GateResult
 from tests.conftest import KEY
 

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from smoke import redact, retry, verdict
+from smoke import verdict
 from smoke.categories import Category
+from smoke.http import retry
+from smoke.output import redact
 from smoke.results import Check
 from smoke.stub import StubServer
 from tests.conftest import KEY, run_cli
@@ -125,7 +127,7 @@ def test_request_id_from_error_suffix(tmp_path: Path, stub: StubServer) -> None:
     run = run_cli(tmp_path, "--base-url", stub.url("comet-invalid-request"), "--model", "m")
     # The header id wins when present; the stub sends one, so check the message parser too.
     assert run.check("positive:m")["request_id"]
-    from smoke.classify import request_id
+    from smoke.http.classify import request_id
 
     assert request_id({}, "bad (request id: 20251127abc)") == "20251127abc"
 

@@ -22,8 +22,8 @@ import pytest
 import yaml
 
 from smoke import action, config
+from smoke.config.validate import schema
 from smoke.stub import StubServer
-from smoke.validate import schema
 from tests.conftest import KEY
 from tests.runner_rules import parse_output_file, run_commands
 

@@ -10,8 +10,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smoke import classify, parse, retry
 from smoke.categories import Category
+from smoke.http import classify, parse, retry
 
 # A few thousand examples in total, well under a minute on 2 cores.
 FUZZ = settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])

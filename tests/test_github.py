@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from smoke import config, gate, github, redact
+from smoke import config, gate
+from smoke.ci import github
+from smoke.ci.github import GitHubConsole, escape_data, escape_property, format_command
 from smoke.errors import ReportError
-from smoke.github import GitHubConsole, escape_data, escape_property, format_command
+from smoke.output import redact
 from smoke.results import GateResult
 from smoke.stub import StubServer
 from tests.conftest import KEY

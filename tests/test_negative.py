@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from smoke.negative import nonexistent_model, random_key_like
+from smoke.checks.negative import nonexistent_model, random_key_like
 from smoke.stub import StubServer
 from tests.conftest import KEY, Run, run_cli
 from tests.faultkit import assert_no_key

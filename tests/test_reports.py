@@ -14,11 +14,13 @@ from typing import Any
 import pytest
 from junitparser import Error, Failure, JUnitXml, Properties, Skipped
 
-from smoke import gate, redact
+from smoke import gate
 from smoke.categories import Category
-from smoke.console import Console
 from smoke.errors import ReportError
-from smoke.reports import dotenv, junit, markdown
+from smoke.output import redact
+from smoke.output.console import Console
+from smoke.reports import dotenv, junit
+from smoke.reports.summary import markdown
 from smoke.results import Check, GateResult
 from smoke.stub import StubServer
 from smoke.stub.scenarios import HOSTILE
@@ -221,10 +223,10 @@ def test_a_broken_user_template_says_where(tmp_path: Path, body: str, problem: s
 
 
 def test_jinja_is_imported_only_for_a_summary() -> None:
-    code = ("import sys, smoke.runner, smoke.github, smoke.reports as r\n"
+    code = ("import sys, smoke.runner, smoke.ci.github, smoke.reports as r\n"
             "from smoke.reports import junit, dotenv\n"
             "assert 'jinja2' not in sys.modules, 'imported too early'\n"
-            "from smoke.reports import markdown\n"
+            "from smoke.reports.summary import markdown\n"
             "assert 'jinja2' not in sys.modules, 'imported by the module'\n")
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -270,24 +272,24 @@ def test_a_key_with_markup_characters_is_scrubbed_before_escaping() -> None:
 
 def test_shipped_compiled_template_is_current() -> None:
     """The package ships the built-in template compiled; it must be what compiling the
-    source gives now (regenerate: python -m smoke.reports.precompiled)."""
+    source gives now (regenerate: python -m smoke.reports.summary.precompiled)."""
     from importlib import resources
 
-    from smoke.reports import markdown, precompiled
+    from smoke.reports.summary import markdown, precompiled
 
-    folder = resources.files("smoke").joinpath("templates")
+    folder = resources.files("smoke.reports.summary").joinpath("templates")
     source = folder.joinpath(precompiled.SOURCE).read_text("utf-8")
     shipped = folder.joinpath(precompiled.COMPILED).read_text("utf-8")
     assert shipped == precompiled.compile_source(markdown.environment(), source)
 
 
 def test_compiled_and_fallback_render_the_same() -> None:
-    from smoke.reports import markdown, precompiled
+    from smoke.reports.summary import markdown, precompiled
 
     env = markdown.environment()
     source = precompiled.builtin(env)
     fresh = env.from_string(
-        (Path(markdown.__file__).parent.parent / "templates" / precompiled.SOURCE).read_text()
+        (Path(markdown.__file__).parent / "templates" / precompiled.SOURCE).read_text()
     )
     result = _result(_nasty_check())
     context = markdown.context(result)

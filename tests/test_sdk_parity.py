@@ -19,11 +19,12 @@ from pathlib import Path
 import pytest
 import trustme
 
-from smoke import gate
 from smoke.categories import Category
-from smoke.deadline import Deadline
+from smoke.checks.pool import run_tasks
+from smoke.checks.sdk_parity import Side, mismatch
+from smoke.checks.task import Task
+from smoke.http.deadline import Deadline
 from smoke.results import Check
-from smoke.sdk_parity import Side, mismatch
 from smoke.stub import StubServer
 from tests.conftest import KEY, Run, run_cli
 
@@ -183,9 +184,9 @@ def test_a_task_after_another_begins_once_it_finished() -> None:
 
     second = Check("sdk-parity:m", "parity", "second")
     # Listed first, with one slot: it must wait without holding the slot the other needs.
-    tasks = [gate.Task(second, reader, after=first), gate.Task(first, slow)]
+    tasks = [Task(second, reader, after=first), Task(first, slow)]
     started = time.monotonic()
-    checks = gate.run_tasks(tasks, Deadline(10), concurrency=1)
+    checks = run_tasks(tasks, Deadline(10), concurrency=1)
     assert seen == ["pass"] and [c.outcome for c in checks] == ["pass", "pass"]
     assert time.monotonic() - started < 2
 
@@ -194,9 +195,9 @@ def test_a_task_after_one_that_outlives_the_deadline_times_out() -> None:
     first = Check("positive:m", "positive", "first")
     release = threading.Event()
     second = Check("sdk-parity:m", "parity", "second")
-    tasks = [gate.Task(first, lambda c: release.wait(5)),
-             gate.Task(second, lambda c: None, after=first)]
-    checks = gate.run_tasks(tasks, Deadline(0.5), concurrency=2)
+    tasks = [Task(first, lambda c: release.wait(5)),
+             Task(second, lambda c: None, after=first)]
+    checks = run_tasks(tasks, Deadline(0.5), concurrency=2)
     release.set()
     assert [c.category for c in checks] == [Category.TIMEOUT, Category.TIMEOUT]
     assert checks[1].message.startswith("the deadline ran out before positive:m finished")

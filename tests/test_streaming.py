@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from smoke.sse import Event, EventParser
+from smoke.http.sse import Event, EventParser
 from smoke.stub import StubServer
 from tests.conftest import run_cli
 from tests.gatekit import run_gate

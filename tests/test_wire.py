@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from smoke import wireinfo
+from smoke.checks.preflights import wire as wireinfo
 from smoke.stub import StubServer
 from tests.conftest import KEY, run_cli
 from tests.gatekit import run_gate

@@ -32,7 +32,7 @@ def render(kind: str, result: GateResult, template: str | None = None) -> str:
 
         return junit.render(result)
     if kind == "summary":
-        from smoke.reports import markdown
+        from smoke.reports.summary import markdown
 
         return markdown.render(result, template)
     if kind == "report_dotenv":

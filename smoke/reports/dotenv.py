@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from smoke import redact
+from smoke.output import redact
 from smoke.results import GateResult
 
 PREFIX = "CHAT_SMOKE_"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from smoke import redact
 from smoke.errors import ReportError
+from smoke.output import redact
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> Path:

@@ -14,7 +14,7 @@ import socket
 import xml.etree.ElementTree as ET
 from datetime import datetime
 
-from smoke import redact
+from smoke.output import redact
 from smoke.results import Check, GateResult
 
 # XML 1.0 allows TAB, LF, CR and these ranges; anything else (NUL, ESC, lone

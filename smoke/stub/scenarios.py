@@ -9,12 +9,13 @@ import struct
 import time
 from collections.abc import Callable
 from email.utils import formatdate
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from smoke.stub import wire
-
-if TYPE_CHECKING:
-    from smoke.stub.server import Handler
+from smoke.stub.handler import Handler
+from smoke.stub.request import Request as Request  # re-exported
+from smoke.stub.request import validate as validate  # re-exported
+from smoke.stub.streams import STREAMS, stream_text
 
 Scenario = Callable[["Handler", "Request"], None]
 HOSTILE = (
@@ -24,58 +25,11 @@ HOSTILE = (
 )
 
 
-class Request:
-    def __init__(self, scenario: str, payload: Any, raw: bytes) -> None:
-        name, _, self.tag = scenario.partition("~")
-        self.name, _, self.arg = name.partition(":")
-        self.scenario = scenario
-        self.payload = payload if isinstance(payload, dict) else {}
-        self.raw = raw
-        model = self.payload.get("model")
-        self.model = model if isinstance(model, str) else ""
-        self.stream = self.payload.get("stream") is True
-
-    def arg_float(self, default: float) -> float:
-        try:
-            return float(self.arg)
-        except ValueError:
-            return default
-
-
 def _answer(h: Handler, req: Request, text: Any, **extra: Any) -> None:
     if req.stream:
-        from smoke.stub.streams import stream_text
-
         stream_text(h, req, text if isinstance(text, str) else "pong")
         return
     h.send_json(200, wire.completion(req.model, text, **extra))
-
-
-def validate(h: Handler, req: Request) -> bool:
-    """What a well-behaved server checks, in OpenAI's order and envelopes."""
-    key = h.bearer()
-    if key != h.server.state.key:
-        shown = f"{key[:3]}*****{key[-4:]}" if len(key) > 8 else "(none)"
-        h.send_bytes(401, wire.error(
-            f"Incorrect API key provided: {shown}. You can find your API key at "
-            "https://platform.openai.com/account/api-keys.", "invalid_request_error",
-            "invalid_api_key"))
-        return False
-    if not isinstance(req.payload, dict) or not req.payload:
-        h.send_bytes(400, wire.error("We could not parse the JSON body of your request.",
-                                     "invalid_request_error", None))
-        return False
-    if "messages" not in req.payload:
-        h.send_bytes(400, wire.error("Missing required parameter: 'messages'.",
-                                     "invalid_request_error", "missing_required_parameter",
-                                     "messages"))
-        return False
-    if req.model not in h.server.state.models and not req.model.startswith("scenario/"):
-        h.send_bytes(404, wire.error(
-            f"The model `{req.model}` does not exist or you do not have access to it.",
-            "invalid_request_error", "model_not_found"))
-        return False
-    return True
 
 
 def ok(h: Handler, req: Request) -> None:
@@ -335,8 +289,6 @@ SCENARIOS: dict[str, Scenario] = {
 def dispatch(h: Handler, scenario: str, payload: Any, raw: bytes) -> None:
     req = Request(scenario, payload, raw)
     if req.name.startswith("stream-"):
-        from smoke.stub.streams import STREAMS
-
         handler = STREAMS.get(req.name)
     else:
         handler = SCENARIOS.get(req.name)

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from smoke.stub import wire
-
-if TYPE_CHECKING:
-    from smoke.stub.scenarios import Request
-    from smoke.stub.server import Handler
+from smoke.stub.handler import Handler
+from smoke.stub.request import Request, validate
 
 
 def _start(h: Handler, chunked: bool) -> None:
@@ -87,8 +85,6 @@ def _scenario(text: str, **options: Any) -> Callable[[Handler, Request], None]:
     """A validated streaming answer of ``text``; a plain completion when not streaming."""
 
     def run(h: Handler, req: Request) -> None:
-        from smoke.stub.scenarios import validate
-
         if not validate(h, req):
             return
         if req.stream:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from smoke import classify, transport
-from smoke.deadline import Deadline
+from smoke.http import classify, transport
+from smoke.http.deadline import Deadline
 from tests.conftest import Run, run_cli
 from tests.litellm_proxy import LiteLLMProxy
 

@@ -18,23 +18,22 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import requests
 import urllib3
 
-from smoke import classify, parse, payload, transport
 from smoke.categories import Category
-from smoke.checks import endpoint_of, record_output, record_send, send_with_retries
-from smoke.deadline import Deadline
+from smoke.checks.send import endpoint_of, record_output, record_send, send_with_retries
+from smoke.checks.task import Plan, Task
+from smoke.config.settings import Settings
+from smoke.errors import StreamFailure
+from smoke.http import classify, parse, payload, transport
+from smoke.http.deadline import Deadline
+from smoke.http.sse import Event, EventParser
+from smoke.http.transport import Endpoint, Exchange, TransportFailure
+from smoke.output.textsafe import one_line
 from smoke.results import Check, Step
-from smoke.settings import Settings
-from smoke.sse import Event, EventParser
-from smoke.textsafe import one_line
-from smoke.transport import Endpoint, Exchange, TransportFailure
-
-if TYPE_CHECKING:
-    from smoke.gate import Task
 
 _READ = 16 * 1024
 
@@ -58,15 +57,6 @@ _ERROR_EVENT = (
     "an error event after the stream began (after {chunks} chunk(s)): {error}. The provider "
     "failed mid-answer; retry later"
 )
-
-
-class _Broken(Exception):
-    """The stream went wrong after the HTTP 200: the category says how."""
-
-    def __init__(self, category: Category, message: str) -> None:
-        super().__init__(message)
-        self.category = category
-        self.message = message
 
 
 @dataclass
@@ -94,16 +84,16 @@ class Assembly:
         try:
             data = json.loads(event.data)
         except ValueError:
-            raise _Broken(Category.PROTOCOL, f"stream chunk {number} is not JSON: "
+            raise StreamFailure(Category.PROTOCOL, f"stream chunk {number} is not JSON: "
                           f"{one_line(event.data, 80)!r}") from None
         if event.event == "error" or (isinstance(data, dict) and "error" in data):
             error = classify.parse_error(event.data.encode("utf-8"))
             label = error.code or error.type
             text = f"{label}: {error.message}" if label else error.message or "no message"
-            raise _Broken(Category.UPSTREAM, _ERROR_EVENT.format(chunks=self.chunks,
+            raise StreamFailure(Category.UPSTREAM, _ERROR_EVENT.format(chunks=self.chunks,
                                                                   error=one_line(text, 200)))
         if not isinstance(data, dict):
-            raise _Broken(Category.PROTOCOL,
+            raise StreamFailure(Category.PROTOCOL,
                           f"stream chunk {number} is a {type(data).__name__}, not an object")
         self.chunks = number
         self.model = self.model or _text(data, "model")
@@ -115,11 +105,11 @@ class Assembly:
         if choices is None:
             return
         if not isinstance(choices, list):
-            raise _Broken(Category.PROTOCOL, f"stream chunk {number}: choices is a "
+            raise StreamFailure(Category.PROTOCOL, f"stream chunk {number}: choices is a "
                           f"{type(choices).__name__}, not a list")
         for choice in choices:
             if not isinstance(choice, dict) or not isinstance(choice.get("delta", {}), dict):
-                raise _Broken(Category.PROTOCOL,
+                raise StreamFailure(Category.PROTOCOL,
                               f"stream chunk {number}: a choice or its delta is not an object")
             if choice.get("index", 0) == 0:  # n=1 was asked for
                 self._choice(choice, number)
@@ -129,7 +119,7 @@ class Assembly:
         try:
             text = parse.text_of(delta.get("content"), f"stream chunk {number}: delta.content")
         except parse.ParseFailure as exc:
-            raise _Broken(Category.PROTOCOL, str(exc)) from None
+            raise StreamFailure(Category.PROTOCOL, str(exc)) from None
         if text:
             self.parts.append(text)
             if self.first_token_ms is None:
@@ -155,10 +145,9 @@ def _text(data: dict[str, Any], name: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def tasks(settings: Settings, session: Any, deadline: Deadline) -> list[Task]:
-    """The planner registered in ``gate.EXTENSIONS``: one streaming check per model."""
-    from smoke.gate import Task  # gate imports this module: a late import breaks the cycle
-
+def plan(context: Plan) -> list[Task]:
+    """The planner registered in ``checks.registry``: one streaming check per model."""
+    settings, session, deadline = context.settings, context.session, context.deadline
     if not settings.stream:
         return []
     return [
@@ -171,15 +160,6 @@ def tasks(settings: Settings, session: Any, deadline: Deadline) -> list[Task]:
 def stream(check: Check, settings: Settings, session: requests.Session,
            deadline: Deadline) -> None:
     """Fill ``check`` (kind stream, for ``check.model``)."""
-    started = time.monotonic()
-    try:
-        _stream(check, settings, session, deadline)
-    finally:
-        check.duration_ms = int((time.monotonic() - started) * 1000)
-
-
-def _stream(check: Check, settings: Settings, session: requests.Session,
-            deadline: Deadline) -> None:
     body = payload.build(settings, check.model or "", stream=True)
     exchange = send_with_retries(check, settings, session, deadline, body, settings.retries,
                                  send=open_events)
@@ -190,7 +170,7 @@ def _stream(check: Check, settings: Settings, session: requests.Session,
     parser = EventParser()
     try:
         _read_events(response, exchange, settings, deadline, assembly, parser)
-    except _Broken as broken:
+    except StreamFailure as broken:
         check.steps.append(Step("stream", "fail", broken.message))
         check.fail(broken.category, broken.message)
     finally:
@@ -256,7 +236,7 @@ def _read_events(response: requests.Response, exchange: Exchange, settings: Sett
     size, started = 0, False
     while not assembly.done:
         if deadline.expired():
-            raise _Broken(Category.TIMEOUT, _DEADLINE.format(chunks=assembly.chunks))
+            raise StreamFailure(Category.TIMEOUT, _DEADLINE.format(chunks=assembly.chunks))
         wait = settings.stall_timeout if started else settings.timeout
         bounded = deadline.bound(wait)
         if sock is not None:
@@ -269,12 +249,14 @@ def _read_events(response: requests.Response, exchange: Exchange, settings: Sett
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             category, message = classify.exception(exc, reading_body=True)
             if category is not Category.TIMEOUT:
-                raise _Broken(category, f"{message} ({assembly.chunks} chunk(s) in)") from None
+                raise StreamFailure(category,
+                                    f"{message} ({assembly.chunks} chunk(s) in)") from None
             if bounded < wait or deadline.expired():
-                raise _Broken(Category.TIMEOUT, _DEADLINE.format(chunks=assembly.chunks)) from None
+                raise StreamFailure(Category.TIMEOUT,
+                                    _DEADLINE.format(chunks=assembly.chunks)) from None
             where, flag = (("between chunks", "stall-timeout") if started
                            else ("before the stream's first byte", "timeout"))
-            raise _Broken(Category.TIMEOUT, _STALLED.format(
+            raise StreamFailure(Category.TIMEOUT, _STALLED.format(
                 wait=wait, where=f"{where}, after {assembly.chunks} chunk(s)", flag=flag)
             ) from None
         events = parser.feed(data) if data else parser.close()
@@ -285,10 +267,12 @@ def _read_events(response: requests.Response, exchange: Exchange, settings: Sett
                 return
         if not data:
             stray = f" (it sent {parser.stray!r}, not an SSE field)" if parser.stray else ""
-            raise _Broken(Category.PROTOCOL, _NO_DONE.format(chunks=assembly.chunks, stray=stray))
+            raise StreamFailure(Category.PROTOCOL,
+                                _NO_DONE.format(chunks=assembly.chunks, stray=stray))
         if size > settings.max_body_bytes:
-            raise _Broken(Category.PROTOCOL, f"the stream passed the {settings.max_body_bytes} "
-                          "byte cap without [DONE]; not a chat completion stream")
+            raise StreamFailure(Category.PROTOCOL,
+                                f"the stream passed the {settings.max_body_bytes} byte cap "
+                                "without [DONE]; not a chat completion stream")
 
 
 def _not_events(response: requests.Response, settings: Settings, deadline: Deadline,
@@ -302,4 +286,4 @@ def _not_events(response: requests.Response, settings: Settings, deadline: Deadl
     error = classify.parse_error(body) if "json" in kind else None
     if error is not None and error.message:
         seen = f"; it said: {one_line(error.message, 160)}"
-    raise _Broken(Category.PROTOCOL, _NOT_SSE.format(what=what, seen=seen))
+    raise StreamFailure(Category.PROTOCOL, _NOT_SSE.format(what=what, seen=seen))

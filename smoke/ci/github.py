@@ -37,14 +37,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from smoke import redact
 from smoke.config import parse_bool
-from smoke.console import Console
 from smoke.errors import ReportError
+from smoke.output import redact
+from smoke.output.console import Console
 
 if TYPE_CHECKING:
+    from smoke.config.settings import Settings
     from smoke.results import Check, GateResult
-    from smoke.settings import Settings
 
 # The runner drops a step summary file over 1 MiB; stay clear of it, because other steps
 # of the job may have written to the same file before us.
@@ -274,7 +274,7 @@ def _failure_message(check: Check) -> str:
 
 
 def _summary(result: GateResult, template: str | None, console: GitHubConsole) -> str:
-    from smoke.reports import markdown
+    from smoke.reports.summary import markdown
 
     try:
         return markdown.render(result, template)

@@ -1,19 +1,20 @@
-"""The positive check: send, assert HTTP success, parse, assert the output condition."""
+"""Sending a check's request with retries, and the steps every kind records from it."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 
 import requests
 
-from smoke import classify, parse, payload, retry
 from smoke.categories import Category
-from smoke.deadline import Deadline
+from smoke.config.settings import Settings
+from smoke.http import classify, parse, retry
+from smoke.http.deadline import Deadline
+from smoke.http.transport import Endpoint, Exchange, TransportFailure, request
+from smoke.output.textsafe import one_line
 from smoke.results import Attempt, Check, Step
-from smoke.settings import Settings
-from smoke.textsafe import one_line
-from smoke.transport import Endpoint, Exchange, TransportFailure, request
 
 # How one attempt is sent: ``transport.request`` (the whole body), or the streaming check's
 # opener, which leaves a 2xx event stream unread.
@@ -80,39 +81,6 @@ def send_with_retries(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def positive(
-    check: Check, settings: Settings, session: requests.Session, deadline: Deadline
-) -> None:
-    """Fill ``check`` (kind positive, for ``check.model``)."""
-    started = time.monotonic()
-    try:
-        _positive(check, settings, check.model or "", session, deadline)
-    finally:
-        check.duration_ms = int((time.monotonic() - started) * 1000)
-
-
-def _positive(
-    check: Check, settings: Settings, model: str, session: requests.Session, deadline: Deadline
-) -> None:
-    exchange = send_with_retries(
-        check, settings, session, deadline, payload.build(settings, model), settings.retries
-    )
-    if not record_send(check, exchange) or exchange is None:
-        return
-    check.details["wire"] = {"ttfb_ms": exchange.ttfb_ms, "total_ms": exchange.duration_ms}
-    try:
-        answer = parse.completion(parse.load_json(exchange.body, exchange.truncated))
-    except parse.ParseFailure as exc:
-        check.steps.append(Step("parse", "fail", str(exc)))
-        check.fail(Category.PROTOCOL, f"HTTP {exchange.status}, but {exc}")
-        return
-    check.steps.append(Step("parse", "pass"))
-    check.finish_reason, check.usage = answer.finish_reason, answer.usage
-    check.response_model, check.system_fingerprint = answer.model, answer.system_fingerprint
-    check.answer = one_line(answer.text, 500)
-    record_output(check, settings, answer)
-
-
 def record_send(check: Check, exchange: Exchange | None) -> bool:
     """Record the send and http_success steps; True when a 2xx answer came back."""
     if exchange is None:
@@ -142,8 +110,6 @@ def record_output(check: Check, settings: Settings, answer: parse.Completion) ->
         return
     check.steps.append(Step("output_condition", "pass", settings.expect.describe()))
     if settings.expect_model:
-        import re
-
         if not re.search(settings.expect_model, answer.model or ""):
             message = (
                 f"the response's model {answer.model!r} does not match /{settings.expect_model}/:"

@@ -7,11 +7,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from smoke.textsafe import one_line
-
-
-class ParseFailure(Exception):
-    """The body is not the documented Chat Completions shape."""
+from smoke.errors import ParseFailure as ParseFailure  # re-exported
+from smoke.output.textsafe import one_line
 
 
 @dataclass

@@ -13,19 +13,17 @@ from __future__ import annotations
 import difflib
 import json
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from smoke import classify
 from smoke.categories import Category
-from smoke.checks import endpoint_of
-from smoke.deadline import Deadline
+from smoke.checks.send import endpoint_of
+from smoke.checks.task import Plan
+from smoke.config.settings import Settings
+from smoke.http import classify
+from smoke.http.deadline import Deadline
+from smoke.http.transport import TransportFailure, request
+from smoke.output.textsafe import one_line
 from smoke.results import Attempt, Check, Step
-from smoke.settings import Settings
-from smoke.textsafe import one_line
-from smoke.transport import TransportFailure, request
-
-if TYPE_CHECKING:
-    from smoke.gate import Task
 
 CHECK_ID = "models:list"
 _CREDENTIALS = {Category.AUTH, Category.PERMISSION, Category.QUOTA}
@@ -50,18 +48,14 @@ _PAGED = (
 )
 
 
-def preflight(settings: Settings, session: Any, deadline: Deadline,
-              tasks: list[Task]) -> list[Check]:
-    """The step registered in ``gate.PREFLIGHTS``: hold back the checks of unlisted models."""
+def preflight(context: Plan) -> list[Check]:
+    """The step registered in ``checks.registry``: hold back the checks of unlisted models."""
+    settings = context.settings
     if not settings.check_models:
         return []
     check = Check(CHECK_ID, "preflight", "models listed by GET /models")
-    started = time.monotonic()
-    try:
-        missing = _confirm(check, settings, session, deadline)
-    finally:
-        check.duration_ms = int((time.monotonic() - started) * 1000)
-    for task in tasks:
+    missing = _confirm(check, settings, context.session, context.deadline)
+    for task in context.tasks:
         if task.check.model in missing and task.skip is None:
             task.skip = f"not run: GET /models does not list {task.check.model!r} ({CHECK_ID})"
     return [check]

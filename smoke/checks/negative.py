@@ -15,19 +15,16 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import string
-import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from smoke import payload
 from smoke.categories import Category
-from smoke.checks import send_with_retries
-from smoke.deadline import Deadline
+from smoke.checks.send import send_with_retries
+from smoke.checks.task import Plan, Task
+from smoke.config.settings import Settings
+from smoke.http import payload
+from smoke.http.deadline import Deadline
 from smoke.results import Check, Step
-from smoke.settings import Settings
-
-if TYPE_CHECKING:
-    from smoke.gate import Task
 
 # name: (expected category, what the bad request is, for the report and messages)
 NEGATIVE: dict[str, tuple[Category, str]] = {
@@ -77,10 +74,9 @@ def random_key_like(key: str) -> str:
             return fake
 
 
-def tasks(settings: Settings, session: Any, deadline: Deadline) -> list[Task]:
-    """The planner registered in ``gate.EXTENSIONS``: one task per ``--negative`` name."""
-    from smoke.gate import Task  # gate imports this module: a late import breaks the cycle
-
+def plan(context: Plan) -> list[Task]:
+    """The planner registered in ``checks.registry``: one task per ``--negative`` name."""
+    settings, session, deadline = context.settings, context.session, context.deadline
     planned: list[Task] = []
     for name in settings.negative:
         expected, what = NEGATIVE[name]
@@ -95,11 +91,7 @@ def _runner(
     name: str, settings: Settings, session: Any, deadline: Deadline
 ) -> Callable[[Check], None]:
     def run(check: Check) -> None:
-        started = time.monotonic()
-        try:
-            negative(check, name, settings, session, deadline)
-        finally:
-            check.duration_ms = int((time.monotonic() - started) * 1000)
+        negative(check, name, settings, session, deadline)
 
     return run
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from smoke.settings import Settings
+from smoke.config.settings import Settings
 
 
 def build(settings: Settings, model: str, stream: bool = False) -> dict[str, Any]:

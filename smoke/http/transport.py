@@ -18,23 +18,16 @@ from urllib.parse import urljoin, urlsplit
 import requests
 import urllib3
 
-from smoke import classify
 from smoke.categories import Category
-from smoke.deadline import Deadline
+from smoke.errors import TransportFailure as TransportFailure  # re-exported
+from smoke.http import classify
+from smoke.http.deadline import Deadline
+from smoke.output import redact
 
 _CHUNK = 64 * 1024
 _MAX_SAME_HOST_REDIRECTS = 3
 USER_AGENT = "chat-smoke"
 
-
-class TransportFailure(Exception):
-    """No usable HTTP response: the category says why (dns, tls, connect, timeout, ...)."""
-
-    def __init__(self, category: Category, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.category = category
-        self.message = message
-        self.status = status
 
 
 @dataclass
@@ -81,6 +74,20 @@ def proxy_for(url: str) -> str | None:
     proxies = requests.utils.get_environ_proxies(url)
     scheme = urlsplit(url).scheme
     return proxies.get(scheme) or proxies.get("all")
+
+
+def public_proxy(url: str | None) -> str | None:
+    """The proxy URL with its credentials masked; the password is registered as a secret
+    too, in case a proxy's error page echoes it."""
+    if not url:
+        return None
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if parts.password:
+        redact.register(parts.password)
+    if parts.username or parts.password:
+        host = parts.netloc.rpartition("@")[2]
+        parts = parts._replace(netloc=f"{redact.MASK}@{host}")
+    return parts.geturl()
 
 
 def socket_of(response: requests.Response) -> socket.socket | None:

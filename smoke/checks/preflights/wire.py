@@ -19,16 +19,16 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from smoke.deadline import Deadline
+from smoke.checks.task import Plan
+from smoke.config.settings import Settings
+from smoke.http.deadline import Deadline
+from smoke.http.transport import proxy_for
+from smoke.output.textsafe import one_line
 from smoke.results import Check
-from smoke.settings import Settings
-from smoke.textsafe import one_line
-from smoke.transport import proxy_for
 
 if TYPE_CHECKING:
     import ssl
 
-    from smoke.gate import Task
 
 _EXPIRES_SOON = (
     "the TLS certificate of {host} expires in {days} day(s) (not after {when}): renew it "
@@ -36,32 +36,29 @@ _EXPIRES_SOON = (
 )
 
 
-def preflight(settings: Settings, session: Any, deadline: Deadline,
-              tasks: list[Task]) -> list[Check]:
-    """The step registered in ``gate.PREFLIGHTS``: start the probe, and have each positive
+def preflight(context: Plan) -> list[Check]:
+    """The step registered in ``checks.registry``: start the probe, and have each positive
     check record its facts when it finishes. Adds no check of its own."""
-    positives = [t for t in tasks if t.check.kind == "positive" and t.skip is None]
+    settings, deadline = context.settings, context.deadline
+    positives = [t for t in context.tasks if t.check.kind == "positive" and t.skip is None]
     if not positives:
         return []
     probe = Probe(settings, deadline).start()
     for number, task in enumerate(positives):
-        task.run = _recording(task.run, probe, settings, deadline, warn=number == 0)
+        task.finish.append(_recorder(probe, settings, deadline, warn=number == 0))
     return []
 
 
-def _recording(run: Callable[[Check], None], probe: Probe, settings: Settings,
-               deadline: Deadline, warn: bool) -> Callable[[Check], None]:
-    def run_and_record(check: Check) -> None:
-        try:
-            run(check)
-        finally:
-            facts = probe.result(deadline.bound(settings.connect_timeout))
-            check.details["wire"] = {**facts, **check.details.get("wire", {})}
-            warning = expiry_warning(facts, settings.cert_warn_days)
-            if warn and warning:  # one warning per run, on the first positive check
-                check.warnings.append(warning)
+def _recorder(probe: Probe, settings: Settings, deadline: Deadline,
+              warn: bool) -> Callable[[Check], None]:
+    def record(check: Check) -> None:
+        facts = probe.result(deadline.bound(settings.connect_timeout))
+        check.details["wire"] = {**facts, **check.details.get("wire", {})}
+        warning = expiry_warning(facts, settings.cert_warn_days)
+        if warn and warning:  # one warning per run, on the first positive check
+            check.warnings.append(warning)
 
-    return run_and_record
+    return record
 
 
 def expiry_warning(facts: dict[str, Any], warn_days: int) -> str | None:

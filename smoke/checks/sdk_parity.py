@@ -19,20 +19,17 @@ texts count as a mismatch only when the output condition judges them differently
 from __future__ import annotations
 
 import ssl
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from smoke import classify, parse, payload
 from smoke.categories import Category
-from smoke.deadline import Deadline
+from smoke.checks.task import Plan, Task
+from smoke.config.settings import Settings
+from smoke.http import classify, parse, payload
+from smoke.http.deadline import Deadline
+from smoke.output.textsafe import one_line
 from smoke.results import Check, Step
-from smoke.settings import Settings
-from smoke.textsafe import one_line
-
-if TYPE_CHECKING:
-    from smoke.gate import Task
 
 # Sent as named arguments of ``chat.completions.create`` (the SDK's own handling of them is
 # part of what is compared); every other payload field goes through ``extra_body``.
@@ -79,10 +76,10 @@ class _Wire:
         self.headers = {k.lower(): v for k, v in response.headers.items()}
 
 
-def tasks(settings: Settings, deadline: Deadline, positives: list[Check]) -> list[Task]:
+def plan(context: Plan) -> list[Task]:
     """One parity task per positive check, run after it (``Task.after``)."""
-    from smoke.gate import Task  # gate imports this module: a late import breaks the cycle
-
+    settings, deadline = context.settings, context.deadline
+    positives = [task.check for task in context.tasks if task.check.kind == "positive"]
     if not settings.sdk_parity:
         return []
     planned: list[Task] = []
@@ -95,11 +92,7 @@ def tasks(settings: Settings, deadline: Deadline, positives: list[Check]) -> lis
 
 def _runner(raw: Check, settings: Settings, deadline: Deadline) -> Callable[[Check], None]:
     def run(check: Check) -> None:
-        started = time.monotonic()
-        try:
-            parity(check, raw, settings, deadline)
-        finally:
-            check.duration_ms = int((time.monotonic() - started) * 1000)
+        parity(check, raw, settings, deadline)
 
     return run
 

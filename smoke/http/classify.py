@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from smoke.categories import Category
-from smoke.textsafe import decode, one_line
+from smoke.output.textsafe import decode, one_line
 
 REQUEST_ID_HEADERS = ("x-request-id", "x-oneapi-request-id", "x-litellm-call-id", "request-id")
 _REQUEST_ID_SUFFIX = re.compile(r"\(request id:\s*([^)\s]+)\s*\)", re.IGNORECASE)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, TextIO
 
-from smoke import redact
+from smoke.output import redact
 
 if TYPE_CHECKING:
+    from smoke.config.settings import Settings
     from smoke.results import Check, GateResult
-    from smoke.settings import Settings
 
 _MARK = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP"}
 

@@ -6,8 +6,8 @@ with the Jinja version and a hash of the template source; a stale or missing fil
 back to compiling at run time, so a mismatch costs time, never a wrong summary.
 ``tests/test_reports.py`` fails when the shipped file is not what compiling gives now.
 
-Regenerate after changing the template or :func:`smoke.reports.markdown.environment`:
-``python -m smoke.reports.precompiled``.
+Regenerate after changing the template or :func:`smoke.reports.summary.filters.environment`:
+``python -m smoke.reports.summary.precompiled``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import hashlib
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from smoke.reports.summary.filters import environment
 
 if TYPE_CHECKING:
     import jinja2
@@ -37,7 +39,7 @@ def compile_source(env: jinja2.Environment, source: str) -> str:
 
 def builtin(env: jinja2.Environment) -> jinja2.Template:
     """The built-in template, from the shipped compiled code when it is current."""
-    folder = resources.files("smoke").joinpath("templates")
+    folder = resources.files("smoke.reports.summary").joinpath("templates")
     source = folder.joinpath(SOURCE).read_text("utf-8")
     try:
         code = folder.joinpath(COMPILED).read_text("utf-8")
@@ -51,9 +53,7 @@ def builtin(env: jinja2.Environment) -> jinja2.Template:
 
 
 def write() -> Path:
-    from smoke.reports.markdown import environment
-
-    folder = Path(__file__).resolve().parent.parent / "templates"
+    folder = Path(__file__).resolve().parent / "templates"
     source = (folder / SOURCE).read_text("utf-8")
     target = folder / COMPILED
     target.write_text(compile_source(environment(), source), encoding="utf-8")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from smoke.textsafe import one_line
+from smoke.output.textsafe import one_line
 
 _EOL = re.compile(rb"\r\n|\r|\n")
 

@@ -10,17 +10,12 @@ fails with ``assertion``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from smoke import payload
 from smoke.categories import Category
-from smoke.deadline import Deadline
-from smoke.parse import total_tokens
+from smoke.checks.task import Plan
+from smoke.config.settings import Settings
+from smoke.http import payload
+from smoke.http.parse import total_tokens
 from smoke.results import Check, Step
-from smoke.settings import Settings
-
-if TYPE_CHECKING:
-    from smoke.gate import Task
 
 _OVER_BUDGET = (
     "max_total_tokens {limit}: the planned checks could spend up to {ceiling} tokens "
@@ -44,10 +39,10 @@ _NO_USAGE = (
 )
 
 
-def preflight(settings: Settings, session: Any, deadline: Deadline,
-              tasks: list[Task]) -> list[Check]:
-    """The step registered first in ``gate.PREFLIGHTS``: a ``config`` failure here stops
+def preflight(context: Plan) -> list[Check]:
+    """The step registered first in ``checks.registry``: a ``config`` failure here stops
     the run before anything is sent."""
+    settings, tasks = context.settings, context.tasks
     limit = settings.max_total_tokens
     if limit is None:
         return []
@@ -78,7 +73,7 @@ def preflight(settings: Settings, session: Any, deadline: Deadline,
 
 
 def postflight(settings: Settings, checks: list[Check]) -> list[Check]:
-    """The step registered in ``gate.POSTFLIGHTS``: the usage reported over the run."""
+    """The step registered in ``checks.registry``: the usage reported over the run."""
     limit = settings.max_total_tokens
     budget = next((c for c in checks if c.id == "spend:budget"), None)
     if limit is None or budget is None or budget.outcome != "pass":

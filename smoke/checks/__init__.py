@@ -1,0 +1,1 @@
+"""The checks: one module per kind, registered in ``registry``; run by ``pool``."""

@@ -1,0 +1,48 @@
+"""The positive check: send, assert HTTP success, parse, assert the output condition."""
+
+from __future__ import annotations
+
+import requests
+
+from smoke.categories import Category
+from smoke.checks.send import record_output, record_send, send_with_retries
+from smoke.checks.task import Plan, Task
+from smoke.config.settings import Settings
+from smoke.http import parse, payload
+from smoke.http.deadline import Deadline
+from smoke.output.textsafe import one_line
+from smoke.results import Check, Step
+
+
+def plan(context: Plan) -> list[Task]:
+    """One positive check per model: the gate's main check, always planned."""
+    settings, session, deadline = context.settings, context.session, context.deadline
+    return [
+        Task(Check(f"positive:{model}", "positive", f"chat completion ({model})", model),
+             lambda check: positive(check, settings, session, deadline))
+        for model in settings.models
+    ]
+
+
+def positive(
+    check: Check, settings: Settings, session: requests.Session, deadline: Deadline
+) -> None:
+    """Fill ``check`` (kind positive, for ``check.model``)."""
+    model = check.model or ""
+    exchange = send_with_retries(
+        check, settings, session, deadline, payload.build(settings, model), settings.retries
+    )
+    if not record_send(check, exchange) or exchange is None:
+        return
+    check.details["wire"] = {"ttfb_ms": exchange.ttfb_ms, "total_ms": exchange.duration_ms}
+    try:
+        answer = parse.completion(parse.load_json(exchange.body, exchange.truncated))
+    except parse.ParseFailure as exc:
+        check.steps.append(Step("parse", "fail", str(exc)))
+        check.fail(Category.PROTOCOL, f"HTTP {exchange.status}, but {exc}")
+        return
+    check.steps.append(Step("parse", "pass"))
+    check.finish_reason, check.usage = answer.finish_reason, answer.usage
+    check.response_model, check.system_fingerprint = answer.model, answer.system_fingerprint
+    check.answer = one_line(answer.text, 500)
+    record_output(check, settings, answer)

@@ -1,0 +1,96 @@
+"""The one registry of check kinds, preflights and postflights, built-in ones included.
+
+A kind names the module that implements it, and the setting that turns it on: the module
+is imported only for runs that turn it on, so a kind that is off costs no start-up time
+(start-up is paid on every deploy and every monitor tick). The module strings are edges
+of the import graph like any ``import``: ``tests/test_layout.py`` reads them too.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from smoke.categories import Category
+from smoke.checks.task import Plan, Planner, Postflight, Preflight, Task
+from smoke.config.settings import Settings
+from smoke.results import Check
+
+
+@dataclass(frozen=True)
+class Entry:
+    """``module.attr``, used when ``setting`` (a ``Settings`` field) is truthy, or always."""
+
+    name: str
+    module: str
+    attr: str
+    setting: str | None = None
+
+    def on(self, settings: Settings) -> bool:
+        return self.setting is None or bool(getattr(settings, self.setting))
+
+    def load(self) -> Any:
+        return getattr(importlib.import_module(self.module), self.attr)
+
+
+# Check kinds, in report order. Each module's ``plan(plan) -> list[Task]``.
+KINDS: list[Entry] = [
+    Entry("positive", "smoke.checks.positive", "plan"),
+    Entry("negative", "smoke.checks.negative", "plan", "negative"),
+    Entry("stream", "smoke.checks.streaming", "plan", "stream"),
+    # SDK parity compares with the positive check of its model: planned after them.
+    Entry("sdk-parity", "smoke.checks.sdk_parity", "plan", "sdk_parity"),
+]
+# Run once, in this order, after planning and before any planned check. A preflight check
+# that fails with ``config`` stops the run there: nothing further is sent.
+PREFLIGHTS: list[Entry] = [
+    Entry("spend", "smoke.checks.preflights.spend", "preflight"),
+    Entry("models", "smoke.checks.preflights.models", "preflight", "check_models"),
+    Entry("wire", "smoke.checks.preflights.wire", "preflight"),
+]
+# Run once every check has finished.
+POSTFLIGHTS: list[Entry] = [
+    Entry("spend", "smoke.checks.preflights.spend", "postflight"),
+]
+
+
+def plan(context: Plan) -> list[Task]:
+    """The tasks this configuration asks for, in report order (also left in ``context``)."""
+    for entry in KINDS:
+        if entry.on(context.settings):
+            planner: Planner = entry.load()
+            context.tasks += planner(context)
+    return context.tasks
+
+
+def preflight(context: Plan) -> list[Check]:
+    """Run the preflights that are on; mark the tasks they held back as skipped."""
+    found: list[Check] = []
+    for entry in PREFLIGHTS:
+        if not entry.on(context.settings):
+            continue
+        step: Preflight = entry.load()
+        started = time.monotonic()
+        added = step(context)
+        for check in added:
+            check.duration_ms = int((time.monotonic() - started) * 1000)
+        found += added
+        if any(c.outcome == "fail" and c.category is Category.CONFIG for c in found):
+            for task in context.tasks:
+                task.skip = task.skip or f"not run: preflight {found[-1].id} failed"
+            break
+    for task in context.tasks:
+        if task.skip is not None:
+            task.check.outcome, task.check.message = "skip", task.skip
+    return found
+
+
+def postflight(settings: Settings, checks: list[Check]) -> list[Check]:
+    found: list[Check] = []
+    for entry in POSTFLIGHTS:
+        if entry.on(settings):
+            step: Postflight = entry.load()
+            found += step(settings, checks + found)
+    return found

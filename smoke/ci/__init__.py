@@ -1,0 +1,1 @@
+"""CI platforms: each one's console, masking and publishing (GitHub's today)."""

@@ -1,0 +1,1 @@
+"""HTTP with bounds: transport, classification, parsing, SSE, retries, the deadline."""

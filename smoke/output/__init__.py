@@ -1,0 +1,1 @@
+"""Everything printed or written passes through here: redaction, safe text, the console."""

@@ -1,0 +1,1 @@
+"""The Markdown job summary: a Jinja template, shipped precompiled."""

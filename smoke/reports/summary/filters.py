@@ -1,0 +1,105 @@
+"""The Jinja environment of every summary template, and its escaping filters.
+
+Every ``{{ value }}`` passes through :func:`md` unless a filter already made it safe;
+see :mod:`smoke.reports.summary.markdown` for what a template may use.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from smoke.output import redact
+
+if TYPE_CHECKING:
+    import jinja2
+
+TEXT_LIMIT = 2000  # characters of one outside value in the summary; report.json has all
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+_NEWLINES = re.compile(r"\s*(\r\n|\r|\n)\s*")
+# Backslash-escaped wherever they are: the characters that open or close inline syntax
+# (code, emphasis, links and images through "[", table cells, strikethrough, headings,
+# math), plus ":" and "@" so that no URL or e-mail address becomes a link (cmark-gfm's
+# autolink extension triggers on them); "www." gets its "." escaped for the same reason.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]#|~:@$])")
+# At the start of a value, which a template may put at the start of a line: list items
+# ("- ", "+ ", "1. "), thematic breaks and setext underlines ("---", "==="). (A block
+# quote's ">" is an entity already.)
+_LINE_START = re.compile(r"^(\s*)([-+=]|\d{1,9}[.)])(?=\s|$|[-=]+\s*$)")
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
+_HTML = re.compile(r'[&<>"]')
+
+class Safe(str):
+    """Text that is already escaped for where it goes; the autoescape leaves it alone."""
+
+
+def _text(value: Any, limit: int = TEXT_LIMIT) -> str:
+    # Scrubbed here, before escaping: an escape inside a secret ("sk\\_live") would hide
+    # it from the writer's final scrub, and the mask "***" must be escaped like the rest.
+    text = redact.scrub("" if value is None else str(value))
+    text = _CONTROL.sub("", text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _html(text: str) -> str:
+    return _HTML.sub(lambda m: _ENTITIES[m.group(0)], text)
+
+
+def md(value: Any) -> Safe:
+    """Escape ``value`` as inline Markdown text: one line, no syntax, no HTML, no link,
+    safe inside a table cell."""
+    if isinstance(value, Safe):
+        return value
+    if isinstance(value, bool) or value is None:
+        return Safe("" if value is None else str(value).lower())
+    text = _NEWLINES.sub(" ", _text(value)).replace("\t", " ")
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    text = _LINE_START.sub(lambda m: m.group(1) + m.group(2)[:-1] + "\\" + m.group(2)[-1], text)
+    text = re.sub(r"(?i)www\.", lambda m: m.group(0)[:3] + "\\.", text)
+    return Safe(_html(text))
+
+
+def pre(value: Any) -> Safe:
+    """Escape ``value`` for inside ``<pre>…</pre>``: GFM passes an HTML block that starts
+    with ``<pre`` through untouched up to the line holding ``</pre>``, so escaping
+    ``<`` is what keeps text from ending it (or opening ``<script>``)."""
+    return Safe(_html(_text(value, 4 * TEXT_LIMIT).replace("\r\n", "\n").replace("\r", "\n")))
+
+
+def code(value: Any) -> Safe:
+    """An inline code span (``<code>``, HTML-escaped, so no backtick run can close it)."""
+    return Safe(f"<code>{md(value)}</code>")
+
+
+def raw(value: Any) -> Safe:
+    return Safe("" if value is None else str(value))
+
+
+def _finalize(value: Any) -> Any:
+    return md(value)
+
+
+def _ms(value: Any) -> str:
+    if value is None:
+        return "–"
+    ms = int(value)
+    return f"{ms} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
+
+
+def environment(loader: jinja2.BaseLoader | None = None) -> jinja2.Environment:
+    """The Jinja environment every summary template runs in (imported lazily: only runs
+    that render a summary pay for Jinja2)."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=loader,
+        autoescape=False,  # Markdown, not HTML: escaping is done by _finalize instead
+        finalize=_finalize,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,  # a typo in a template is an error, not a blank
+    )
+    env.filters.update(md=md, pre=pre, code=code, raw=raw, ms=_ms)
+    return env
