@@ -270,3 +270,10 @@ def test_measure_time_to_verdict(engine: Engine, image: Image, stub: StubServer,
 def test_entrypoint_runs_the_cli(engine: Engine, image: Image, flag: str) -> None:
     done = engine.cmd("run", "--rm", image.ref, "chat-smoke", flag)
     assert done.returncode == 0 and "Usage: chat-smoke" in done.stdout, done.stderr
+
+
+def test_the_build_backend_does_not_ship(engine: Engine, image: Image) -> None:
+    """setuptools builds the package and is removed in the same layer."""
+    done = engine.cmd("run", "--rm", "--entrypoint", "", image.ref, "python", "-c",
+                      "import importlib.util as u; print(u.find_spec('setuptools'))")
+    assert (done.returncode, done.stdout.strip()) == (0, "None"), done.stdout + done.stderr
