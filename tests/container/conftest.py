@@ -107,6 +107,8 @@ def _docker() -> Engine | None:
         return None
     if done.returncode != 0 or not done.stdout.strip():
         return None
+    note(f"engine: docker, server {done.stdout.strip()} (`docker info` answered); "
+         "the Dockerfile as it is, with its real base")
     return Engine("docker", env, standin=False)
 
 
@@ -138,7 +140,6 @@ def engine() -> Engine:
     if CHOICE in ("", "docker"):
         found = _docker()
         if found is not None:
-            note("engine: docker (a real engine answered `docker info`); the real base image")
             return found
         if CHOICE == "docker":
             _unavailable("CHAT_SMOKE_CONTAINER=docker but `docker info` fails")
@@ -203,7 +204,8 @@ def image(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Image:
         args += ["--pull=never", "--network", "host", "-f", str(copy)]
     else:
         # BuildKit does not tag the base it pulls; pull it so its history can be read.
-        engine.cmd("pull", base, timeout=600, check=True)
+        if engine.cmd("image", "inspect", base).returncode != 0:
+            engine.cmd("pull", base, timeout=600, check=True)
         args += ["-f", str(REPO / "Dockerfile")]
     started = time.monotonic()
     done = engine.cmd(*args, str(REPO), timeout=900)
