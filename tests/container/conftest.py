@@ -84,12 +84,12 @@ class Engine:
     standin: bool  # podman with the locally made base instead of the real one
 
     def cmd(self, *args: str, env: dict[str, str] | None = None, timeout: float = 120,
-            check: bool = False, input: str | None = None) -> subprocess.CompletedProcess[str]:
+            check: bool = False) -> subprocess.CompletedProcess[str]:
         """Run ``ENGINE args``; ``env`` adds variables (a key passed as ``-e NAME`` with no
         value is read from here, so it never sits on a command line)."""
         full = {**self.env, **(env or {})}
         done = subprocess.run([self.name, *args], capture_output=True, text=True, env=full,
-                              timeout=timeout, input=input)
+                              timeout=timeout)
         if check and done.returncode != 0:
             raise AssertionError(f"{self.name} {' '.join(args[:3])} ...: exit "
                                  f"{done.returncode}\n{done.stdout}\n{done.stderr}")
