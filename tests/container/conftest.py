@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -335,8 +336,11 @@ def collect_github(result: Result, dirs: dict[str, Path]) -> GitHubRun:
                      (dirs["file_commands"] / "step_summary").read_text("utf-8"))
 
 
+RunGitHub = Callable[..., GitHubRun]
+
+
 @pytest.fixture
-def run_github(engine: Engine, image: Image, tmp_path: Path) -> Any:
+def run_github(engine: Engine, image: Image, tmp_path: Path) -> RunGitHub:
     def run(base_url: str, **inputs: str) -> GitHubRun:
         dirs = github_dirs(tmp_path / "github")
         args, env = github_args(dirs, base_url, **inputs)

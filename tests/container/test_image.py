@@ -28,6 +28,7 @@ from tests.container.conftest import (
     GitHubRun,
     Image,
     Result,
+    RunGitHub,
     assert_key_nowhere,
     host_chat_smoke,
     load_json,
@@ -58,21 +59,23 @@ def _assert_github_files(run: GitHubRun, verdict: str, code: int, category: str)
     assert_key_nowhere(run.result)
 
 
-def test_github_runner_pass(run_github, stub: StubServer) -> None:  # type: ignore[no-untyped-def]
+def test_github_runner_pass(run_github: RunGitHub, stub: StubServer) -> None:
     run = run_github(stub.url("pass"))
     assert run.result.code == 0, run.result.output
     _assert_github_files(run, "pass", 0, "")
-    assert "PASS" in run.summary or "pass" in run.summary.lower()
+    report = load_json(run.workspace / REPORTS / "report.json")
+    assert {c["id"]: c["outcome"] for c in report["checks"]}[f"positive:{MODEL}"] == "pass"
+    assert MODEL in run.summary and "::error" not in run.result.output
 
 
-def test_github_runner_auth_failure(run_github, stub: StubServer) -> None:  # type: ignore[no-untyped-def]
+def test_github_runner_auth_failure(run_github: RunGitHub, stub: StubServer) -> None:
     run = run_github(stub.url("bad-key"))
     assert run.result.code == 3, run.result.output
     _assert_github_files(run, "fail", 3, "auth")
     assert "::error" in run.result.output
 
 
-def test_github_runner_assertion_failure(run_github, stub: StubServer) -> None:  # type: ignore[no-untyped-def]
+def test_github_runner_assertion_failure(run_github: RunGitHub, stub: StubServer) -> None:
     run = run_github(stub.url("wrong-answer"))
     assert run.result.code == 6, run.result.output
     _assert_github_files(run, "fail", 6, "assertion")
