@@ -108,3 +108,15 @@ def test_jenkins_example_keeps_the_key_off_argv() -> None:
     assert "file(credentialsId:" in jenkins_section
     assert '--api-key-file "$KEY_FILE"' in jenkins_section
     assert "string(credentialsId:" not in jenkins_section
+
+
+def test_ci_runs_the_container_suite_on_its_engine() -> None:
+    # .ci/run is the README's test command, and pytest's testpaths include
+    # tests/container: GitHub's runner has a docker engine, so the suite builds and runs
+    # the real image there.
+    workflow = _yaml(REPO / ".github" / "workflows" / "ci.yml")
+    assert "bash .ci/run" in [s.get("run") for s in workflow["jobs"]["test"]["steps"]]
+    assert "python -m pytest" in (REPO / ".ci" / "run").read_text("utf-8")
+    with (REPO / "pyproject.toml").open("rb") as f:
+        testpaths = tomllib.load(f)["tool"]["pytest"]["ini_options"]["testpaths"]
+    assert testpaths == ["tests"] and (REPO / "tests" / "container" / "test_image.py").is_file()
