@@ -208,13 +208,14 @@ _MEASURE = """
 
 
 def page(summaries: Mapping[str, str], css: str, *, measure: bool = True,
-         open_details: bool = False) -> str:
-    """One HTML page with one ``.markdown-body`` box per summary (id = its name)."""
+         open_first: bool = False) -> str:
+    """One HTML page with one ``.markdown-body`` box per summary (id = its name); with
+    ``open_first`` the first ``<details>`` of each is shown open, as after a click."""
     boxes = []
     for name, markdown in summaries.items():
         body = to_html(markdown)
-        if open_details:
-            body = body.replace("<details>", "<details open>")
+        if open_first:
+            body = body.replace("<details>", "<details open>", 1)
         boxes.append(f'<article class="markdown-body" id="{html.escape(name)}">{body}</article>')
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>chat-smoke summary</title>
@@ -247,11 +248,12 @@ class Browser:
                                          f"{proc.stderr.strip()[-500:]}")
             return proc
 
-    def measure(self, summaries: Mapping[str, str]) -> dict[str, Any]:
+    def measure(self, summaries: Mapping[str, str], *,
+                open_first: bool = False) -> dict[str, Any]:
         """Per summary: box and widest table/pre widths, every element that scrolls
         sideways (``wide``), the first body row of the first table, the height."""
-        proc = self._run(page(summaries, self.css), f"--window-size={WIDTH + 40},900",
-                         "--dump-dom")
+        proc = self._run(page(summaries, self.css, open_first=open_first),
+                         f"--window-size={WIDTH + 40},900", "--dump-dom")
         found = re.search(r'<pre id="measurements">(.*?)</pre>', proc.stdout, re.S)
         if not found:
             raise BrowserUnavailable("the page's measuring script left no result: "
@@ -259,11 +261,14 @@ class Browser:
         result: dict[str, Any] = json.loads(html.unescape(found.group(1)))
         return result
 
-    def screenshot(self, markdown: str, target: Path, *, scale: float = 1.0) -> Path:
-        """A PNG of one summary as GitHub shows it (``<details>`` left closed)."""
-        height = int(self.measure({"summary": markdown})["summary"]["height"]) + 1
+    def screenshot(self, markdown: str, target: Path, *, scale: float = 1.0,
+                   open_first: bool = False) -> Path:
+        """A PNG of one summary as GitHub shows it (``<details>`` closed unless
+        ``open_first``), as tall as the summary."""
+        measured = self.measure({"summary": markdown}, open_first=open_first)
+        height = int(measured["summary"]["height"]) + 1
         target.parent.mkdir(parents=True, exist_ok=True)
-        self._run(page({"summary": markdown}, self.css, measure=False),
+        self._run(page({"summary": markdown}, self.css, measure=False, open_first=open_first),
                   f"--window-size={WIDTH},{height}", f"--force-device-scale-factor={scale}",
                   f"--screenshot={target.resolve()}")
         if not target.is_file():

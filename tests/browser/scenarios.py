@@ -8,7 +8,7 @@ import io
 from collections.abc import Callable
 from typing import Any
 
-from smoke import gate
+from smoke import gate, verdict
 from smoke.categories import Category
 from smoke.console import Console
 from smoke.results import Check, GateResult
@@ -41,11 +41,11 @@ def run(stub: StubServer, models: str, scenario: str | None = None, **flags: str
 
 
 def by_hand(*checks: Check, **extra: Any) -> GateResult:
-    """A GateResult made by hand; the verdict follows the checks."""
-    failed = [c for c in checks if c.outcome == "fail"]
+    """A GateResult made by hand; the verdict and exit code follow the checks, as the
+    gate decides them."""
+    code, category = verdict.decide(checks)
     fields: dict[str, Any] = {
-        "verdict": "fail" if failed else "pass", "exit_code": 6 if failed else 0,
-        "category": Category.ASSERTION if failed else None,
+        "verdict": "fail" if code else "pass", "exit_code": code, "category": category,
         "started_at": "2026-11-27T02:04:05.123Z", "duration_ms": 1234,
         "environment": "staging", "deployment_sha": "4f1c2a9",
         "endpoint": {"base_url": "https://gw.example.test/v1", "host": "gw.example.test",
@@ -72,9 +72,8 @@ def hostile(stub: StubServer) -> GateResult:
               attempts=1, duration_ms=5).fail(
             Category.MODEL, "see https://gw.example.test/" + "path/" * 400 + " for details"),
     ]
-    return by_hand(*real.checks, *extra, exit_code=4, category=Category.MODEL,
-                   warnings=["warn " + word + " <img src=x onerror=alert(1)>"],
-                   config=real.config)
+    warning = "warn " + word + " <img src=x onerror=alert(1)>"
+    return by_hand(*real.checks, *extra, warnings=[warning], config=real.config)
 
 
 def cancelled() -> GateResult:
