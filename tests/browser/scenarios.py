@@ -10,7 +10,7 @@ from typing import Any
 
 from smoke import gate, verdict
 from smoke.categories import Category
-from smoke.console import Console
+from smoke.output.console import Console
 from smoke.results import Check, GateResult
 from smoke.stub import StubServer
 from smoke.stub.scenarios import HOSTILE

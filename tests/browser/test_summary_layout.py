@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from smoke.reports import markdown
+from smoke.reports.summary import markdown
 from smoke.results import GateResult
 from smoke.stub import StubServer
 from tests.browser import harness, scenarios
