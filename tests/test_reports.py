@@ -240,7 +240,7 @@ def test_rows_lead_with_the_deciding_failure() -> None:
     lead = _html(text).split("<blockquote>")[1].split("</blockquote>")[0]
     assert "Deciding failure: positive:au" in lead and Category.AUTH.hint in lead
     assert f"Owner:</strong> {Category.AUTH.owner}" in lead
-    assert "⚠️ pass" in text and "⏭️ skip" in text
+    assert "⚠️\u00a0pass" in text and "⏭️\u00a0skip" in text
     # A cancelled check ranks after 2, 3, 4 and 6 and before 5 in a failed run ...
     checks.insert(1, _check("positive:c", "cancelled"))
     assert _table_ids(markdown.render(_result(*checks, exit_code=3, category=Category.AUTH)))[

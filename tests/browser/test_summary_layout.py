@@ -76,7 +76,7 @@ def test_the_first_row_is_the_deciding_check(measured: dict[str, Any],
     for form in (name, f"{name}-compact"):
         first = measured[form]["firstRow"]
         assert first is not None and first[1] == expected, (form, first)
-        assert first[0] in ("❌ fail", "⏹️ cancelled")
+        assert first[0] in ("❌\u00a0fail", "⏹️\u00a0cancelled")
 
 
 @pytest.mark.parametrize("name", [n for n in NAMES if n != "pass"])

@@ -15,8 +15,9 @@ from smoke.reports.summary.text import ms
 # pass they live in the configuration block, not in the table.
 BOOKKEEPING = frozenset({"preflight:config", "spend:budget"})
 FOLD_OVER = 3  # more passed checks than this fold into a <details>
-OUTCOMES = {"pass": "✅ pass", "warn": "⚠️ pass", "fail": "❌ fail", "skip": "⏭️ skip",
-            "cancelled": "⏹️ cancelled"}
+# A no-break space keeps the mark with its word in a narrow column.
+OUTCOMES = {"pass": "✅\u00a0pass", "warn": "⚠️\u00a0pass", "fail": "❌\u00a0fail",
+            "skip": "⏭️\u00a0skip", "cancelled": "⏹️\u00a0cancelled"}
 INTERNAL_HINT = ("A bug in chat-smoke, not a finding about the endpoint: report it with "
                  "report.json.")
 CANCELLED_FIX = ("Re-run the job: a check that did not finish decided nothing about the "
