@@ -141,6 +141,18 @@ def test_pre_keeps_lines_and_escapes_html() -> None:
     assert markdown.pre("a\r\n</pre><b>&") == "a\n&lt;/pre&gt;&lt;b&gt;&amp;"
 
 
+@pytest.mark.parametrize("text", [
+    NASTY, "x" * 300, "see https://gw.example.test/" + "path/" * 40 + " ok",
+    "aaaaaaaaaaaaaaaaaawww.evil.example/[link](javascript:alert(1))" * 3,
+    "a@b.example-" * 10, "`" * 50 + "<script>" + "*" * 50, "-" * 60, "&amp;" * 30,
+])
+def test_cell_is_md_plus_invisible_breaks(text: str) -> None:
+    cell, plain = _html(markdown.cell(text)), _html(markdown.md(text))
+    # The same text as a browser shows it (runs of white space are one space in HTML).
+    assert cell.replace("<wbr />", "").replace("<wbr>", "").split() == plain.split()
+    assert set(re.findall(r"<(\w+)", cell)) <= {"p", "wbr"}
+
+
 def test_code_cannot_be_closed_by_backticks() -> None:
     assert markdown.code("``x``") == "<code>\\`\\`x\\`\\`</code>"
 
