@@ -2,9 +2,9 @@
 bundled stub, rendered as GitHub renders a job summary (cmarkgfm, github-markdown-css,
 headless Chromium at 1012 px; see tests/browser/harness.py).
 
-    .venv/bin/python docs/images/make.py
+    .venv/bin/python docs/images/make.py [FOLDER]
 
-Writes docs/images/summary-pass.png and docs/images/summary-fail.png.
+Writes summary-pass.png and summary-fail.png into FOLDER (default: docs/images).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from tests.browser import harness, scenarios  # noqa: E402
 HERE = Path(__file__).resolve().parent
 
 
-def main() -> None:
+def main(folder: Path = HERE) -> None:
     browser = harness.browser()
     with StubServer(key=scenarios.KEY) as stub:
         passed = scenarios.run(stub, "gpt-4o-mini,gpt-5-mini", stream="true",
@@ -33,10 +33,10 @@ def main() -> None:
                                stream="true")
     # The pass picture shows its folded table open, as after a click.
     for name, result, open_first in (("pass", passed, True), ("fail", failed, False)):
-        target = browser.screenshot(markdown.render(result), HERE / f"summary-{name}.png",
+        target = browser.screenshot(markdown.render(result), folder / f"summary-{name}.png",
                                     open_first=open_first)
-        print(f"wrote {target.relative_to(ROOT)}")
+        print(f"wrote {target}")
 
 
 if __name__ == "__main__":
-    main()
+    main(Path(sys.argv[1]) if sys.argv[1:] else HERE)

@@ -3,7 +3,14 @@ reported, one that fits is not, and GitHub's sanitiser allowlist is applied."""
 
 from __future__ import annotations
 
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
 from tests.browser import harness
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_harness_sees_sideways_scrolling(browser: harness.Browser) -> None:
@@ -32,3 +39,18 @@ def test_tags_github_would_strip_are_found() -> None:
     rendered = harness.to_html("<details><summary>x</summary>\n\n<pre>a<wbr>b</pre>\n\n"
                                "</details>\n\n<sub>s</sub> <font color=red>x</font> <img src=y>\n")
     assert harness.foreign_tags(rendered) == {"font"}
+
+
+def test_the_readme_pictures_script_writes_both(browser: harness.Browser,
+                                                tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, str(ROOT / "docs" / "images" / "make.py"),
+                           str(tmp_path)], capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    for name in ("summary-pass.png", "summary-fail.png"):
+        data = (tmp_path / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        width, height = struct.unpack(">II", data[16:24])
+        assert width == harness.WIDTH and height > 300
+    assert (ROOT / "docs" / "images" / "summary-pass.png").is_file()
+    assert (ROOT / "docs" / "images" / "summary-fail.png").is_file()
