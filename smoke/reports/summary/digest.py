@@ -24,22 +24,29 @@ CANCELLED_FIX = ("Re-run the job: a check that did not finish decided nothing ab
                  "endpoint.")
 
 
+# Failures rank by exit code as the verdict does (2, 3, 4, 6, 5); a cancelled check goes
+# before the transient group 5, as in the merged verdict of matrix legs (issue 15).
+_CANCELLED = -1
+_FAILURE_ORDER = [*EXIT_PRECEDENCE]
+_FAILURE_ORDER.insert(_FAILURE_ORDER.index(5), _CANCELLED)
+_WARN, _SKIP, _PASS = range(len(_FAILURE_ORDER) + 2, len(_FAILURE_ORDER) + 5)
+
+
 def rank(check: dict[str, Any], cancelled_run: bool) -> int:
     """Where a check's row goes: failures by the exit code precedence (2, 3, 4, 6, then
     cancelled, then 5, then a failure without a category), then passes with warnings,
     skips and passes. In a cancelled run the cancelled checks lead."""
     outcome = check["outcome"]
-    order = [*EXIT_PRECEDENCE]
-    order.insert(order.index(5), -1)  # -1 stands for "cancelled"
     if outcome == "cancelled":
-        return 0 if cancelled_run else 1 + order.index(-1)
+        return 0 if cancelled_run else 1 + _FAILURE_ORDER.index(_CANCELLED)
     if outcome == "fail":
         category = check["category"]
         code = Category(category).exit_code if category else None
-        return 1 + (order.index(code) if code in order else len(order))
+        return 1 + (_FAILURE_ORDER.index(code) if code in _FAILURE_ORDER
+                    else len(_FAILURE_ORDER))
     if outcome == "pass":
-        return 20 if check["warnings"] else 22
-    return 21  # skip, or an outcome this version does not know
+        return _WARN if check["warnings"] else _PASS
+    return _SKIP  # skip, or an outcome this version does not know
 
 
 def ordered(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -100,19 +107,22 @@ def row(check: dict[str, Any]) -> dict[str, Any]:
             "time": timing(check), "details": message or "–"}
 
 
+_TALLY_WORDS = {"pass": "passed", "warn": "passed with warnings", "fail": "failed",
+                "skip": "skipped", "cancelled": "cancelled"}
+
+
 def tally(checks: list[dict[str, Any]]) -> str:
     """``6 checks passed, 1 skipped``: how the shown checks ended, largest group first."""
-    words = {"pass": "passed", "warn": "passed with warnings", "fail": "failed",
-             "skip": "skipped", "cancelled": "cancelled"}
     counts: dict[str, int] = {}
     for check in checks:
-        word = words.get(status(check), str(check["outcome"]))
+        word = _TALLY_WORDS.get(status(check), str(check["outcome"]))
         counts[word] = counts.get(word, 0) + 1
-    parts = [f"{n} {word}" for word, n in sorted(counts.items(), key=lambda kv: -kv[1])]
-    if parts:
-        n = int(parts[0].split()[0])
-        parts[0] = f"{n} check{'s' if n != 1 else ''} {parts[0].split(' ', 1)[1]}"
-    return ", ".join(parts) or "no checks ran"
+    if not counts:
+        return "no checks ran"
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    (word, n), rest = ranked[0], ranked[1:]
+    return ", ".join([f"{n} check{'' if n == 1 else 's'} {word}",
+                      *(f"{m} {other}" for other, m in rest)])
 
 
 def _shape(message: str, models: re.Pattern[str] | None) -> str:
