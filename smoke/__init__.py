@@ -14,9 +14,12 @@ Everything not named in ``__all__`` is internal and may move between releases.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
 from smoke._version import __version__
+
+# Not typing.TYPE_CHECKING: importing typing would cost `import smoke` (and so --help)
+# several milliseconds. Type checkers treat this name the same way.
+TYPE_CHECKING = False
 
 # Each public name and the module that defines it. They are imported on first use, so
 # ``import smoke`` (and every ``chat-smoke`` start, which imports this package first)
@@ -46,7 +49,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ re
     from smoke.results import GateResult as GateResult
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'smoke' has no attribute {name!r}")

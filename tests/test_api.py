@@ -22,11 +22,13 @@ HEAVY = ("requests", "yaml", "jinja2", "click")
 
 def test_import_smoke_loads_no_dependency() -> None:
     code = ("import sys, smoke; print(smoke.__version__); "
-            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
+            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules)); "
+            "print(sorted(m for m in sys.modules if m.startswith('smoke')))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True, timeout=60)
-    version, loaded = proc.stdout.splitlines()
+    version, loaded, own = proc.stdout.splitlines()
     assert loaded == "[]"
+    assert own == "['smoke', 'smoke._version']"  # the public names load on first use
     assert version == metadata.version("chat-smoke")
 
 
