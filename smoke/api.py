@@ -58,6 +58,8 @@ def run(
     folder = Path(cwd) if cwd is not None else Path.cwd()
     console = Console(out=output) if output is not None else Console(quiet=True)
     result, loaded = gate.run(flags, env, folder, console)
+    if loaded is None:  # the gate leaves the one line for a config error to its caller
+        console.line(f"chat-smoke: config error: {result.checks[0].message}")
     targets = {kind: str(folder / path) for kind, path in reports.paths(loaded, flags).items()}
     reports.write_all(result, targets, loaded.summary_template if loaded else None)
     return result

@@ -95,10 +95,15 @@ def test_a_bad_setting_is_a_config_result(
     assert len(stub.requests) == sent  # nothing was sent
 
 
-def test_no_key_in_env_is_a_config_result(stub: StubServer) -> None:
+def test_no_key_in_env_is_a_config_result(
+        stub: StubServer, capsys: pytest.CaptureFixture[str]) -> None:
     result = smoke.run(base_url=stub.url(), model="stub-model", env={})
     assert result.category is smoke.Category.CONFIG
     assert "no API key" in result.checks[0].message
+    assert capsys.readouterr() == ("", "")
+    out = io.StringIO()
+    smoke.run(base_url=stub.url(), model="stub-model", env={}, output=out)
+    assert out.getvalue() == f"chat-smoke: config error: {result.checks[0].message}\n"
 
 
 def test_reports_named_by_the_settings_are_written_under_cwd(
