@@ -275,8 +275,12 @@ def test_entrypoint_runs_the_cli(engine: Engine, image: Image, flag: str) -> Non
     assert done.returncode == 0 and "Usage: chat-smoke" in done.stdout, done.stderr
 
 
-def test_the_build_backend_does_not_ship(engine: Engine, image: Image) -> None:
-    """setuptools builds the package and is removed in the same layer."""
+def test_the_image_ships_no_build_leftovers(engine: Engine, image: Image) -> None:
+    """setuptools builds the package and is removed in the same layer; the sources and
+    build folders go; .dockerignore kept everything else out of /opt/chat-smoke."""
     done = engine.cmd("run", "--rm", "--entrypoint", "", image.ref, "python", "-c",
-                      "import importlib.util as u; print(u.find_spec('setuptools'))")
-    assert (done.returncode, done.stdout.strip()) == (0, "None"), done.stdout + done.stderr
+                      "import importlib.util as u, os; print(u.find_spec('setuptools')); "
+                      "print(' '.join(sorted(os.listdir('/opt/chat-smoke'))))")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines() == [
+        "None", "README.md entrypoint.py pyproject.toml requirements.txt"], done.stdout
