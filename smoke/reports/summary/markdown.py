@@ -12,7 +12,9 @@ cells. In a user's template:
 - ``{{ x | raw }}``: no escaping (only for text the template itself controls).
 
 The context is the JSON report (``report.json``, schema_version 1) plus ``report``,
-``failures``, ``incidents``, ``next_steps``, ``banner`` and ``config_rows``.
+``failures``, ``incidents``, ``next_steps``, ``banner`` and ``config_rows``; each check
+also has ``ttfb_ms``, ``total_ms`` and ``ttft_ms`` (None when not measured), and ``drift``
+is the comparison with ``--baseline`` (None without one).
 """
 
 from __future__ import annotations
@@ -75,6 +77,8 @@ def context(result: GateResult) -> dict[str, Any]:
             }
     rows = [(k, ", ".join(map(str, v)) if isinstance(v, list) else v)
             for k, v in config.items() if v not in (None, "", [])]
+    for check in report["checks"]:
+        check.update(latency(check))
     return {
         **report,
         "report": report,
@@ -84,6 +88,19 @@ def context(result: GateResult) -> dict[str, Any]:
         "config_rows": rows,
         "banner": _banner(report),
     }
+
+
+def latency(check: dict[str, Any]) -> dict[str, int | None]:
+    """``ttfb_ms``, ``total_ms`` and (streaming) ``ttft_ms``, the time to the first content
+    token, as the check recorded them (``details.wire``, ``details.stream``)."""
+    details = check.get("details") or {}
+    timing = {**(details.get("wire") or {}), **(details.get("stream") or {})}
+
+    def whole(value: Any) -> int | None:
+        return int(value) if isinstance(value, int | float) else None
+
+    return {"ttfb_ms": whole(timing.get("ttfb_ms")), "total_ms": whole(timing.get("total_ms")),
+            "ttft_ms": whole(timing.get("first_token_ms"))}
 
 
 def _docs_url(category: str | None) -> str:
