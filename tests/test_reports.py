@@ -164,7 +164,8 @@ def test_hostile_text_stays_text_in_the_rendered_summary() -> None:
     tables = re.findall(r"<table>.*?</table>", html, re.S)
     rows = re.findall(r"<tr>(.*?)</tr>", tables[0], re.S)
     assert len(rows) == 1 + len(checks)
-    assert {len(re.findall(r"<t[dh]>", row)) for row in rows} == {8}
+    # 9 columns: issue 15 added "Time (TTFB / total)"
+    assert {len(re.findall(r"<t[dh]>", row)) for row in rows} == {9}
     assert html.count("<pre>") == html.count("</pre>") == 2
     assert "<details>" in html and html.count("</details>") == 1
     assert len(re.findall(r"<h[1-6]>", html)) == 4  # banner, next steps, two incidents
