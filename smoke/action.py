@@ -41,6 +41,9 @@ INPUTS: dict[str, str | None] = {
     "check-models": "check_models",
     "expect-model": "expect_model",
     "max-total-tokens": "max_total_tokens",
+    "comment-on-pr": None,  # the three comment inputs: read by smoke.ci.github_comment
+    "github-token": None,
+    "comment-key": None,
 }
 # A variable of our own for the key, so that a COMETAPI_API_KEY in the job's environment
 # cannot stand in for the api-key input the user gave (or forgot).

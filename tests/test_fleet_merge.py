@@ -115,7 +115,8 @@ def test_precedence(tmp_path: Path, codes: list[tuple[str, int, str | None]],
     (None, "no such file"),
     ("{not json", "not JSON (line 1"),
     ('["a list"]', "not a JSON object"),
-    ('{"verdict": "pass", "checks": []}', "not a chat-smoke report (schema_version is missing or not an integer)"),
+    ('{"verdict": "pass", "checks": []}',
+     "not a chat-smoke report (schema_version is missing or not an integer)"),
 ])
 def test_a_missing_or_malformed_report_is_a_config_failure(
         tmp_path: Path, stub: StubServer, content: str | None, problem: str) -> None:
@@ -139,3 +140,33 @@ def test_merge_without_reports_is_a_config_failure(tmp_path: Path) -> None:
     proc, _ = _merge(tmp_path)
     assert proc.returncode == 2
     assert "no report given" in proc.stderr
+
+
+def test_the_gitlab_matrix_example_merges_after_the_gate_jobs() -> None:
+    import yaml
+
+    pipeline = yaml.safe_load((Path(__file__).parents[1] / "examples" /
+                               "gitlab-ci-matrix.yml").read_text("utf-8"))
+    gate, merge = pipeline["chat-smoke"], pipeline["chat-smoke-merge"]
+    matrix = gate["parallel"]["matrix"][0]
+    assert set(matrix) == {"SMOKE_ENVIRONMENT", "COMETAPI_MODEL"}
+    assert gate["image"]["entrypoint"] == merge["image"]["entrypoint"] == [""]
+    assert merge["needs"] == [{"job": "chat-smoke", "artifacts": True}]
+    assert merge["when"] == "always" and gate["artifacts"]["when"] == "always"
+    assert "chat-smoke merge chat-smoke-reports/*/report.json" in merge["script"][0]
+
+
+def test_the_github_matrix_example_downloads_with_merge_multiple() -> None:
+    import yaml
+
+    workflow = yaml.safe_load((Path(__file__).parents[1] / ".github" / "workflows" /
+                               "example-matrix.yml").read_text("utf-8"))
+    gate, merge = workflow["jobs"]["gate"], workflow["jobs"]["merge"]
+    assert set(gate["strategy"]["matrix"]) == {"environment", "model"}
+    assert gate["strategy"]["fail-fast"] is False
+    download = next(s for s in merge["steps"]
+                    if s.get("uses", "").startswith("actions/download-artifact@"))
+    assert download["with"]["merge-multiple"] is True
+    assert merge["needs"] == "gate" and merge["if"] == "${{ !cancelled() }}"
+    assert any("chat-smoke merge reports/*/report.json" in s.get("run", "")
+               for s in merge["steps"])

@@ -52,7 +52,7 @@ SUMMARY_LIMIT = 1024 * 1024
 ANNOTATION_LIMIT = 4000  # characters; an annotation is a headline, report.json has the rest
 OUTPUT_NAMES = (
     "verdict", "category", "exit-code", "request-id", "duration-ms", "report-json",
-    "report-junit",
+    "report-junit", "summary",
 )
 FAIL_ON_ERROR_INPUT = "INPUT_FAIL-ON-ERROR"
 
@@ -302,6 +302,7 @@ def outputs(
         "duration-ms": str(result.duration_ms),
         "report-json": _relative(reports.get("report_json"), workspace),
         "report-junit": _relative(reports.get("report_junit"), workspace),
+        "summary": _relative(reports.get("summary"), workspace),
     }
 
 
