@@ -112,6 +112,7 @@ def run(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> int:
     inputs = read_inputs(env)
     # Registered before anything prints: the GitHub console masks it first thing.
     redact.register(inputs.get("api-key"))
+    redact.register(inputs.get("github-token"))  # the comment's token (comment-on-pr)
     env[KEY_VARIABLE] = inputs.get("api-key", "")
     flags = flags_for(inputs)
     problem = _problem(inputs)

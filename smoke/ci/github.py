@@ -253,6 +253,9 @@ def publish(
         problems.append(str(exc))
     for problem in problems:
         console.command("error", problem, title="chat-smoke: GitHub output")
+    from smoke.ci.github_comment import comment_on_pr  # comment-on-pr; warns, never raises
+
+    comment_on_pr(result, env, console)
     console.close()
 
 
