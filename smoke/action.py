@@ -112,7 +112,10 @@ def run(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> int:
     inputs = read_inputs(env)
     # Registered before anything prints: the GitHub console masks it first thing.
     redact.register(inputs.get("api-key"))
-    redact.register(inputs.get("github-token"))  # the comment's token (comment-on-pr)
+    from smoke.config import parse_bool
+
+    if parse_bool(inputs.get("comment-on-pr", "")):  # the comment's token: masked too
+        redact.register(inputs.get("github-token"))
     env[KEY_VARIABLE] = inputs.get("api-key", "")
     flags = flags_for(inputs)
     problem = _problem(inputs)
