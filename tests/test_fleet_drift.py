@@ -154,3 +154,14 @@ def test_a_missing_baseline_names_the_file(tmp_path: Path) -> None:
     assert run.code == 2
     assert "--baseline: nowhere.json: no such file" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_a_bad_baseline_after_another_preflight_stopped_the_run(
+        tmp_path: Path, stub: StubServer) -> None:
+    bad = tmp_path / "baseline.json"
+    bad.write_text('{"checks": []}', "utf-8")
+    outcome = _first(stub, baseline=str(bad), max_total_tokens="1")  # spend:budget fails
+    assert outcome.code == 2
+    assert outcome.check("spend:budget")["category"] == "config"
+    check = outcome.check("drift:baseline")
+    assert check["category"] == "config" and "not a chat-smoke report" in check["message"]

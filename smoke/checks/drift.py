@@ -91,7 +91,11 @@ def postflight(settings: Settings, checks: list[Check]) -> list[Check]:
     if not settings.baseline or any(c.id == CHECK_ID for c in checks):
         return []  # no baseline, or the preflight already failed on it
     check = Check(CHECK_ID, "drift", "drift against the baseline")
-    baseline = load_baseline(settings.baseline)
+    try:  # read again: the preflight does not run when an earlier one stopped the run
+        baseline = load_baseline(settings.baseline)
+    except BaselineError as exc:
+        check.steps.append(Step("baseline", "fail", str(exc)))
+        return [check.fail(Category.CONFIG, str(exc))]
     current = {"endpoint": {"host": settings.host, "path": settings.path},
                "config": {"models": list(settings.models)},
                "checks": [c.to_dict() for c in checks]}
