@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from smoke import __version__
+from smoke._version import __version__
 from smoke.categories import EXIT_PRECEDENCE, Category
 from smoke.reports.json_report import SCHEMA_VERSION
 from smoke.results import Attempt, Check, GateResult, Step

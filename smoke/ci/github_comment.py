@@ -26,7 +26,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from smoke.config import parse_bool
 from smoke.output import redact
@@ -34,8 +34,15 @@ from smoke.output import redact
 if TYPE_CHECKING:
     import requests
 
-    from smoke.ci.github import GitHubConsole
     from smoke.results import GateResult
+
+
+class Console(Protocol):
+    """What the comment needs of the GitHub console (``smoke.ci.github.GitHubConsole``)."""
+
+    def command(self, name: str, message: str = "", **properties: str) -> None: ...
+
+    def line(self, text: str = "") -> None: ...
 
 EVENTS = ("pull_request", "pull_request_target")
 BODY_LIMIT = 65_536  # characters, GitHub's limit for a comment body
@@ -224,7 +231,7 @@ def _problem(response: requests.Response) -> str:
 
 
 def comment_on_pr(result: GateResult, env: Mapping[str, str],
-                  console: GitHubConsole) -> str | None:
+                  console: Console) -> str | None:
     """Post or update the comment when asked to; return "created"/"updated", or None
     (not asked, or a warning was emitted). Never raises."""
     if not wanted(env):
