@@ -55,6 +55,7 @@ class FakeGitHub:
     # method -> what the next calls get: a status code, or "slow" (longer than any budget)
     script: dict[str, list[int | str]] = field(default_factory=dict)
     rate_limited: bool = False
+    link_host: str | None = None  # a Link header pointing elsewhere (the token must not go)
     next_id: int = 1000
     url: str = ""
 
@@ -128,8 +129,9 @@ class _Handler(BaseHTTPRequestHandler):
         chunk = items[(page - 1) * per_page: page * per_page]
         headers = {}
         if page * per_page < len(items):
-            headers["Link"] = (f'<{fake.url}{call.path}?per_page={per_page}&page={page + 1}>;'
-                               f' rel="next", <{fake.url}{call.path}?page=1>; rel="first"')
+            root = fake.link_host or fake.url
+            headers["Link"] = (f'<{root}{call.path}?per_page={per_page}&page={page + 1}>;'
+                               f' rel="next", <{root}{call.path}?page=1>; rel="first"')
         self._send(200, chunk, headers)
 
     def do_POST(self) -> None:  # noqa: N802
@@ -324,6 +326,15 @@ def test_found_on_the_third_page(tmp_path: Path, github: FakeGitHub) -> None:
     assert all(c.query["per_page"] == ["100"] for c in github.calls if c.method == "GET")
     assert github.calls[-1].method == "PATCH"
     assert ours["body"].startswith("<!-- chat-smoke:release_gate:gate:staging -->\n## ✅")
+
+
+def test_the_token_follows_no_link_to_another_host(tmp_path: Path, github: FakeGitHub) -> None:
+    for number in range(150):
+        github.add(f"comment {number}")
+    github.link_host = "http://localhost:9"  # another origin than GITHUB_API_URL
+    done, log, _ = _post(_github_env(github, tmp_path))
+    assert done is None and len(github.calls) == 1
+    assert "not under GITHUB_API_URL" in _warnings(log)[0]
 
 
 def test_the_comment_key_and_the_environment_keep_comments_apart(

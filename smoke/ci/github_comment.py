@@ -205,6 +205,9 @@ class _Client:
                     found = comment.get("id")
                     return found if isinstance(found, int) else None
             url = response.links.get("next", {}).get("url")
+            if url is not None and not url.startswith(self.target.api_url + "/"):
+                # The token goes only to GITHUB_API_URL, whatever a Link header says.
+                raise CommentError("the next page of comments is not under GITHUB_API_URL")
         return None
 
     def post(self, text: str) -> str:
