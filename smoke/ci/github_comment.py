@@ -122,24 +122,24 @@ def run_url(env: Mapping[str, str]) -> str:
     return f"{server}/{repository}/actions/runs/{run}"
 
 
-def compact(result: GateResult) -> str:
-    """The summary as the comment shows it. The one place to point at a compact rendering
-    of the summary (verdict, table, next steps) once the summary offers one."""
+def compact(result: GateResult, link: str) -> str:
+    """The summary as the comment shows it: the summary's compact form (verdict, the
+    deciding check, the table, what to do next, a link to the run), under 60,000 bytes."""
     from smoke.reports.summary import markdown
 
-    return markdown.render(result, None)
+    return markdown.render(result, None, compact=True, run_url=link)
 
 
 def body(target: Target, summary: str) -> str:
-    """Marker first (a cut never loses it), then the summary, then the run link, under
-    :data:`BODY_LIMIT` characters."""
+    """The marker first (a cut never loses it), then the summary, under :data:`BODY_LIMIT`
+    characters (the summary's own cap counts UTF-8 bytes, never fewer than characters)."""
     from smoke.reports.summary.markdown import cap
 
-    link = f"\n\n[The workflow run]({target.run_url}) has the full summary and the reports.\n"
-    room = BODY_LIMIT - len(target.marker) - len(link) - 64
-    # cap() counts UTF-8 bytes, never fewer than characters: under room bytes is under
-    # room characters.
-    return f"{target.marker}\n{cap(summary, room)}{link}"
+    link = f"\n[The workflow run]({target.run_url}) has the full summary and the reports.\n"
+    text = cap(summary, BODY_LIMIT - len(target.marker) - len(link) - 64)
+    if target.run_url not in text:  # the summary's own link was cut with its end
+        text += link
+    return f"{target.marker}\n{text}"
 
 
 class _Client:
@@ -255,7 +255,7 @@ def comment_on_pr(result: GateResult, env: Mapping[str, str],
         repository=env.get("GITHUB_REPOSITORY", ""), number=number, token=token,
         marker=marker(env, result.environment), run_url=run_url(env))
     try:
-        text = redact.scrub(body(target, compact(result)))
+        text = redact.scrub(body(target, compact(result, target.run_url)))
         done = _Client(target).post(text)
     except CommentError as exc:
         console.command("warning", _CANNOT.format(number=number, problem=str(exc)),
