@@ -134,22 +134,31 @@ def _podman() -> tuple[Engine | None, str]:
     return Engine("podman", env, standin=True), ""
 
 
-@pytest.fixture(scope="session")
-def engine() -> Engine:
-    if CHOICE == "skip":
-        _unavailable("CHAT_SMOKE_CONTAINER=skip")
-    if CHOICE in ("", "docker"):
+def select_engine(choice: str = CHOICE) -> tuple[Engine | None, str]:
+    """docker where an engine answers, else podman with the stand-in base; or the reason
+    there is none. Also used by bench/bench_container.py."""
+    if choice == "skip":
+        return None, "CHAT_SMOKE_CONTAINER=skip"
+    if choice in ("", "docker"):
         found = _docker()
         if found is not None:
-            return found
-        if CHOICE == "docker":
-            _unavailable("CHAT_SMOKE_CONTAINER=docker but `docker info` fails")
+            return found, ""
+        if choice == "docker":
+            return None, "CHAT_SMOKE_CONTAINER=docker but `docker info` fails"
     found, why = _podman()
+    if found is None:
+        return None, why
+    note("engine: podman with the stand-in base (Debian bookworm python3 3.11 in a venv at "
+         "/usr/local, built by tests/container/setup.sh), not the official python image")
+    return found, ""
+
+
+@pytest.fixture(scope="session")
+def engine() -> Engine:
+    found, why = select_engine()
     if found is None:
         _unavailable(why)
     assert found is not None
-    note("engine: podman with the stand-in base (Debian bookworm python3 3.11 in a venv at "
-         "/usr/local, built by tests/container/setup.sh), not the official python image")
     return found
 
 
@@ -184,18 +193,18 @@ def _history(engine: Engine, ref: str) -> list[tuple[int, str]]:
     return rows
 
 
-@pytest.fixture(scope="session")
-def image(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Image:
-    """The project's image, built once per session with no cache (dependencies from PyPI,
-    as a fresh build does), and its sizes."""
+def build_image(engine: Engine, workdir: Path, ref: str = IMAGE) -> Image:
+    """Build the project's image as ``ref`` with no cache (dependencies from PyPI, as a
+    fresh build does) and read its sizes. ``workdir`` holds the stand-in's Dockerfile copy.
+    Also used by bench/bench_container.py."""
     dockerfile = (REPO / "Dockerfile").read_text("utf-8")
     base = _from_line(dockerfile)
-    args = ["build", "--no-cache", "-t", IMAGE]
+    args = ["build", "--no-cache", "-t", ref]
     local = base if "/" in base.split(":")[0] else f"docker.io/library/{base}"
     if engine.standin:
         # The stand-in base is tagged with the FROM reference itself, so the copy's FROM
         # names it explicitly (docker.io/library/...) and --pull=never keeps it local.
-        copy = tmp_path_factory.mktemp("build") / "Dockerfile"
+        copy = workdir / "Dockerfile"
         copy.write_text(dockerfile.replace(f"FROM {base}", f"FROM {local}", 1), "utf-8")
         changed = [a for a, b in zip(dockerfile.splitlines(), copy.read_text().splitlines(),
                                      strict=True) if a != b]
@@ -212,13 +221,13 @@ def image(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Image:
     done = engine.cmd(*args, str(REPO), timeout=900)
     seconds = time.monotonic() - started
     if done.returncode != 0:
-        pytest.fail(f"{engine.name} build failed (exit {done.returncode}):\n"
-                    f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}", pytrace=False)
+        raise BuildError(f"{engine.name} build failed (exit {done.returncode}):\n"
+                         f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     if engine.standin:  # the suite's private storage: drop the images this build replaced
         engine.cmd("image", "prune", "-f")
-    size = int(engine.cmd("image", "inspect", "--format", "{{.Size}}", IMAGE,
+    size = int(engine.cmd("image", "inspect", "--format", "{{.Size}}", ref,
                           check=True).stdout.strip())
-    ours = _history(engine, IMAGE)
+    ours = _history(engine, ref)
     theirs = _history(engine, local if engine.standin else base)
     own = ours[: len(ours) - len(theirs)]
     own_size = sum(size for size, _ in own)
@@ -226,7 +235,20 @@ def image(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Image:
          f"{' = the stand-in' if engine.standin else ''})")
     note(f"image: {size / 1e6:.1f} MB; the project's own layers: {own_size / 1e6:.1f} MB "
          f"in {sum(1 for s, _ in own if s)} non-empty layers")
-    return Image(IMAGE, base, seconds, size, own_size, own)
+    return Image(ref, base, seconds, size, own_size, own)
+
+
+class BuildError(Exception):
+    """The engine could not build the image (its output is the message)."""
+
+
+@pytest.fixture(scope="session")
+def image(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Image:
+    """The project's image, built once per session with no cache, and its sizes."""
+    try:
+        return build_image(engine, tmp_path_factory.mktemp("build"))
+    except BuildError as failed:
+        pytest.fail(str(failed), pytrace=False)
 
 
 # --- running the image ---------------------------------------------------------------
