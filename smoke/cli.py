@@ -104,6 +104,10 @@ def main() -> None:
 @click.option("--report-junit", metavar="PATH", help="Write a JUnit XML report here.")
 @click.option("--summary", metavar="PATH", help="Write the Markdown summary here.")
 @click.option("--report-dotenv", metavar="PATH", help="Write a dotenv file (GitLab) here.")
+@click.option("--dotenv-prefix", metavar="PREFIX", help="Prefix of the dotenv (and Azure "
+              "output) variable names (default CHAT_SMOKE_).")
+@click.option("--ci", metavar="NAME", help="CI platform: auto (default, detected), github, "
+              "gitlab, azure, buildkite, jenkins, circleci, bitbucket or local.")
 @click.option("--summary-template", metavar="PATH", help="Your own Jinja2 summary template.")
 def run(**options: Any) -> None:
     """Run the release gate once and exit with its code (0 pass, 2 config, 3 credentials,

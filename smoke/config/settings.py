@@ -53,6 +53,8 @@ class Settings:
     max_total_tokens: int | None = None
     concurrency: int = 16
     sdk_parity: bool = False
+    ci: str = "auto"
+    dotenv_prefix: str = "CHAT_SMOKE_"
     report_json: str | None = None
     report_junit: str | None = None
     report_dotenv: str | None = None
@@ -97,4 +99,5 @@ class Settings:
             "sdk_parity": self.sdk_parity,
             "ca_bundle": self.ca_bundle,
             "allow_plain_http": self.allow_plain_http,
+            "dotenv_prefix": self.dotenv_prefix,
         }
