@@ -73,15 +73,16 @@ class Buildkite(Platform):
 
 def _call(argv: list[str], stdin: str) -> str | None:
     """Run the agent with ``stdin``; a problem as one line, or None."""
+    what = f"{AGENT} {argv[1]}"
     try:
         done = subprocess.run(argv, input=stdin, capture_output=True, text=True,
                               timeout=AGENT_TIMEOUT, check=False)
     except subprocess.TimeoutExpired:
-        return f"{argv[0]} {argv[1]} did not finish within {AGENT_TIMEOUT:.0f} s"
+        return f"{what} did not finish within {AGENT_TIMEOUT:g} s"
     except OSError as exc:
-        return f"{argv[0]} {argv[1]}: {exc.strerror or exc}"
+        return f"{what}: {exc.strerror or exc}"
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()
-        return f"{argv[0]} {argv[1]} exited {done.returncode}" + (
+        return f"{what} exited {done.returncode}" + (
             f" ({tail[-1][:200]})" if tail else "")
     return None

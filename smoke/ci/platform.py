@@ -35,10 +35,13 @@ if TYPE_CHECKING:
 
 FAIL_ON_ERROR_INPUT = "INPUT_FAIL-ON-ERROR"
 ANNOTATION_LIMIT = 4000  # characters; an annotation is a headline, report.json has the rest
-# Ranks: the failures by the verdict's precedence, then notes about the run, then warnings.
-RANK_FAILURE = 0
+# Ranks: the deciding failure, notes about the run (a failure reported as a warning, an
+# output that could not be written), the other failures by the verdict's precedence,
+# then warnings. Under a cap, what decides the run is what is shown.
+RANK_DECIDING = 0
 RANK_NOTE = 1
-RANK_WARNING = 2
+RANK_FAILURE = 2
+RANK_WARNING = 3
 _MORE = {"error": "failures", "warning": "warnings", "notice": "notices"}
 
 
@@ -195,7 +198,8 @@ class Platform(Console):
                 more = len(items) - (room - 1)
                 items = items[: room - 1] + [Annotation(
                     level, f"{more} more {_MORE.get(level, 'annotations')}: see the job "
-                    "summary (or report.json) for all of them.",
+                    "summary (or report.json) for all of them. The CI shows at most "
+                    f"{self.annotation_cap} per level and step.",
                     f"chat-smoke: {more} more {_MORE.get(level, 'annotations')}")]
             for item in items:
                 self.write_annotation(item.level, redact.scrub(item.message),
@@ -221,9 +225,10 @@ class Platform(Console):
     def annotate_result(self, result: GateResult, env: Mapping[str, str]) -> None:
         """Queue the failures (deciding one first) and the run's warnings."""
         soft = not fail_on_error(env)
-        for check in ordered_failures(result):
+        for i, check in enumerate(ordered_failures(result)):
             self.annotate("warning" if soft else "error", failure_message(check),
-                          failure_title(check), failure_rank(check))
+                          failure_title(check),
+                          (RANK_DECIDING,) if i == 0 else failure_rank(check))
         if soft and result.verdict == "fail":
             category = result.category.value if result.category else "internal error"
             self.annotate(
