@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from smoke import ci
 from smoke.categories import Category
@@ -532,3 +534,63 @@ def test_the_action_never_shows_more_than_ten_per_level(tmp_path: Path, stub: St
         assert shown[1].properties["title"] == "chat-smoke: failure reported as a warning"
         assert shown[-1].data.startswith("10 more warnings: see the job summary")
     assert run.code == (3 if fail_on_error == "true" else 0)
+
+
+# -- examples and README: one of each per CI ---------------------------------------------
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = {
+    "github": ("README.md", "## Run it in GitHub Actions"),
+    "gitlab": ("examples/gitlab-ci.yml", "## Run it in GitLab CI"),
+    "jenkins": ("examples/Jenkinsfile", "## Run it in Jenkins"),
+    "azure": ("examples/azure-pipelines.yml", "## Run it in Azure Pipelines"),
+    "buildkite": ("examples/buildkite-pipeline.yml", "## Run it in Buildkite"),
+    "circleci": ("examples/circleci/config.yml", "## Run it in CircleCI"),
+    "bitbucket": ("examples/bitbucket-pipelines.yml", "## Run it in Bitbucket Pipelines"),
+}
+
+OTHER_TOOLS = {"--entrypoint", "--context", "--style"}  # docker's, buildkite-agent's
+
+
+def test_every_ci_has_an_example_and_a_readme_section() -> None:
+    from click.testing import CliRunner
+
+    from smoke.cli import main
+
+    assert set(EXAMPLES) == set(ci.PLATFORMS) - {"local"}
+    readme = (REPO / "README.md").read_text("utf-8")
+    options = CliRunner().invoke(main, ["run", "--help"]).output
+    for name, (example, heading) in EXAMPLES.items():
+        assert f"\n{heading}\n" in readme, heading
+        if name == "github":  # the action; README's options are checked by test_cli.py
+            continue
+        text = (REPO / example).read_text("utf-8")
+        assert "chat-smoke run" in text, example
+        flags = set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]+)", text)) - OTHER_TOOLS
+        assert flags and all(flag in options for flag in flags), (example, flags)
+    for name in ci.PLATFORMS:
+        assert f"`{name}`" in readme  # the --ci values are documented
+
+
+def test_the_azure_example_matches_what_the_gate_writes() -> None:
+    text = (REPO / "examples/azure-pipelines.yml").read_text("utf-8")
+    pipeline = yaml.safe_load(text)
+    container = pipeline["resources"]["containers"][0]
+    assert container["options"] == '--entrypoint ""'
+    gate = pipeline["jobs"][0]
+    steps = gate["steps"]
+    assert steps[0]["env"] == {"COMETAPI_API_KEY": "$(COMETAPI_API_KEY)"}
+    publish = [s for s in steps if s.get("task") == "PublishTestResults@2"][0]
+    assert publish["inputs"]["testResultsFiles"] in steps[0]["script"]
+    assert publish["condition"] == "succeededOrFailed()"
+    # The output variable the deploy job reads is one the gate sets.
+    assert f"{steps[0]['name']}.CHAT_SMOKE_VERDICT" in text
+
+
+def test_the_bitbucket_example_relies_on_the_default_junit_path() -> None:
+    from smoke.ci.bitbucket import DEFAULT_JUNIT
+
+    pipeline = yaml.safe_load((REPO / "examples/bitbucket-pipelines.yml").read_text("utf-8"))
+    step = pipeline["pipelines"]["default"][0]["step"]
+    assert "--report-junit" not in " ".join(step["script"])
+    assert DEFAULT_JUNIT.startswith("test-results/") and DEFAULT_JUNIT.count("/") <= 3
+    assert "test-results/**" in step["artifacts"]
