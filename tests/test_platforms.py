@@ -594,3 +594,15 @@ def test_the_bitbucket_example_relies_on_the_default_junit_path() -> None:
     assert "--report-junit" not in " ".join(step["script"])
     assert DEFAULT_JUNIT.startswith("test-results/") and DEFAULT_JUNIT.count("/") <= 3
     assert "test-results/**" in step["artifacts"]
+
+
+def test_azure_keeps_the_same_cap() -> None:
+    out = io.StringIO()
+    categories = [Category.TIMEOUT] * 12 + [Category.QUOTA]
+    Azure(out).publish(_failing_result(*categories, warnings=3), {"AGENT_TEMPDIRECTORY": ""})
+    issues = [c for c in azure_commands(out.getvalue()) if c.name == "task.logissue"]
+    errors = [c for c in issues if c.properties["type"] == "error"]
+    assert len(errors) == 10
+    assert errors[0].data.startswith("chat-smoke quota: chat completion (m12)")
+    assert errors[-1].data.startswith("chat-smoke: 4 more failures: see the job summary")
+    assert len([c for c in issues if c.properties["type"] == "warning"]) == 3

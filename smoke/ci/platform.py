@@ -199,8 +199,7 @@ class Platform(Console):
                 items = items[: room - 1] + [Annotation(
                     level, f"{more} more {_MORE.get(level, 'annotations')}: see the job "
                     "summary (or report.json) for all of them. The CI shows at most "
-                    f"{self.annotation_cap} per level and step.",
-                    f"chat-smoke: {more} more {_MORE.get(level, 'annotations')}")]
+                    f"{self.annotation_cap} per level and step.", "chat-smoke")]
             for item in items:
                 self.write_annotation(item.level, redact.scrub(item.message),
                                       redact.scrub(item.title))
