@@ -98,11 +98,10 @@ def _summary_file(result: GateResult, env: Mapping[str, str], template: str | No
     agent's temp folder (mapped into container jobs), else into a fresh temp folder."""
     if reports.get("summary") and Path(reports["summary"]).is_file():
         return Path(reports["summary"])
-    from smoke.ci.github import summary_markdown
     from smoke.reports.files import write_text
 
     folder = env.get("AGENT_TEMPDIRECTORY", "").strip()
     if not folder or not os.path.isdir(folder):
         folder = tempfile.mkdtemp(prefix="chat-smoke-")
     return write_text(os.path.join(folder, "chat-smoke-summary.md"),
-                      summary_markdown(result, template, platform))
+                      platform.summary_markdown(result, template))

@@ -57,10 +57,8 @@ class Buildkite(Platform):
         path = agent(env)
         if path is None:
             return
-        from smoke.ci.github import summary_markdown
-
         try:
-            body = redact.scrub(summary_markdown(result, template, self))
+            body = redact.scrub(self.summary_markdown(result, template))
         except ReportError as exc:
             self.annotate("warning", str(exc), "chat-smoke: summary", (RANK_NOTE,))
             return

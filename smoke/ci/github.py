@@ -36,17 +36,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, TextIO
 
-from smoke.ci.platform import (
-    FAIL_ON_ERROR_INPUT as FAIL_ON_ERROR_INPUT,  # re-exported
-)
-from smoke.ci.platform import (
-    RANK_NOTE,
-    Platform,
-    PlatformStream,
-)
-from smoke.ci.platform import (
-    fail_on_error as fail_on_error,  # re-exported
-)
+from smoke.ci.platform import ANNOTATION_LIMIT as ANNOTATION_LIMIT  # re-exported
+from smoke.ci.platform import FAIL_ON_ERROR_INPUT as FAIL_ON_ERROR_INPUT  # re-exported
+from smoke.ci.platform import RANK_NOTE, Platform, PlatformStream
+from smoke.ci.platform import fail_on_error as fail_on_error  # re-exported
 from smoke.errors import ReportError
 from smoke.output import redact
 
@@ -56,9 +49,8 @@ if TYPE_CHECKING:
 # The runner drops a step summary file over 1 MiB; stay clear of it, because other steps
 # of the job may have written to the same file before us.
 SUMMARY_LIMIT = 1024 * 1024
-# GitHub keeps at most 10 error and 10 warning annotations per step and drops the rest
-# (actions/runner src/Runner.Worker/ExecutionContext.cs, ``_maxIssueCount = 10`` per
-# issue type and step): the rest are counted, not shown.
+# GitHub shows at most 10 error and 10 warning annotations per step; the rest are only
+# counted (actions/runner src/Runner.Worker/ExecutionContext.cs, ``_maxIssueCount``).
 ANNOTATIONS_PER_LEVEL = 10
 OUTPUT_NAMES = (
     "verdict", "category", "exit-code", "request-id", "duration-ms", "report-json",
@@ -172,7 +164,7 @@ class GitHub(Platform):
         except ReportError as exc:
             problems.append(str(exc))
         try:
-            append_summary(env, summary_markdown(result, template, self),
+            append_summary(env, self.summary_markdown(result, template),
                            reports.get("report_json", "report.json"))
         except ReportError as exc:
             problems.append(str(exc))
@@ -218,21 +210,6 @@ def publish(
 ) -> None:
     """Annotate the run, set the step's outputs and append the job summary."""
     _console().publish(result, env, template, reports)
-
-
-def summary_markdown(result: GateResult, template: str | None, platform: Platform) -> str:
-    """The Markdown summary; a broken user template is a warning and the built-in one is
-    used instead."""
-    from smoke.reports.summary import markdown
-
-    try:
-        return markdown.render(result, template)
-    except ReportError as exc:
-        if template is None:
-            raise
-        platform.annotate("warning", f"{exc}; the built-in summary was used instead",
-                          "chat-smoke: summary-template", (RANK_NOTE,))
-        return markdown.render(result, None)
 
 
 # -- step outputs ------------------------------------------------------------------

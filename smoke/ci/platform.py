@@ -243,6 +243,21 @@ class Platform(Console):
                        template: str | None, reports: Mapping[str, str]) -> None:
         """Outputs, summary and the like. Default: nothing (reports are files)."""
 
+    def summary_markdown(self, result: GateResult, template: str | None) -> str:
+        """The Markdown summary for a CI's summary page; a broken user template is a
+        warning, and the built-in summary is used instead."""
+        from smoke.errors import ReportError
+        from smoke.reports.summary import markdown
+
+        try:
+            return markdown.render(result, template)
+        except ReportError as exc:
+            if template is None:
+                raise
+            self.annotate("warning", f"{exc}; the built-in summary was used instead",
+                          "chat-smoke: summary-template", (RANK_NOTE,))
+            return markdown.render(result, None)
+
     def close(self) -> None:
         """End the open group and write the queued annotations."""
         self.end_group()
