@@ -271,14 +271,15 @@ class RawRun:
     cwd: Path
 
 
-def run_raw(tmp_path: Path, env: dict[str, str], *args: str) -> RawRun:
+def run_raw(tmp_path: Path, env: dict[str, str], *args: str,
+            program: tuple[str, ...] = ("-m", "smoke")) -> RawRun:
     """``python -m smoke run`` with exactly ``env`` added to a clean environment; the
     output kept byte for byte (CR and ESC matter to the parsers)."""
     base = {k: v for k, v in os.environ.items()
             if not k.startswith(("INPUT_", "GITHUB_", "RUNNER_", "COMETAPI_", "SMOKE_", "CI_"))
             and k not in DETECTION_VARIABLES and k != "CI"}
     base.update({"COMETAPI_API_KEY": KEY, **env})
-    proc = subprocess.run([sys.executable, "-m", "smoke", "run", *args], cwd=tmp_path,
+    proc = subprocess.run([sys.executable, *program, "run", *args], cwd=tmp_path,
                           env=base, capture_output=True, timeout=90)
     return RawRun(proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8"),
                   tmp_path)
@@ -366,6 +367,7 @@ def test_a_hostile_endpoint_runs_no_command_on_any_ci(name: str, tmp_path: Path,
             if KEY in line and not line.startswith(masks)] == []
     junit_text = (tmp_path / "junit.xml").read_text("utf-8")
     assert junit_attachments(junit_text) == []
+    assert "[ [ATTACHMENT|/etc/passwd]]" in junit_text  # shown, as text
     report = json.loads((tmp_path / "report.json").read_text("utf-8"))
     assert report["category"] == "request"
     for stream in (run.stdout, run.stderr):
@@ -606,3 +608,22 @@ def test_azure_keeps_the_same_cap() -> None:
     assert errors[0].data.startswith("chat-smoke quota: chat completion (m12)")
     assert errors[-1].data.startswith("chat-smoke: 4 more failures: see the job summary")
     assert len([c for c in issues if c.properties["type"] == "warning"]) == 3
+
+
+@pytest.mark.parametrize("name", ["azure", "gitlab", "buildkite"])
+def test_the_image_entrypoint_behaves_the_same(name: str, tmp_path: Path,
+                                               stub: StubServer) -> None:
+    """The container's entry point with a command (as GitLab, Azure and Buildkite start
+    it): the same platform, the same defusing."""
+    entrypoint = str(REPO / "entrypoint.py")
+    run = run_raw(tmp_path, platform_env(name, tmp_path), "--base-url", stub.url(),
+                  "--model", HOSTILE_MODELS, "--retries", "0", program=(entrypoint,))
+    assert run.code == 4, run.stdout + run.stderr
+    found = all_parsers(run.stdout)
+    assert found["teamcity"] == [] and found["gitlab"] == expected_commands(name)["gitlab"]
+    assert found["buildkite"] == expected_commands(name)["buildkite"]
+    pwned = [c for c in azure_commands(run.stdout) if "pwned" in str(c.properties)
+             or c.name not in ("task.setsecret", "##[group]", "##[endgroup]",
+                               "task.setvariable", "task.uploadsummary", "task.logissue")]
+    assert pwned == []
+    assert len(azure_commands(run.stdout)) == (13 if name == "azure" else 0)
