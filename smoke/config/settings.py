@@ -20,6 +20,7 @@ DERIVED: dict[str, tuple[str, ...]] = {
     "config_file": (),  # the file itself: --config, SMOKE_CONFIG or ./chat-smoke.yml
     "max_body_bytes": (),  # a fixed cap on a response body, not a setting
 }
+DEFAULT_DOTENV_PREFIX = "CHAT_SMOKE_"
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class Settings:
     concurrency: int = 16
     sdk_parity: bool = False
     ci: str = "auto"
-    dotenv_prefix: str = "CHAT_SMOKE_"
+    dotenv_prefix: str = DEFAULT_DOTENV_PREFIX
     report_json: str | None = None
     report_junit: str | None = None
     report_dotenv: str | None = None
@@ -99,5 +100,7 @@ class Settings:
             "sdk_parity": self.sdk_parity,
             "ca_bundle": self.ca_bundle,
             "allow_plain_http": self.allow_plain_http,
-            "dotenv_prefix": self.dotenv_prefix,
+            # Shown only when changed; the dotenv and Azure outputs read it from here.
+            "dotenv_prefix": (self.dotenv_prefix
+                              if self.dotenv_prefix != DEFAULT_DOTENV_PREFIX else None),
         }

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import re
 
+from smoke.config.settings import DEFAULT_DOTENV_PREFIX
 from smoke.output import redact
 from smoke.results import GateResult
 
-PREFIX = "CHAT_SMOKE_"  # the default of --dotenv-prefix
+PREFIX = DEFAULT_DOTENV_PREFIX  # --dotenv-prefix changes it
 VALUE_LIMIT = 200  # a request id is ~40 characters; five values stay far below 5 KB
 # Request ids are opaque strings from the server: keep the characters ids are made of.
 _UNSAFE = re.compile(r"[^A-Za-z0-9._:/+=@-]")
