@@ -11,15 +11,18 @@ import io
 import json
 import os
 import re
+import ssl
 import stat
 import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import trustme
 import yaml
 
 from smoke import ci
@@ -627,3 +630,31 @@ def test_the_image_entrypoint_behaves_the_same(name: str, tmp_path: Path,
                                "task.setvariable", "task.uploadsummary", "task.logissue")]
     assert pwned == []
     assert len(azure_commands(run.stdout)) == (13 if name == "azure" else 0)
+
+
+@pytest.mark.parametrize("fail_on_error", ["true", "false"])
+def test_a_certificate_warning_shares_the_cap(fail_on_error: str, tmp_path: Path,
+                                              ca: trustme.CA, ca_file: str) -> None:
+    """A real warning from another feature (the certificate expires in 3 days) counts
+    toward GitHub's 10 per level like the failures do."""
+    leaf = ca.issue_cert("127.0.0.1", common_name="stub.test",
+                         not_after=datetime.now(UTC) + timedelta(days=3.5))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    leaf.configure_cert(context)
+    models = ",".join(f"scenario/wrong-answer~{i}" for i in range(11))
+    env = {**platform_env("github", tmp_path), "INPUT_FAIL-ON-ERROR": fail_on_error}
+    with StubServer(key=KEY, tls=context) as server:
+        run = run_raw(tmp_path, env, "--base-url", server.base_url, "--model", models,
+                      "--ca-bundle", ca_file, "--report-json", "report.json")
+    report = json.loads((tmp_path / "report.json").read_text("utf-8"))
+    assert len(report["warnings"]) == 1 and "expires in 3 day(s)" in report["warnings"][0]
+    commands = run_commands(run.stdout)
+    errors = [c for c in commands if c.name == "error"]
+    warnings = [c for c in commands if c.name == "warning"]
+    if fail_on_error == "true":
+        assert len(errors) == 10 and errors[-1].data.startswith("2 more failures")
+        assert [w.properties["title"] for w in warnings] == ["chat-smoke warning"]
+    else:
+        # 11 failures as warnings, the note that the step succeeds, the certificate: 13.
+        assert errors == [] and len(warnings) == 10
+        assert warnings[-1].data.startswith("4 more warnings")
