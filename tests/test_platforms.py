@@ -658,3 +658,14 @@ def test_a_certificate_warning_shares_the_cap(fail_on_error: str, tmp_path: Path
         # 11 failures as warnings, the note that the step succeeds, the certificate: 13.
         assert errors == [] and len(warnings) == 10
         assert warnings[-1].data.startswith("4 more warnings")
+
+
+def test_past_the_cap_a_warning_is_still_in_the_log() -> None:
+    out = io.StringIO()
+    github = GitHub(out)
+    for i in range(10):
+        github.command("warning", f"early {i}")
+    github.annotate("warning", "drift: a late warning", "chat-smoke drift")
+    github.close()
+    assert len([c for c in run_commands(out.getvalue()) if c.name == "warning"]) == 10
+    assert "warning: chat-smoke drift: drift: a late warning" in out.getvalue()

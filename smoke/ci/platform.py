@@ -192,11 +192,17 @@ class Platform(Console):
             items = [a for a in pending if a.level == level]
             shown = self._shown.get(level, 0)
             room = len(items) if self.annotation_cap is None else self.annotation_cap - shown
-            if room <= 0:
-                continue
             if len(items) > room:
-                more = len(items) - (room - 1)
-                items = items[: room - 1] + [Annotation(
+                kept = max(room - 1, 0)
+                # Nothing is lost: what has no slot is a plain log line (failures are
+                # in the log already, as check lines).
+                for item in items[kept:]:
+                    if item.rank[0] not in (RANK_DECIDING, RANK_FAILURE):
+                        Platform.write_annotation(self, item.level, item.message, item.title)
+                if room <= 0:
+                    continue
+                more = len(items) - kept
+                items = items[:kept] + [Annotation(
                     level, f"{more} more {_MORE.get(level, 'annotations')}: see the job "
                     "summary (or report.json) for all of them. The CI shows at most "
                     f"{self.annotation_cap} per level and step.", "chat-smoke")]
