@@ -162,7 +162,8 @@ EFFECTS: dict[str, tuple[str, Any]] = {
     "api-key": ("sk-distinct-0123456789", lambda s: s.api_key == "sk-distinct-0123456789"),
 }
 # Read outside the Settings; their effect is tested by running the action below.
-ELSEWHERE = {"fail-on-error"}
+# comment-on-pr, github-token and comment-key: tests/test_pr_comment.py runs the comment.
+ELSEWHERE = {"fail-on-error", "comment-on-pr", "github-token", "comment-key"}
 
 
 def test_every_input_has_an_effect_test() -> None:

@@ -54,7 +54,7 @@ SUMMARY_LIMIT = 1024 * 1024
 ANNOTATIONS_PER_LEVEL = 10
 OUTPUT_NAMES = (
     "verdict", "category", "exit-code", "request-id", "duration-ms", "report-json",
-    "report-junit",
+    "report-junit", "summary",
 )
 
 _DELIMITER_IN_VALUE = (
@@ -170,6 +170,10 @@ class GitHub(Platform):
             problems.append(str(exc))
         for problem in problems:
             self.annotate("error", problem, "chat-smoke: GitHub output", (RANK_NOTE,))
+        # comment-on-pr: its warnings go through this platform's annotation cap too.
+        from smoke.ci.github_comment import comment_on_pr  # warns, never raises
+
+        comment_on_pr(result, env, self)
 
     def close(self) -> None:
         """End the open log group, write the annotations, end the stop-commands block."""
@@ -227,6 +231,7 @@ def outputs(
         "duration-ms": str(result.duration_ms),
         "report-json": _relative(reports.get("report_json"), workspace),
         "report-junit": _relative(reports.get("report_junit"), workspace),
+        "summary": _relative(reports.get("summary"), workspace),
     }
 
 

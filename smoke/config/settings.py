@@ -61,6 +61,12 @@ class Settings:
     report_dotenv: str | None = None
     summary: str | None = None
     summary_template: str | None = None
+    report_prometheus: str | None = None
+    baseline: str | None = None
+    fail_on_drift: bool = False
+    drift_latency_factor: float = 3.0
+    drift_latency_floor_ms: int = 250
+    drift_usage_factor: float = 2.0
     config_file: str | None = None
     max_body_bytes: int = 4 * 1024 * 1024
 
@@ -100,6 +106,8 @@ class Settings:
             "sdk_parity": self.sdk_parity,
             "ca_bundle": self.ca_bundle,
             "allow_plain_http": self.allow_plain_http,
+            "baseline": self.baseline,
+            "fail_on_drift": self.fail_on_drift if self.baseline else None,
             # Shown only when changed; the dotenv and Azure outputs read it from here.
             "dotenv_prefix": (self.dotenv_prefix
                               if self.dotenv_prefix != DEFAULT_DOTENV_PREFIX else None),
