@@ -669,3 +669,21 @@ def test_past_the_cap_a_warning_is_still_in_the_log() -> None:
     github.close()
     assert len([c for c in run_commands(out.getvalue()) if c.name == "warning"]) == 10
     assert "warning: chat-smoke drift: drift: a late warning" in out.getvalue()
+
+
+def test_the_pull_request_comment_warning_shares_the_cap(tmp_path: Path) -> None:
+    """comment-on-pr runs in GitHub's publish step; its warning (here: no pull-request
+    number in the event file) is one more annotation under the same cap."""
+    env = {"INPUT_COMMENT-ON-PR": "true", "GITHUB_EVENT_NAME": "pull_request",
+           "GITHUB_EVENT_PATH": str(tmp_path / "missing.json"), "INPUT_FAIL-ON-ERROR": "false"}
+    out = io.StringIO()
+    GitHub(out).publish(_failing_result(*[Category.UPSTREAM] * 11, Category.AUTH), env)
+    warnings = [c for c in run_commands(out.getvalue()) if c.name == "warning"]
+    # 12 failures as warnings, the note, the comment's warning: 14, so 9 and "5 more".
+    assert len(warnings) == 10 and warnings[-1].data.startswith("5 more warnings")
+    # The deciding failure, then notes about the run (the comment's problem is one), then
+    # the other failures.
+    assert [w.properties["title"] for w in warnings[:4]] == [
+        "chat-smoke auth: chat completion (m11)", "chat-smoke: failure reported as a warning",
+        "chat-smoke: pull-request comment", "chat-smoke upstream: chat completion (m0)"]
+    assert "no pull-request number in GITHUB_EVENT_PATH" in warnings[2].data
