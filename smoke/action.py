@@ -15,10 +15,13 @@ import sys
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from smoke.output import redact
+
+if TYPE_CHECKING:
+    from smoke.ci.platform import Platform
 
 # Every input of action.yml and the schema key it sets (None: handled here).
 # tests/test_entrypoint.py fails when action.yml and this table disagree.
@@ -36,7 +39,7 @@ INPUTS: dict[str, str | None] = {
     "ca-bundle": "ca_bundle",
     "summary-template": "summary_template",
     "report-dir": None,  # the three report paths below
-    "fail-on-error": None,  # read by smoke.github (annotation level) and run() (exit code)
+    "fail-on-error": None,  # read by smoke.ci.platform (annotation level) and run() (exit)
     "stream": "stream",
     "check-models": "check_models",
     "expect-model": "expect_model",
@@ -106,11 +109,13 @@ def _problem(inputs: Mapping[str, str]) -> str | None:
 
 def run(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> int:
     """Action mode: read the inputs, run the gate, return the step's exit code."""
-    from smoke.ci.github import fail_on_error
+    from smoke import ci
+    from smoke.ci.platform import PlatformStream, fail_on_error
+    from smoke.runner import choose_platform
 
     env = dict(os.environ if env is None else env)
     inputs = read_inputs(env)
-    # Registered before anything prints: the GitHub console masks it first thing.
+    # Registered before anything prints: the platform masks it first thing.
     redact.register(inputs.get("api-key"))
     from smoke.config import parse_bool
 
@@ -119,47 +124,37 @@ def run(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> int:
     env[KEY_VARIABLE] = inputs.get("api-key", "")
     flags = flags_for(inputs)
     problem = _problem(inputs)
-    on_github = env.get("GITHUB_ACTIONS") == "true"
+    platform = ci.make(choose_platform(flags, env, cwd) if problem is None
+                       else ci.resolve(env.get("SMOKE_CI"), env))
     stderr = sys.stderr
-    if on_github:
-        from smoke.ci.github import ConsoleStream
-
-        sys.stderr = ConsoleStream()
+    # Every line on stderr goes through the platform's console as well, so a message
+    # that quotes outside text is as inert as the rest.
+    sys.stderr = PlatformStream(platform)
     try:
         if problem is not None:
-            code = config_failure(problem, flags, env)
+            code = config_failure(problem, flags, env, platform)
         else:
             from smoke.runner import execute_safely
 
-            code = execute_safely(flags, env)
+            code = execute_safely(flags, env, platform)
     finally:
-        if on_github:
-            from smoke.ci.github import close
-
-            sys.stderr.flush()
-            sys.stderr = stderr
-            close()
-    # fail-on-error: false (a monitor that alerts by other means): smoke.github has
+        sys.stderr.flush()
+        sys.stderr = stderr
+        platform.close()
+    # fail-on-error: false (a monitor that alerts by other means): the platform has
     # already turned the failure into a warning; the step succeeds.
     return code if fail_on_error(env) else 0
 
 
-def config_failure(message: str, flags: Mapping[str, Any], env: Mapping[str, str]) -> int:
+def config_failure(message: str, flags: Mapping[str, Any], env: Mapping[str, str],
+                   platform: Platform) -> int:
     """Report a problem with the inputs like any config error (exit 2): console, reports,
     annotations, outputs. Nothing is sent."""
     from smoke import reports, verdict
     from smoke.categories import Category
     from smoke.gate import SHA_VARIABLES
-    from smoke.output.console import Console
     from smoke.results import Check, GateResult
 
-    on_github = env.get("GITHUB_ACTIONS") == "true"
-    if on_github:
-        from smoke.ci.github import GitHubConsole, publish
-
-        console: Console = GitHubConsole()
-    else:
-        console = Console()
     check = Check("preflight:config", "preflight", "configuration").fail(Category.CONFIG,
                                                                          message)
     code, category = verdict.decide([check])
@@ -174,13 +169,12 @@ def config_failure(message: str, flags: Mapping[str, Any], env: Mapping[str, str
         endpoint={"base_url": base_url, "host": parts.hostname or "", "path": parts.path},
         checks=[check],
     )
-    console.check(check)
-    console.verdict(result)
-    targets = reports.paths(None, flags)
+    platform.check(check)
+    platform.verdict(result)
+    targets = {**platform.default_reports, **reports.paths(None, flags)}
     reports.write_all(result, targets)
-    if on_github:
-        publish(result, env, None, targets)
-    print(redact.scrub(f"chat-smoke: config error: {message}"), file=sys.stderr)
+    platform.publish(result, env, None, targets)
+    platform.report_error(f"chat-smoke: config error: {message}")
     return code
 
 

@@ -104,6 +104,10 @@ def main() -> None:
 @click.option("--report-junit", metavar="PATH", help="Write a JUnit XML report here.")
 @click.option("--summary", metavar="PATH", help="Write the Markdown summary here.")
 @click.option("--report-dotenv", metavar="PATH", help="Write a dotenv file (GitLab) here.")
+@click.option("--dotenv-prefix", metavar="PREFIX", help="Prefix of the dotenv (and Azure "
+              "output) variable names (default CHAT_SMOKE_).")
+@click.option("--ci", metavar="NAME", help="CI platform: auto (default, detected), github, "
+              "gitlab, azure, buildkite, jenkins, circleci, bitbucket or local.")
 @click.option("--summary-template", metavar="PATH", help="Your own Jinja2 summary template.")
 @click.option("--report-prometheus", metavar="PATH", help="Write Prometheus metrics (text "
               "format 0.0.4, for node_exporter's textfile collector) here.")

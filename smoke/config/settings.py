@@ -20,6 +20,7 @@ DERIVED: dict[str, tuple[str, ...]] = {
     "config_file": (),  # the file itself: --config, SMOKE_CONFIG or ./chat-smoke.yml
     "max_body_bytes": (),  # a fixed cap on a response body, not a setting
 }
+DEFAULT_DOTENV_PREFIX = "CHAT_SMOKE_"
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ class Settings:
     max_total_tokens: int | None = None
     concurrency: int = 16
     sdk_parity: bool = False
+    ci: str = "auto"
+    dotenv_prefix: str = DEFAULT_DOTENV_PREFIX
     report_json: str | None = None
     report_junit: str | None = None
     report_dotenv: str | None = None
@@ -105,4 +108,7 @@ class Settings:
             "allow_plain_http": self.allow_plain_http,
             "baseline": self.baseline,
             "fail_on_drift": self.fail_on_drift if self.baseline else None,
+            # Shown only when changed; the dotenv and Azure outputs read it from here.
+            "dotenv_prefix": (self.dotenv_prefix
+                              if self.dotenv_prefix != DEFAULT_DOTENV_PREFIX else None),
         }

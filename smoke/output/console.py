@@ -6,6 +6,7 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 from smoke.output import redact
+from smoke.output.commands import defuse
 
 if TYPE_CHECKING:
     from smoke.config.settings import Settings
@@ -15,8 +16,10 @@ _MARK = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP"}
 
 
 class Console:
-    """Plain text for a terminal or a CI log. :class:`smoke.github.GitHubConsole` adds
-    groups, annotations and command protection on top."""
+    """Plain text for a terminal or a CI log. Every line has the command syntaxes of
+    every known CI defused (:mod:`smoke.output.commands`): a local run's output may be
+    pasted into a CI log, or run under a CI that was not detected. The platforms of
+    :mod:`smoke.ci` add groups, annotations and masking on top."""
 
     def __init__(self, out: TextIO | None = None, quiet: bool = False) -> None:
         self.out = out or sys.stdout
@@ -24,7 +27,7 @@ class Console:
 
     def line(self, text: str = "") -> None:
         if not self.quiet:
-            self.out.write(redact.scrub(text) + "\n")
+            self.out.write(defuse(redact.scrub(text)) + "\n")
             self.out.flush()
 
     def note(self, text: str) -> None:

@@ -24,6 +24,22 @@ HOSTILE = (
     "::stop-commands::x\n%0A::warning::hidden"
 )
 
+# Every CI's command syntax (issue 14), for the model text, the error body and a header:
+# GitHub, Azure (##vso[ and ##[ anywhere), GitLab sections, Buildkite groups at a line
+# start, JUnit attachment markers (GitLab, Jenkins) and TeamCity service messages.
+CI_HOSTILE = (
+    "::error::pwned\n##vso[task.setvariable variable=X]pwned\n##[error]pwned\n"
+    "text ##vso[task.logissue type=error]pwned ##[group]pwned\n"
+    "\x1b[0Ksection_start:1:x[collapsed=true]\r\x1b[0Kpwned\n"
+    "--- group\n+++ x\n^^^ +++\n~~~ y\n[[ATTACHMENT|/etc/passwd]]\n"
+    "[[PROPERTY|pwned=1]]\n##teamcity[buildStatus text='pwned']\n"
+    "\x1b[0Ksection_end:1:chat-smoke_checks\r\x1b[0K"
+)
+CI_HOSTILE_HEADER = (
+    "##vso[task.setvariable variable=H]pwned ##[error]h [[ATTACHMENT|/etc/passwd]] "
+    "##teamcity[m] ::error::h"
+)
+
 
 def _answer(h: Handler, req: Request, text: Any, **extra: Any) -> None:
     if req.stream:
@@ -208,6 +224,19 @@ def retry_after_date(h: Handler, req: Request) -> None:
     flaky(429, lambda: formatdate(time.time() + 2, usegmt=True))(h, req)
 
 
+def ci_hostile(h: Handler, req: Request) -> None:
+    """Every CI's commands in the answer (a wrong one) and in a request id header."""
+    if validate(h, req):
+        h.send_json(200, wire.completion(req.model, CI_HOSTILE),
+                    headers={"x-request-id": CI_HOSTILE_HEADER})
+
+
+def ci_hostile_error(h: Handler, req: Request) -> None:
+    """Every CI's commands in an error body and in a request id header."""
+    h.send_bytes(400, wire.error(CI_HOSTILE, "invalid_request_error", CI_HOSTILE[:40]),
+                 headers={"x-request-id": CI_HOSTILE_HEADER})
+
+
 def sdk_mismatch(h: Handler, req: Request) -> None:
     """Answers the official openai SDK (it sends ``X-Stainless-Lang``) with another model and
     text than every other client: the parity check's injected mismatch."""
@@ -283,6 +312,8 @@ SCENARIOS: dict[str, Scenario] = {
         "prompt_tokens": 900, "completion_tokens": 1, "total_tokens": 901})),
     "lax-errors": lax_errors,
     "sdk-mismatch": sdk_mismatch,
+    "ci-hostile": ci_hostile,
+    "ci-hostile-error": ci_hostile_error,
 }
 
 

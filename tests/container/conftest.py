@@ -284,11 +284,22 @@ def assert_key_nowhere(result: Result, key: str = KEY) -> None:
         assert key not in text, f"key in {path}"
 
 
+# What the runner puts in for `${{ github.token }}` (a made-up one: nothing here calls GitHub).
+GITHUB_TOKEN = "ghs_" + "c0ntainerSuiteMadeUpToken0123456789"
+_EXPRESSIONS = {"${{ github.token }}": GITHUB_TOKEN}
+
+
 def action_inputs() -> dict[str, str]:
-    """Every input of action.yml with its default ("" when none), as the runner sets them."""
+    """Every input of action.yml with its default ("" when none), as the runner sets them:
+    a default that is an expression arrives evaluated."""
     loaded = yaml.safe_load((REPO / "action.yml").read_text("utf-8"))
-    return {f"INPUT_{name.upper().replace(' ', '_')}": str(spec.get("default", ""))
-            for name, spec in loaded["inputs"].items()}
+    inputs = {f"INPUT_{name.upper().replace(' ', '_')}": str(spec.get("default", ""))
+              for name, spec in loaded["inputs"].items()}
+    for name, value in inputs.items():
+        assert value not in _EXPRESSIONS.values()
+        inputs[name] = _EXPRESSIONS.get(value, value)
+        assert "${{" not in inputs[name], f"{name}: evaluate {value!r} as the runner would"
+    return inputs
 
 
 @dataclass

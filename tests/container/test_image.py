@@ -20,6 +20,7 @@ from tests.conftest import KEY
 from tests.container.conftest import (
     AS_ROOT,
     GITHUB_GID,
+    GITHUB_TOKEN,
     GITHUB_UID,
     JENKINS_GID,
     JENKINS_UID,
@@ -57,6 +58,7 @@ def _assert_github_files(run: GitHubRun, verdict: str, code: int, category: str)
         assert (path.stat().st_uid, path.stat().st_gid) == (GITHUB_UID, GITHUB_GID), path
     assert f"::add-mask::{KEY}" in run.result.stdout
     assert_key_nowhere(run.result)
+    assert_key_nowhere(run.result, GITHUB_TOKEN)  # the github-token input's default
 
 
 def test_github_runner_pass(run_github: RunGitHub, stub: StubServer) -> None:
