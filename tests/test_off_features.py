@@ -1,0 +1,96 @@
+"""What is switched off costs nothing: a plain gate never imports the modules that only an
+off feature needs (issue 16, item 4; the bench measures the time, this test the cause).
+
+Each feature is checked both ways in a real ``chat-smoke run`` process against the stub:
+off, its modules are not in ``sys.modules`` at exit; on, they are (so a renamed module
+cannot make the test pass by accident).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from smoke.ci import DETECTION, PLATFORMS
+from smoke.stub import StubServer
+from tests.conftest import KEY
+
+# Writes the sorted names of the imported smoke modules (and jinja2) to $MODULES at exit.
+PROBE = ("import atexit, os, sys\n"
+         "def dump():\n"
+         "    names = sorted(m for m in sys.modules if m.startswith(('smoke', 'jinja2')))\n"
+         "    open(os.environ['MODULES'], 'w').write('\\n'.join(names))\n"
+         "atexit.register(dump)\n"
+         "from smoke.cli import main\n"
+         "sys.argv[0] = 'chat-smoke'\n"
+         "main()\n")
+
+# feature -> (flags that turn it on, modules only it needs)
+FEATURES: dict[str, tuple[list[str], tuple[str, ...]]] = {
+    "negative": (["--negative", "invalid-model,missing-field,invalid-key"],
+                 ("smoke.checks.negative",)),
+    "stream": (["--stream"], ("smoke.checks.streaming", "smoke.http.sse")),
+    "models": (["--check-models"], ("smoke.checks.preflights.models",)),
+    "dotenv": (["--report-dotenv", "{out}/gate.env"], ("smoke.reports.dotenv",)),
+    "prometheus": (["--report-prometheus", "{out}/gate.prom"], ("smoke.reports.prometheus",)),
+    "baseline": (["--baseline", "{out}/baseline.json"], ("smoke.checks.drift",)),
+    "summary": (["--summary", "{out}/summary.md"],
+                ("smoke.reports.summary.markdown", "jinja2")),
+}
+
+
+def _modules(tmp_path: Path, argv: list[str], **extra: str) -> set[str]:
+    listing = tmp_path / "modules.txt"
+    ci = tuple(variable for variable, _, _ in DETECTION)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("INPUT_", "GITHUB_", "COMETAPI_", "SMOKE_", "CI", *ci))}
+    env.update(COMETAPI_API_KEY=KEY, MODULES=str(listing), NO_PROXY="*", **extra)
+    proc = subprocess.run([sys.executable, "-c", PROBE, "run", *argv], env=env,
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return set(listing.read_text().split())
+
+
+@pytest.fixture
+def baseline(stub: StubServer, tmp_path: Path) -> Path:
+    path = tmp_path / "baseline.json"
+    _modules(tmp_path, ["--base-url", stub.base_url, "--model", "stub-model",
+                        "--report-json", str(path)])
+    assert json.loads(path.read_text())["verdict"] == "pass"
+    return path
+
+
+def test_a_plain_gate_imports_no_module_of_an_off_feature(
+        stub: StubServer, tmp_path: Path, baseline: Path) -> None:
+    plain = ["--base-url", stub.base_url, "--model", "stub-model",
+             "--report-json", str(tmp_path / "r.json"), "--report-junit", str(tmp_path / "j.xml")]
+    loaded = _modules(tmp_path, plain)
+    assert "smoke.checks.positive" in loaded  # the probe sees what a run imports
+    for feature, (_, modules) in FEATURES.items():
+        assert not loaded & set(modules), f"{feature} is off but {loaded & set(modules)} loaded"
+
+
+@pytest.mark.parametrize("feature", sorted(FEATURES))
+def test_a_feature_that_is_on_imports_its_modules(
+        stub: StubServer, tmp_path: Path, baseline: Path, feature: str) -> None:
+    flags, modules = FEATURES[feature]
+    argv = ["--base-url", stub.base_url, "--model", "stub-model",
+            *(flag.format(out=tmp_path) for flag in flags)]
+    loaded = _modules(tmp_path, argv)
+    assert set(modules) <= loaded, f"{feature}: {set(modules) - loaded} not loaded"
+
+
+def test_only_the_ci_platform_in_use_is_imported(stub: StubServer, tmp_path: Path) -> None:
+    plain = ["--base-url", stub.base_url, "--model", "stub-model"]
+    others = {module for name, (module, _) in PLATFORMS.items() if name != "local"}
+    local = _modules(tmp_path, plain)
+    assert PLATFORMS["local"][0] in local
+    assert not local & others, f"no CI, yet {local & others} loaded"
+    assert "smoke.ci.github_comment" not in local
+    gitlab = _modules(tmp_path, plain, GITLAB_CI="true")
+    assert gitlab & others == {PLATFORMS["gitlab"][0]}
