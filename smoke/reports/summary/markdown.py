@@ -123,6 +123,12 @@ def _incident(report: dict[str, Any], check: dict[str, Any]) -> dict[str, Any]:
             ("duration", f"{check['duration_ms']} ms"),
             ("deployment sha", report["deployment_sha"] or "-"),
             ("request id", check["request_id"] or "-"),
+            ("client req id", check.get("client_request_id") or "-"),
+            *[(name, value) for name, value in (check.get("trace_ids") or {}).items()
+              if value != check["request_id"]],
+            ("prompt version", report.get("prompt_version") or "-"),
+            *([("output", check["output_excerpt"])] if check.get("output_excerpt") else []),
+            *([("reproduce", "\n" + check["reproduce"])] if check.get("reproduce") else []),
             ("chat-smoke", report["tool"]["version"]),
         ],
     }
