@@ -22,11 +22,13 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 from smoke.categories import Category
 from smoke.checks.task import Plan, Task
 from smoke.config.settings import Settings
 from smoke.http import classify, parse, payload
+from smoke.http import headers as http_headers
 from smoke.http.deadline import Deadline
 from smoke.output.textsafe import one_line
 from smoke.results import Check, Step
@@ -170,8 +172,18 @@ def sdk_result(check: Check, settings: Settings, deadline: Deadline) -> tuple[Si
         verify=verify, timeout=timeout, follow_redirects=False,
         event_hooks={"request": [wire.on_request], "response": [wire.on_response]},
     )
-    client = openai.OpenAI(api_key=settings.api_key, base_url=settings.base_url,
-                           timeout=timeout, max_retries=settings.retries, http_client=http)
+    # The same headers, query and auth style as the raw request (issue 13): the SDK always
+    # sends Authorization, so another auth style omits it and sends its own header.
+    headers: dict[str, Any] = {h.name: h.value for h in settings.headers}
+    api_key = settings.api_key or "unused"
+    if settings.auth_header != http_headers.AUTHORIZATION:
+        headers["Authorization"] = openai.Omit()
+        if settings.auth_header != http_headers.NO_AUTH:
+            headers[settings.auth_header] = settings.api_key
+    query = dict(parse_qsl(settings.base_query, keep_blank_values=True))
+    client = openai.OpenAI(api_key=api_key, base_url=settings.base_url,
+                           timeout=timeout, max_retries=settings.retries, http_client=http,
+                           default_headers=headers or None, default_query=query or None)
     try:
         side = _call(client, settings, model, messages, named, body)
     finally:

@@ -128,10 +128,21 @@ def _incident(report: dict[str, Any], check: dict[str, Any]) -> dict[str, Any]:
               if value != check["request_id"]],
             ("prompt version", report.get("prompt_version") or "-"),
             *([("output", check["output_excerpt"])] if check.get("output_excerpt") else []),
-            *([("reproduce", "\n" + check["reproduce"])] if check.get("reproduce") else []),
+            *_reproduce(check.get("reproduce")),
             ("chat-smoke", report["tool"]["version"]),
         ],
     }
+
+
+def _reproduce(command: str | None) -> list[tuple[str, str]]:
+    """The curl reproduction as facts: what to export first (its shell comments, which
+    must not start a line of the summary), then the command on lines of its own."""
+    if not command:
+        return []
+    lines = command.splitlines()
+    facts = [("export first", line.lstrip("# ")) for line in lines if line.startswith("#")]
+    return [*facts, ("reproduce", "\n" + "\n".join(ln for ln in lines
+                                                    if not ln.startswith("#")))]
 
 
 def _load(env: jinja2.Environment, template: str | None) -> jinja2.Template:
