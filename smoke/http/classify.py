@@ -34,8 +34,6 @@ _LITELLM_ROUTING = re.compile(
     r"LLM Provider NOT provided|team not allowed to access model|key not allowed to access model",
     re.IGNORECASE,
 )
-_LITELLM_AUTH = re.compile(r"no_db_connection|Authentication Error|virtual key|master key",
-                           re.IGNORECASE)
 GATEWAY_HINTS = {
     "portkey-config": (
         "Portkey's gateway rejected the routing/config before any provider saw the request: "
@@ -50,10 +48,6 @@ GATEWAY_HINTS = {
         "The LiteLLM proxy rejected the routing/config: the model is not in its model_list, "
         "or the key or team may not use it, or no deployment is healthy. Check the proxy's "
         "config, not the provider."
-    ),
-    "litellm-auth": (
-        "The LiteLLM proxy's own key check refused the key (its master key or virtual keys), "
-        "before any provider: use a key the proxy issued."
     ),
     "html-wrapped": (
         "The gateway got an HTML page from upstream (a login page, a proxy or a wrong "
@@ -178,8 +172,6 @@ def gateway_layer(headers: Mapping[str, str], body: bytes) -> str | None:
     err = parse_error(body)
     if _LITELLM_ROUTING.search(err.message):
         return "litellm-routing"
-    if err.type == "auth_error" or _LITELLM_AUTH.search(err.words()):
-        return "litellm-auth"
     return None
 
 
