@@ -84,7 +84,7 @@ def record_response(check: Check, status: int, response_headers: Mapping[str, st
     gateway's own layer produced an error."""
     check.trace_ids.update(classify.trace_ids(response_headers))
     if not 200 <= status < 300:
-        layer = classify.gateway_layer(response_headers, body)
+        layer = classify.gateway_layer(status, response_headers, body)
         check.gateway_hint = classify.GATEWAY_HINTS[layer] if layer else None
         if layer:
             check.details["gateway_layer"] = layer

@@ -153,7 +153,7 @@ def trace_ids(headers: Mapping[str, str]) -> dict[str, str]:
     return {name: one_line(headers[name], 120) for name in TRACE_ID_HEADERS if headers.get(name)}
 
 
-def gateway_layer(headers: Mapping[str, str], body: bytes) -> str | None:
+def gateway_layer(status: int, headers: Mapping[str, str], body: bytes) -> str | None:
     """The key of :data:`GATEWAY_HINTS` when the gateway's own layer (not the provider
     behind it) produced this error response. The category still follows the status and
     the words (docs/failures.md); only the hint changes."""
@@ -168,7 +168,8 @@ def gateway_layer(headers: Mapping[str, str], body: bytes) -> str | None:
         if isinstance(data.get("html-message"), str):
             return "html-wrapped"
         if data.get("status") == "failure" and "message" in data:
-            return "portkey-config"
+            # Portkey's own envelope: a 4xx refuses its routing/config, a 5xx is its own fault.
+            return "portkey-exception" if status >= 500 else "portkey-config"
     err = parse_error(body)
     if _LITELLM_ROUTING.search(err.message):
         return "litellm-routing"
