@@ -445,3 +445,49 @@ def test_a_header_routed_gateway_passes_only_with_the_header(tmp_path: Path,
     with_header = run_gate(base_url=stub.url("portkey-router~h"), model="stub-model",
                            headers=["x-portkey-provider: openai"])
     assert with_header.code == 0, with_header.console
+
+
+# -- the action and SDK parity -----------------------------------------------------------
+
+
+def test_the_action_needs_no_api_key_with_auth_header_none(tmp_path: Path,
+                                                           open_stub: StubServer) -> None:
+    from tests.test_entrypoint import run_action
+
+    run = run_action(tmp_path, {
+        "base-url": open_stub.base_url, "model": "stub-model", "auth-header": "none",
+        "headers": f"x-portkey-provider: openai\nx-gateway-token: {LITERAL}\n"})
+    assert run.code == 0, run.stdout + run.stderr
+    sent = lowered(open_stub.requests[-1]["headers"])
+    assert sent["x-portkey-provider"] == "openai" and sent["x-gateway-token"] == LITERAL
+    assert "authorization" not in sent
+    # The runner masks the secret header (its ::add-mask:: line carries it to the masker);
+    # nothing else the action writes holds it.
+    lines = [line for line in run.stdout.splitlines() if not line.startswith("::add-mask::")]
+    assert f"::add-mask::{LITERAL}" in run.stdout
+    assert LITERAL not in "\n".join(lines) + run.stderr + run.summary
+
+
+def test_the_action_still_wants_a_key_with_another_auth_header(tmp_path: Path,
+                                                               stub: StubServer) -> None:
+    from tests.test_entrypoint import run_action
+
+    run = run_action(tmp_path, {"base-url": stub.base_url, "model": "stub-model",
+                                "auth-header": "api-key"})
+    assert run.code == 2 and "the api-key input is empty" in run.stdout
+
+
+def test_sdk_parity_sends_the_same_headers_query_and_auth_style(
+    api_key_stub: StubServer,
+) -> None:
+    base = f"{api_key_stub.url('pass~sdk')}?api-version=2024-10-21"
+    run = run_gate(base_url=base, model="stub-model", auth_header="api-key", sdk_parity=True,
+                   headers=["X-Title: parity"])
+    assert run.code == 0, run.console
+    assert run.check("sdk-parity:stub-model")["outcome"] == "pass"
+    sent = [r for r in api_key_stub.requests if r["scenario"] == "pass~sdk"]
+    assert len(sent) == 2
+    sdk = lowered(sent[1]["headers"])
+    assert sdk["x-stainless-lang"] == "python" and sdk["api-key"] == KEY
+    assert sdk["x-title"] == "parity" and "authorization" not in sdk
+    assert sent[1]["path"].endswith("/chat/completions?api-version=2024-10-21")

@@ -173,13 +173,12 @@ def sdk_result(check: Check, settings: Settings, deadline: Deadline) -> tuple[Si
         event_hooks={"request": [wire.on_request], "response": [wire.on_response]},
     )
     # The same headers, query and auth style as the raw request (issue 13): the SDK always
-    # sends Authorization, so another auth style omits it and sends its own header.
+    # sends Authorization, so another auth style omits it on each request (the SDK accepts
+    # an omitted Authorization only there) and sends its own header.
     headers: dict[str, Any] = {h.name: h.value for h in settings.headers}
     api_key = settings.api_key or "unused"
-    if settings.auth_header != http_headers.AUTHORIZATION:
-        headers["Authorization"] = openai.Omit()
-        if settings.auth_header != http_headers.NO_AUTH:
-            headers[settings.auth_header] = settings.api_key
+    if settings.auth_header not in (http_headers.AUTHORIZATION, http_headers.NO_AUTH):
+        headers[settings.auth_header] = settings.api_key
     query = dict(parse_qsl(settings.base_query, keep_blank_values=True))
     client = openai.OpenAI(api_key=api_key, base_url=settings.base_url,
                            timeout=timeout, max_retries=settings.retries, http_client=http,
@@ -200,8 +199,10 @@ def _call(client: Any, settings: Settings, model: str, messages: Any,
     import openai
 
     try:
+        omit = settings.auth_header != http_headers.AUTHORIZATION
         answer: Any = client.chat.completions.create(
-            model=model, messages=messages, extra_body=extra or None, **named)
+            model=model, messages=messages, extra_body=extra or None,
+            extra_headers={"Authorization": openai.Omit()} if omit else None, **named)
     except openai.APIStatusError as exc:
         headers = {k.lower(): v for k, v in exc.response.headers.items()}
         category, message = classify.response(exc.status_code, headers, exc.response.content)
