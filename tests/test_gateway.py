@@ -491,3 +491,33 @@ def test_sdk_parity_sends_the_same_headers_query_and_auth_style(
     assert sdk["x-stainless-lang"] == "python" and sdk["api-key"] == KEY
     assert sdk["x-title"] == "parity" and "authorization" not in sdk
     assert sent[1]["path"].endswith("/chat/completions?api-version=2024-10-21")
+
+
+def test_the_reproduction_holds_no_secret_even_without_the_redactor(tmp_path: Path) -> None:
+    """Scrub-independent: with nothing registered, the builder itself leaves every secret
+    out (the key, ${VAR} values, literal secret headers, secret query parameters)."""
+    from smoke.checks import reproduce
+    from smoke.checks.send import endpoint_of
+    from smoke.http.transport import encode, request_headers
+    from smoke.output import redact
+
+    settings = config.load(
+        {"model": "m", "base_url": f"https://gw.example/v1?api-version=1&sig={SIG}",
+         "headers": [f"Cookie: {LITERAL}", "x-portkey-api-key: ${PK_KEY}", "X-Title: t"]},
+        {"COMETAPI_API_KEY": KEY, "PK_KEY": SECRET}, tmp_path)
+    redact.clear()
+    body = payload.build(settings, "m")
+    sent = request_headers(endpoint_of(settings), None, True, {})
+    assert sent["Cookie"] == LITERAL and sent["Authorization"] == f"Bearer {KEY}"
+    command = reproduce.curl(settings, "POST", "chat/completions", sent, encode(body))
+    assert redact.registered() == ()
+    for secret in (KEY, SECRET, LITERAL, SIG):
+        assert secret not in command
+    assert "-H 'X-Title: t'" in command and "api-version=1&sig=$QUERY_SIG" in command
+
+
+def test_an_html_page_wrapped_in_json_is_named_by_its_title(stub: StubServer) -> None:
+    run = run_gate(base_url=stub.url("html-in-json"), model="stub-model", retries="0")
+    message = run.check("positive:stub-model")["message"]
+    assert message == ("HTTP 502: the gateway wrapped an HTML page from upstream "
+                       "(title: 502 Bad Gateway)")

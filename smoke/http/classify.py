@@ -18,7 +18,8 @@ from typing import Any
 from smoke.categories import Category
 from smoke.output.textsafe import decode, one_line
 
-REQUEST_ID_HEADERS = ("x-request-id", "x-oneapi-request-id", "x-litellm-call-id", "request-id")
+REQUEST_ID_HEADERS = ("x-request-id", "x-oneapi-request-id", "x-litellm-call-id", "request-id",
+                      "apim-request-id", "x-portkey-trace-id")
 # Ids that gateways and CDNs put on a response: each one found is recorded (trace_ids), so
 # a ticket can be correlated at every hop (Portkey, LiteLLM, Cloudflare, Azure, Helicone).
 TRACE_ID_HEADERS = (
