@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from smoke import __version__
+from smoke._version import __version__
 
 _FLAG_HELP = "Overrides the config file and the environment."
 

@@ -40,3 +40,11 @@ def test_every_category_has_its_section(category: Category) -> None:
 
 def test_no_section_without_a_category() -> None:
     assert set(_sections()) == {c.value for c in Category}
+
+
+def test_the_owner_column_is_what_the_summary_says() -> None:
+    # The summary's lead line names the owner from Category.owner; the guide's table
+    # says the same.
+    rows = re.findall(r"^\| \[(\w+)\]\(#\w+\) \| \d \| \w+ \| (.+?) \|$", DOC.read_text("utf-8"),
+                      re.MULTILINE)
+    assert {name: owner for name, owner in rows} == {c.value: c.owner for c in Category}

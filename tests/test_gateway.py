@@ -386,7 +386,7 @@ def test_an_assertion_failure_records_a_masked_capped_excerpt(tmp_path: Path,
     assert "\n" not in excerpt and len(excerpt) <= 300
     assert run.report is not None and run.report["prompt_version"]
     summary = run.files["summary.md"]
-    assert f"prompt version: {run.report['prompt_version']}" in summary
+    assert re.search(rf"prompt version:\s+{run.report['prompt_version']}\n", summary)
     assert "output:" in summary
 
 
@@ -496,8 +496,8 @@ def test_sdk_parity_sends_the_same_headers_query_and_auth_style(
 def test_the_reproduction_holds_no_secret_even_without_the_redactor(tmp_path: Path) -> None:
     """Scrub-independent: with nothing registered, the builder itself leaves every secret
     out (the key, ${VAR} values, literal secret headers, secret query parameters)."""
-    from smoke.checks import reproduce
     from smoke.checks.send import endpoint_of
+    from smoke.http import reproduce
     from smoke.http.transport import encode, request_headers
     from smoke.output import redact
 

@@ -19,12 +19,12 @@ from collections.abc import Callable
 from typing import Any
 
 from smoke.categories import Category
-from smoke.checks.reproduce import RANDOM_KEY_SOURCE
 from smoke.checks.send import send_with_retries
 from smoke.checks.task import Plan, Task
 from smoke.config.settings import Settings
 from smoke.http import payload
 from smoke.http.deadline import Deadline
+from smoke.http.reproduce import RANDOM_KEY_SOURCE
 from smoke.results import Check, Step
 
 # name: (expected category, what the bad request is, for the report and messages)

@@ -26,9 +26,9 @@ from urllib.parse import parse_qsl
 
 from smoke.categories import Category
 from smoke.checks.task import Plan, Task
+from smoke.config import headers as http_headers
 from smoke.config.settings import Settings
 from smoke.http import classify, parse, payload
-from smoke.http import headers as http_headers
 from smoke.http.deadline import Deadline
 from smoke.output.textsafe import one_line
 from smoke.results import Check, Step

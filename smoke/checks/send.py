@@ -11,9 +11,8 @@ from typing import Any, Protocol
 import requests
 
 from smoke.categories import Category
-from smoke.checks import reproduce
 from smoke.config.settings import Settings
-from smoke.http import classify, parse, retry
+from smoke.http import classify, parse, reproduce, retry
 from smoke.http.deadline import Deadline
 from smoke.http.transport import (
     CLIENT_ID_HEADER,

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from smoke.config import headers as http_headers
+from smoke.config import query as http_query
 from smoke.config.expect import Expectation
 from smoke.config.settings import Settings as Settings  # re-exported: config.Settings
 from smoke.config.validate import errors, schema, suggest
 from smoke.errors import ConfigError
-from smoke.http import headers as http_headers
-from smoke.http import query as http_query
 from smoke.output import redact
 
 DEFAULT_BASE_URL = "https://api.cometapi.com/v1"

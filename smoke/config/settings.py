@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from smoke import __version__
+from smoke._version import __version__
+from smoke.config import headers as http_headers
+from smoke.config import query as http_query
 from smoke.config.expect import Expectation
-from smoke.http import headers as http_headers
-from smoke.http import query as http_query
 
 # Settings fields that are not a schema key of the same name, and the schema keys each is
 # derived from (none: it does not come from a setting). Every other field is the schema key

@@ -20,10 +20,10 @@ import requests
 import urllib3
 
 from smoke.categories import Category
+from smoke.config import headers as http_headers
+from smoke.config import query as http_query
 from smoke.errors import TransportFailure as TransportFailure  # re-exported
 from smoke.http import classify
-from smoke.http import headers as http_headers
-from smoke.http import query as http_query
 from smoke.http.deadline import Deadline
 from smoke.output import redact
 

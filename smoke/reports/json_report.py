@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from smoke import __version__
+from smoke._version import __version__
 from smoke.results import GateResult
 
 SCHEMA_VERSION = 1

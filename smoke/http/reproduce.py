@@ -10,10 +10,10 @@ import re
 import shlex
 from collections.abc import Mapping
 
+from smoke.config import headers as http_headers
+from smoke.config import query as http_query
 from smoke.config.load import KEY_VARIABLES
 from smoke.config.settings import Settings
-from smoke.http import headers as http_headers
-from smoke.http import query as http_query
 from smoke.output import redact
 
 KEY_VARIABLE = KEY_VARIABLES[0]
