@@ -124,9 +124,15 @@ def test_bad_headers_are_config_errors(tmp_path: Path, stub: StubServer, header:
     assert len(stub.requests) == before  # nothing was sent
 
 
-def test_a_crlf_in_a_config_header_is_refused(tmp_path: Path) -> None:
-    flags = {"model": "m", "headers": {"X-A": "one\r\nX-B: two"}}
-    with pytest.raises(ConfigError, match="line break"):
+@pytest.mark.parametrize(("value", "problem"), [
+    ("one\r\nX-B: two", "line break or control character"),
+    ("bell\x07", "line break or control character"),
+    ("caf\u00e9 \u2603", "characters a header cannot carry"),
+])
+def test_a_bad_value_in_a_config_header_is_refused(tmp_path: Path, value: str,
+                                                   problem: str) -> None:
+    flags = {"model": "m", "headers": {"X-A": value}}
+    with pytest.raises(ConfigError, match=problem):
         config.load(flags, {"COMETAPI_API_KEY": KEY}, tmp_path)
 
 

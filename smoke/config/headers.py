@@ -20,6 +20,9 @@ NO_AUTH = "none"
 # RFC 9110 token: the characters a field name may hold.
 _NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# Line breaks, NUL and other control characters (a tab is allowed) would split the
+# request or be refused by the HTTP client after the gate started.
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # Secret-looking names go by their words (x-api-key, X-Auth-Token, Ocp-Apim-Subscription-Key,
 # Cookie), not by substring: "x-portkey-provider" holds "key" but routes, it is no secret.
 _SECRET_WORDS = frozenset({
@@ -41,8 +44,12 @@ _BAD_NAME = (
     "{where}: {name!r} is not a valid header name (letters, digits and !#$%&'*+.^_`|~- only)"
 )
 _CRLF = (
-    "{where}: the value of {name} holds a line break or NUL, which would split the request "
-    "(header injection); give one line"
+    "{where}: the value of {name} holds a line break or control character, which would "
+    "split the request (header injection); give one line"
+)
+_NOT_LATIN1 = (
+    "{where}: the value of {name} has characters a header cannot carry (HTTP header values "
+    "are Latin-1); percent-encode them or use ASCII"
 )
 _UNSET = (
     "{where}: the header {name} uses ${{{var}}}, but {var} is not set (or empty) in the "
@@ -126,15 +133,19 @@ def build(
     for name, (template, where) in given.items():
         if not _NAME.match(name):
             raise ConfigError(_BAD_NAME.format(where=where, name=name))
-        if any(c in template for c in "\r\n\0"):
+        if _BAD_VALUE.search(template):
             raise ConfigError(_CRLF.format(where=where, name=name))
         if auth_header.lower() != NO_AUTH and name.lower() in (
             AUTHORIZATION.lower(), auth_header.lower()
         ):
             raise ConfigError(_CONFLICT.format(where=where, name=name, auth=auth_header))
         value = _expand(name, template, env, where)
-        if any(c in value for c in "\r\n\0"):
+        if _BAD_VALUE.search(value):
             raise ConfigError(_CRLF.format(where=where, name=name))
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            raise ConfigError(_NOT_LATIN1.format(where=where, name=name)) from None
         secret = secret_name(name)
         if secret and len(value) >= SECRET_MIN:
             redact.register(value)
