@@ -527,3 +527,54 @@ def test_an_html_page_wrapped_in_json_is_named_by_its_title(stub: StubServer) ->
     message = run.check("positive:stub-model")["message"]
     assert message == ("HTTP 502: the gateway wrapped an HTML page from upstream "
                        "(title: 502 Bad Gateway)")
+
+
+
+# -- properties --------------------------------------------------------------------------
+
+from hypothesis import HealthCheck, event, given  # noqa: E402
+from hypothesis import settings as hsettings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_PROPERTY = hsettings(max_examples=300, deadline=None, suppress_health_check=[
+    HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+
+
+@_PROPERTY
+@given(name=st.one_of(st.text(min_size=1, max_size=20),
+                      st.from_regex(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,20}", fullmatch=True)),
+       value=st.one_of(st.text(max_size=40),
+                       st.text(st.characters(min_codepoint=32, max_codepoint=255),
+                               max_size=40)))
+def test_any_header_is_refused_or_sent_exactly_and_reproduced(tmp_path: Path, name: str,
+                                                              value: str) -> None:
+    """Whatever a user writes is a config error, or a header the HTTP client accepts, sent
+    as given, which the curl reproduction quotes so that the shell gives it back."""
+    import requests
+
+    from smoke.checks.send import endpoint_of
+    from smoke.http import reproduce
+    from smoke.http.transport import request_headers
+    from smoke.output import redact
+
+    redact.clear()
+    try:
+        settings = config.load({"model": "m", "headers": {name: value}},
+                               {"COMETAPI_API_KEY": KEY}, tmp_path)
+    except ConfigError:
+        event("config error")
+        return
+    header = settings.headers[0]
+    sent = request_headers(endpoint_of(settings), None, True, {})
+    requests.models.PreparedRequest().prepare_headers(sent)  # raises InvalidHeader if bad
+    if header.name.lower() in ("user-agent", "accept", "content-type", "x-client-request-id"):
+        return  # replaces one of ours
+    assert sent[header.name] == header.value == value.strip()
+    if header.secret or header.variables:
+        return  # shown as a variable reference
+    command = reproduce.curl(settings, "POST", "chat/completions", sent, b"{}")
+    shell = "args() { for a in \"$@\"; do printf '%s\\0' \"$a\"; done; }; "
+    out = subprocess.run(["bash", "-c", shell + command.replace("curl ", "args ", 1)],
+                         capture_output=True, timeout=10).stdout
+    assert f"{header.name}: {header.value}".encode() in out.split(b"\0")
+    event("reproduced through the shell")

@@ -130,7 +130,8 @@ def build(
 ) -> tuple[Header, ...]:
     """Validate and expand ``given`` (name → (template, where)) into headers."""
     built: list[Header] = []
-    for name, (template, where) in given.items():
+    for name, (given_template, where) in given.items():
+        template = given_template.strip()  # as curl does: no leading or trailing space
         if not _NAME.match(name):
             raise ConfigError(_BAD_NAME.format(where=where, name=name))
         if _BAD_VALUE.search(template):
@@ -139,7 +140,7 @@ def build(
             AUTHORIZATION.lower(), auth_header.lower()
         ):
             raise ConfigError(_CONFLICT.format(where=where, name=name, auth=auth_header))
-        value = _expand(name, template, env, where)
+        value = _expand(name, template, env, where).strip()
         if _BAD_VALUE.search(value):
             raise ConfigError(_CRLF.format(where=where, name=name))
         try:
