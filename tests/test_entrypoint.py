@@ -166,7 +166,8 @@ EFFECTS: dict[str, tuple[str, Any]] = {
                                                              "X-Title: smoke"]),
 }
 # Read outside the Settings; their effect is tested by running the action below.
-ELSEWHERE = {"fail-on-error"}
+# comment-on-pr, github-token and comment-key: tests/test_pr_comment.py runs the comment.
+ELSEWHERE = {"fail-on-error", "comment-on-pr", "github-token", "comment-key"}
 
 
 def test_every_input_has_an_effect_test() -> None:
@@ -431,8 +432,8 @@ def test_an_unknown_program_says_what_to_give(tmp_path: Path) -> None:
 
 # -- the container contract: the lock in a fresh venv, non-root, read-only cwd -----------
 def _lock() -> Path:
-    lock = REPO / "requirements.lock"
-    assert lock.is_file(), "requirements.lock is missing: the image installs from it"
+    lock = REPO / "requirements.txt"
+    assert lock.is_file(), "requirements.txt is missing: the image installs from it"
     return lock
 
 

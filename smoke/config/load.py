@@ -343,7 +343,7 @@ def _build(
     if expect_model:
         _compile(str(expect_model), where["expect_model"])
 
-    for name in ("ca_bundle", "summary_template"):
+    for name in ("ca_bundle", "summary_template", "baseline"):
         if merged.get(name):
             path = cwd / str(merged[name])
             if not path.is_file():

@@ -69,6 +69,12 @@ class Settings:
     report_dotenv: str | None = None
     summary: str | None = None
     summary_template: str | None = None
+    report_prometheus: str | None = None
+    baseline: str | None = None
+    fail_on_drift: bool = False
+    drift_latency_factor: float = 3.0
+    drift_latency_floor_ms: int = 250
+    drift_usage_factor: float = 2.0
     config_file: str | None = None
     max_body_bytes: int = 4 * 1024 * 1024
 
@@ -129,4 +135,6 @@ class Settings:
             "sdk_parity": self.sdk_parity,
             "ca_bundle": self.ca_bundle,
             "allow_plain_http": self.allow_plain_http,
+            "baseline": self.baseline,
+            "fail_on_drift": self.fail_on_drift if self.baseline else None,
         }

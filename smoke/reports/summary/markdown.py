@@ -27,6 +27,8 @@ The context is the JSON report (``report.json``, schema_version 1) plus:
 - ``incidents``: one per way of failing (check, checks, title, facts, lines: the facts
   as ``<pre>`` lines wrapped at 100 columns);
 - ``next_steps`` (category, checks, hint, owner, docs_url) and ``config_rows``;
+- ``drift``: the comparison with ``--baseline`` (None without one); each check also
+  has ``ttfb_ms``, ``total_ms`` and ``ttft_ms`` (None when not measured);
 - ``compact``: true for the short form (a pull-request comment); ``run_url``: the link
   to the full summary, or None.
 
@@ -89,6 +91,8 @@ def context(result: GateResult, compact: bool = False,
             run_url: str | None = None) -> dict[str, Any]:
     """What a summary template sees (the built-in one and a user's alike)."""
     report = json_report.as_dict(result)
+    for check in report["checks"]:
+        check.update(latency(check))
     checks = digest.ordered(report)
     kept = [c for c in checks if digest.bookkeeping(c)]
     shown = [c for c in checks if not digest.bookkeeping(c)]
@@ -114,6 +118,20 @@ def context(result: GateResult, compact: bool = False,
         "compact": compact,
         "run_url": run_url if run_url and _RUN_URL.fullmatch(run_url) else None,
     }
+
+
+def latency(check: dict[str, Any]) -> dict[str, int | None]:
+    """``ttfb_ms``, ``total_ms`` and (streaming) ``ttft_ms``, the time to the first content
+    token, as the check recorded them (``details.wire``, ``details.stream``)."""
+    details = check.get("details") or {}
+    timing = {**(details.get("wire") or {}), **(details.get("stream") or {})}
+
+    def whole(value: Any) -> int | None:
+        return int(value) if isinstance(value, int | float) else None
+
+    return {"ttfb_ms": whole(timing.get("ttfb_ms")), "total_ms": whole(timing.get("total_ms")),
+            "ttft_ms": whole(timing.get("first_token_ms"))}
+
 
 
 def _banner(report: dict[str, Any]) -> str:
