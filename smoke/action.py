@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 # tests/test_entrypoint.py fails when action.yml and this table disagree.
 INPUTS: dict[str, str | None] = {
     "api-key": None,  # into KEY_VARIABLE: a key is never a flag
+    "auth-header": "auth_header",
+    "headers": "headers",  # one "Name: value" per line
     "base-url": "base_url",
     "model": "model",
     "config": "config",
@@ -58,7 +60,8 @@ CLI_COMMANDS = ("run", "stub", "demo", "merge")
 
 _NO_KEY = (
     "the api-key input is empty. Pass the key from a secret: `api-key: "
-    "${{ secrets.COMETAPI_API_KEY }}`. If the secret exists, note that GitHub gives no "
+    "${{ secrets.COMETAPI_API_KEY }}` (or set `auth-header: none` for a gateway that holds "
+    "the key itself). If the secret exists, note that GitHub gives no "
     "secrets to workflows run from forks or by Dependabot. See "
     "https://docs.github.com/actions/security-guides/using-secrets-in-github-actions"
 )
@@ -100,7 +103,7 @@ def _problem(inputs: Mapping[str, str]) -> str | None:
     """What config.load cannot see: the inputs that are not flags."""
     from smoke.config import parse_bool
 
-    if not inputs.get("api-key"):
+    if not inputs.get("api-key") and inputs.get("auth-header", "").lower() != "none":
         return _NO_KEY
     if "fail-on-error" in inputs and parse_bool(inputs["fail-on-error"]) is None:
         return _BAD_BOOL.format(name="fail-on-error", value=inputs["fail-on-error"])

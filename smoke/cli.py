@@ -70,6 +70,12 @@ def main() -> None:
               "separated, are checked concurrently.")
 @click.option("--api-key-env", metavar="NAME", help="Read the key from this variable.")
 @click.option("--api-key-file", metavar="PATH", help="Read the key from this file.")
+@click.option("--auth-header", metavar="NAME|none", help="Header that carries the key: "
+              "Authorization (default, 'Bearer KEY'), another name such as api-key (Azure) "
+              "or x-api-key (the key as-is), or none (the gateway holds the key).")
+@click.option("--header", "headers", metavar="'NAME: VALUE'", multiple=True,
+              help="Extra request header, repeatable (curl's -H syntax). ${VAR} is expanded "
+              "from the environment; use it for secrets.")
 @click.option("--environment", metavar="NAME", help="Env SMOKE_ENVIRONMENT.")
 @click.option("--connect-timeout", metavar="S", help="Connect timeout per attempt (default 5).")
 @click.option("--timeout", metavar="S", help="Read timeout per attempt (default 30).")
@@ -124,6 +130,7 @@ def main() -> None:
 def run(**options: Any) -> None:
     """Run the release gate once and exit with its code (0 pass, 2 config, 3 credentials,
     4 endpoint or contract, 5 transient, 6 assertion, 1 internal error)."""
+    options["headers"] = list(options["headers"]) or None
     options["expect"] = _expect(options.pop("expect_contains"), options.pop("expect_regex"),
                                 options.pop("expect_equals"), options.get("expect"))
     from smoke.runner import execute_safely

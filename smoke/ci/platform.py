@@ -82,7 +82,7 @@ def failure_title(check: Check) -> str:
 def failure_message(check: Check) -> str:
     text = check.message or "failed"
     if check.category:
-        text += f"\n{check.category.hint}\nSee {check.category.docs_url}"
+        text += f"\n{check.hint}\nSee {check.category.docs_url}"
     else:
         text += ("\nThis is a bug in chat-smoke, not a finding about the endpoint. "
                  "Please report it with report.json.")

@@ -60,7 +60,7 @@ class Console:
         if check.message:
             self.line(f"    {check.message}")
         if check.outcome == "fail" and check.category:
-            self.line(f"    hint: {check.category.hint} See {check.category.docs_url}")
+            self.line(f"    hint: {check.hint} See {check.category.docs_url}")
         for warning in check.warnings:
             self.line(f"    warning: {warning}")
 

@@ -65,11 +65,17 @@ def _details(check: Check) -> str:
     label = check.category.value if check.category else "internal"
     lines = [f"{label}: {check.message}"]
     if check.category:
-        lines += [f"hint: {check.category.hint}", f"docs: {check.category.docs_url}"]
+        lines += [f"hint: {check.hint}", f"docs: {check.category.docs_url}"]
     if check.http_status is not None:
         lines.append(f"http status: {check.http_status}")
     if check.request_id:
         lines.append(f"request id: {check.request_id}")
+    if check.client_request_id:
+        lines.append(f"client request id: {check.client_request_id}")
+    if check.output_excerpt:
+        lines.append(f"output excerpt: {check.output_excerpt}")
+    if check.reproduce and check.outcome == "fail":
+        lines.append(f"reproduce:\n{check.reproduce}")
     for step in check.steps:
         lines.append(f"step {step.name}: {step.outcome}" + (f" ({step.message})"
                                                            if step.message else ""))
@@ -90,6 +96,7 @@ def _testcase(suite: ET.Element, check: Check) -> None:
         "model": check.model,
         "attempts": check.attempts,
         "request_id": check.request_id,
+        "client_request_id": check.client_request_id,
         "duration_ms": check.duration_ms,
         "http_status": check.http_status,
         "category": check.category.value if check.category else None,
@@ -126,6 +133,7 @@ def render(result: GateResult) -> str:
         "environment": result.environment,
         "deployment_sha": result.deployment_sha,
         "base_url": result.endpoint.get("base_url", ""),
+        "prompt_version": result.prompt_version,
     })
     for check in result.checks:
         _testcase(suite, check)

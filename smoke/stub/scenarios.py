@@ -77,6 +77,13 @@ def status_json(status: int, message: str, type_: str, code: str | None,
     return run
 
 
+def status_json_raw(status: int, data: Any) -> Scenario:
+    def run(h: Handler, req: Request) -> None:
+        h.send_json(status, data)
+
+    return run
+
+
 def status_html(h: Handler, req: Request) -> None:
     status = int(req.arg or 502)
     h.send_bytes(status, wire.html(f"{status} Bad Gateway"), "text/html")
@@ -220,6 +227,28 @@ def echo_key(h: Handler, req: Request) -> None:
         "invalid_api_key"), headers={"X-Echo": key[:20]})
 
 
+def portkey_router(h: Handler, req: Request) -> None:
+    """A gateway that routes on headers, as Portkey's does: without x-portkey-config or
+    x-portkey-provider its own layer refuses, in its own envelope (not OpenAI's)."""
+    if not (h.headers.get("x-portkey-provider") or h.headers.get("x-portkey-config")):
+        h.send_json(400, {"status": "failure", "message":
+                          "Either x-portkey-config or x-portkey-provider header is required"})
+        return
+    ok(h, req)
+
+
+def portkey_exception(h: Handler, req: Request) -> None:
+    """Portkey's gateway failing itself: a 500 marked x-portkey-gateway-exception."""
+    h.send_bytes(500, wire.error("Something went wrong", "gateway_error", None),
+                 headers={"x-portkey-gateway-exception": "true",
+                          "x-portkey-trace-id": "trace-stub-0001"})
+
+
+def html_in_json(h: Handler, req: Request) -> None:
+    """A gateway that got an HTML page upstream and wrapped it (Portkey's html-message)."""
+    h.send_json(int(req.arg or 502), {"html-message": wire.html("502 Bad Gateway").decode()})
+
+
 def retry_after_date(h: Handler, req: Request) -> None:
     flaky(429, lambda: formatdate(time.time() + 2, usegmt=True))(h, req)
 
@@ -311,6 +340,16 @@ SCENARIOS: dict[str, Scenario] = {
     "hidden-prompt": json_body(lambda r: wire.completion(r.model, "pong", usage={
         "prompt_tokens": 900, "completion_tokens": 1, "total_tokens": 901})),
     "lax-errors": lax_errors,
+    "portkey-router": portkey_router,
+    "portkey-config": status_json_raw(400, {
+        "status": "failure", "message": "Invalid config passed. You need to pass a valid json"}),
+    "portkey-exception": portkey_exception,
+    "html-in-json": html_in_json,
+    # LiteLLM's router: no deployment serves the model (its own layer, not the provider).
+    "litellm-no-deployment": status_json(
+        429, "No deployments available for selected model, Try again in 60 seconds. Passed "
+        "model=stub-model. pre-call-checks=False, allowed_model_region=n/a.",
+        "None", "429"),
     "sdk-mismatch": sdk_mismatch,
     "ci-hostile": ci_hostile,
     "ci-hostile-error": ci_hostile_error,
