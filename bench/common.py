@@ -100,26 +100,41 @@ def bench_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def run_once(argv: list[str], env: dict[str, str], expect: int = 0,
+             cwd: str | Path | None = None) -> tuple[float, float]:
+    """Wall time and CPU time (user + system) of one run of ``argv``."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            cwd=cwd)
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    proc.returncode = code = os.waitstatus_to_exitcode(status)
+    proc.stderr.close()
+    if code != expect:
+        raise SystemExit(f"{' '.join(argv[:3])} ... exited {code}, not {expect}: "
+                         f"{err.decode(errors='replace')[-800:]}")
+    return elapsed, usage.ru_utime + usage.ru_stime
+
+
 def timed(argv: list[str], env: dict[str, str], expect: int = 0,
           cwd: str | Path | None = None) -> float:
-    started = time.perf_counter()
-    proc = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                          cwd=cwd)
-    elapsed = time.perf_counter() - started
-    if proc.returncode != expect:
-        raise SystemExit(f"{' '.join(argv[:3])} ... exited {proc.returncode}, not {expect}: "
-                         f"{proc.stderr.decode(errors='replace')[-800:]}")
-    return elapsed
+    return run_once(argv, env, expect, cwd)[0]
 
 
 def interleaved(commands: dict[str, list[str]], env: dict[str, str], runs: int,
-                warm: bool = True) -> dict[str, list[float]]:
-    """Each command ``runs`` times, round-robin, so machine noise hits all alike."""
-    times: dict[str, list[float]] = {name: [] for name in commands}
+                warm: bool = True) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Each command ``runs`` times, round-robin, so machine noise hits all alike: wall
+    times and CPU times per command."""
+    wall: dict[str, list[float]] = {name: [] for name in commands}
+    cpu: dict[str, list[float]] = {name: [] for name in commands}
     if warm:
         for argv in commands.values():  # caches, .pyc files
-            timed(argv, env)
+            run_once(argv, env)
     for _ in range(runs):
         for name, argv in commands.items():
-            times[name].append(timed(argv, env))
-    return times
+            took, used = run_once(argv, env)
+            wall[name].append(took)
+            cpu[name].append(used)
+    return wall, cpu

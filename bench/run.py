@@ -50,6 +50,10 @@ from smoke.stub import StubServer  # noqa: E402
 # add at most 10 ms: measured against the SDK in the same run, because absolute times
 # drift with the machine's load.
 ROUND1_GATE_PER_SDK = 0.142 / 0.478
+# Round 1's code itself (the commit of its README figures), installed as it shipped and
+# run in the same rounds: the most direct "+10 ms over round 1".
+ROUND1_COMMIT = "c9c4cdc"
+ROUND1 = f"round 1's gate ({ROUND1_COMMIT}, same command)"
 PLAIN = "chat-smoke run (plain gate: 3 reports, features off)"
 FULL = "chat-smoke run (full feature set)"
 SDK = "openai SDK script"
@@ -78,6 +82,30 @@ def newman() -> Path:
         sh(["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(prefix),
             "newman@6"])
     return binary
+
+
+def round1_gate() -> list[str] | None:
+    """Round 1 as it shipped (its lock and a regular install) in bench/.scratch, or None
+    when this clone lacks the commit (a shallow clone)."""
+    src, venv = SCRATCH / "round1-src", SCRATCH / "round1-venv"
+    binary = venv / "bin" / "chat-smoke"
+    if not (venv / ".ready").exists():
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", ROUND1_COMMIT],
+                                 capture_output=True)
+        if archive.returncode != 0:
+            return None
+        shutil.rmtree(src, ignore_errors=True)
+        shutil.rmtree(venv, ignore_errors=True)
+        src.mkdir(parents=True)
+        subprocess.run(["tar", "-x", "-C", str(src)], input=archive.stdout, check=True)
+        sh([sys.executable, "-m", "venv", str(venv)])
+        python = str(venv / "bin" / "python")
+        sh([python, "-m", "pip", "install", "-q", "--require-hashes", "--no-deps", "-r",
+            str(src / "requirements.lock")])
+        sh([python, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+            str(src)], cwd=str(SCRATCH))
+        (venv / ".ready").write_text("ok")
+    return [str(binary)]
 
 
 def peak_rss_mb(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
@@ -119,7 +147,7 @@ def full_feature_flags(reports: Path, gate: list[str]) -> tuple[list[str], list[
 
 def startup(runs: int) -> tuple[str, list[Row]]:
     """Start-up and one request, side by side with the peers; the round's feature costs."""
-    py_openai, newman_bin, venv = openai_python(), newman(), gate_venv()
+    py_openai, newman_bin, venv, round1 = openai_python(), newman(), gate_venv(), round1_gate()
     env = bench_env(BENCH_MODEL="stub-model")
     reports = Path(tempfile.mkdtemp())
     with StubServer(key=KEY) as stub:
@@ -138,6 +166,7 @@ def startup(runs: int) -> tuple[str, list[Row]]:
         commands: dict[str, list[str]] = {
             PLAIN: plain,
             FULL: [*plain, *extra],
+            **({ROUND1: [*round1, *plain[1:]]} if round1 else {}),
             SDK: [str(py_openai), str(ROOT / "bench" / "peers" / "openai_check.py")],
             NEWMAN: [str(newman_bin), "run", str(ROOT / "bench" / "peers" / "collection.json"),
                      "--env-var", f"base_url={stub.base_url}", "--env-var", f"key={KEY}",
@@ -146,7 +175,7 @@ def startup(runs: int) -> tuple[str, list[Row]]:
             HELP: [*chat_smoke(), "--help"],
             PASS: [str(venv / "bin" / "python"), "-c", "pass"],
         }
-        times = interleaved(commands, env, runs)
+        times, cpu = interleaved(commands, env, runs)
         worst: dict[str, list[float]] = {"never answers (hang)": [], "drips its body": []}
         for _ in range(min(runs, 3)):
             for label, scenario in (("never answers (hang)", "hang"),
@@ -158,8 +187,9 @@ def startup(runs: int) -> tuple[str, list[Row]]:
                                  "--model", "stub-model", "--retries", "0"], env)
     shutil.rmtree(reports, ignore_errors=True)
     med = {name: median(v) for name, v in times.items()}
-    lines = ["| command | median s | spread s |", "|---|---|---|"]
-    lines += [f"| {n} | {med[n]:.3f} | {spread(v)} |" for n, v in times.items()]
+    used = {name: median(v) for name, v in cpu.items()}
+    lines = ["| command | median s | spread s | CPU s (user+sys) |", "|---|---|---|---|"]
+    lines += [f"| {n} | {med[n]:.3f} | {spread(v)} | {used[n]:.3f} |" for n, v in times.items()]
     if missing:
         lines.append(f"\n(full feature set without {', '.join(missing)}: not in this checkout)")
     gate_s = med[PLAIN]
@@ -170,6 +200,10 @@ def startup(runs: int) -> tuple[str, list[Row]]:
             gate_s / med[SDK] <= 0.33),
         Row("plain gate over round 1 (round 1's gate ÷ SDK × this run's SDK)",
             f"{over_round1 * 1000:+.0f} ms", "≤ +10 ms", over_round1 <= 0.010),
+        *([Row(f"plain gate − round 1's gate ({ROUND1_COMMIT}), same run",
+               f"{(gate_s - med[ROUND1]) * 1000:+.0f} ms wall, "
+               f"{(used[PLAIN] - used[ROUND1]) * 1000:+.0f} ms CPU", "≤ +10 ms",
+               gate_s - med[ROUND1] <= 0.010)] if ROUND1 in med else []),
         Row("plain gate ÷ `python -c pass`", f"{gate_s / med[PASS]:.1f}",
             "≤ 17.5 (round 1: 15.8)", gate_s / med[PASS] <= 17.5),
         Row("full feature set ÷ plain gate", f"{full_x:.2f}", "≤ 1.5", full_x <= 1.5),
