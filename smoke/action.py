@@ -103,8 +103,10 @@ def _problem(inputs: Mapping[str, str]) -> str | None:
 
 def run(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> int:
     """Action mode: read the inputs, run the gate, return the step's exit code."""
+    from smoke import cancel
     from smoke.ci.github import fail_on_error
 
+    cancel.install()  # first thing: a cancelled step still leaves its evidence
     env = dict(os.environ if env is None else env)
     inputs = read_inputs(env)
     # Registered before anything prints: the GitHub console masks it first thing.
@@ -133,7 +135,10 @@ def run(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> int:
             sys.stderr = stderr
             close()
     # fail-on-error: false (a monitor that alerts by other means): smoke.github has
-    # already turned the failure into a warning; the step succeeds.
+    # already turned the failure into a warning; the step succeeds. Not a cancellation:
+    # the run did not complete, and the CI asked it to stop.
+    if code == cancel.exit_code():
+        return code
     return code if fail_on_error(env) else 0
 
 
@@ -143,7 +148,7 @@ def config_failure(message: str, flags: Mapping[str, Any], env: Mapping[str, str
     from smoke import reports, verdict
     from smoke.categories import Category
     from smoke.gate import SHA_VARIABLES
-    from smoke.output.console import Console
+    from smoke.output.console import Console, error_line
     from smoke.results import Check, GateResult
 
     on_github = env.get("GITHUB_ACTIONS") == "true"
@@ -170,11 +175,13 @@ def config_failure(message: str, flags: Mapping[str, Any], env: Mapping[str, str
     console.check(check)
     console.verdict(result)
     targets = reports.paths(None, flags)
-    reports.write_all(result, targets)
+    result, problems = reports.write_all(result, targets)
+    for problem in problems:
+        console.line(f"chat-smoke: error: {problem}")
     if on_github:
         publish(result, env, None, targets)
-    print(redact.scrub(f"chat-smoke: config error: {message}"), file=sys.stderr)
-    return code
+    error_line(f"chat-smoke: config error: {message}")
+    return result.exit_code
 
 
 def main(argv: Sequence[str]) -> int:

@@ -7,7 +7,11 @@ from typing import Any, Literal
 
 from smoke.categories import Category
 
-Outcome = Literal["pass", "fail", "skip"]
+# ``cancelled``: the run was stopped by a signal before this check finished.
+Outcome = Literal["pass", "fail", "skip", "cancelled"]
+# ``cancelled``: stopped by a signal; ``incomplete``: only in the provisional report.json
+# written while the run goes on (outputs never say it).
+Verdict = Literal["pass", "fail", "cancelled", "incomplete"]
 
 
 @dataclass
@@ -61,6 +65,10 @@ class Check:
         self.outcome, self.category, self.message = "fail", category, message
         return self
 
+    def cancel(self, message: str) -> Check:
+        self.outcome, self.category, self.message = "cancelled", None, message
+        return self
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["category"] = self.category.value if self.category else None
@@ -71,7 +79,7 @@ class Check:
 
 @dataclass
 class GateResult:
-    verdict: Literal["pass", "fail"]
+    verdict: Verdict
     exit_code: int
     category: Category | None
     started_at: str

@@ -2,16 +2,47 @@
 
 from __future__ import annotations
 
-import sys
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from smoke import gate, reports
+from smoke.config.settings import Settings
 from smoke.errors import ReportError
 from smoke.output import redact
-from smoke.output.console import Console
+from smoke.output.console import Console, error_line
+from smoke.reports import json_report
+from smoke.reports.files import replaceable, write_text
 from smoke.results import GateResult
+
+
+class Provisional:
+    """The provisional ``report.json`` (verdict ``incomplete``): written before the first
+    request and rewritten as checks finish, so even a SIGKILL leaves evidence. Only to a
+    regular file (never ``-`` or a device); closed before the final reports are written,
+    so a late rewrite can never replace them."""
+
+    def __init__(self, flags: Mapping[str, Any]) -> None:
+        self.flags = flags
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def __call__(self, result: GateResult, settings: Settings | None) -> None:
+        path = reports.paths(settings, self.flags).get("report_json")
+        if not path or not replaceable(path):
+            return
+        with self._lock:
+            if self._closed:
+                return
+            try:
+                write_text(path, json_report.render(result))
+            except ReportError:
+                self._closed = True  # the final write says what is wrong with the path
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
 
 
 def execute(
@@ -29,15 +60,16 @@ def execute(
             console = GitHubConsole()
         else:
             console = Console()
-    result, settings = gate.run(flags, env, cwd, console)
+    provisional = Provisional(flags)
+    result, settings = gate.run(flags, env, cwd, console, provisional)
+    provisional.close()
     template = settings.summary_template if settings else None
     targets = reports.paths(settings, flags)
-    code = result.exit_code
-    try:
-        reports.write_all(result, targets, template)
-    except ReportError as exc:
-        console.line(f"chat-smoke: error: {exc}")
-        code = code or 1
+    # Local evidence first: every report, then the outputs, annotations and job summary.
+    # A report that cannot be written becomes a check of its own (report:junit, config).
+    result, problems = reports.write_all(result, targets, template)
+    for problem in problems:
+        console.line(f"chat-smoke: error: {problem}")
     if on_github:
         # Outputs, annotations and the summary go out even when a report file could not
         # be written: a later step still learns the verdict.
@@ -50,8 +82,8 @@ def execute(
             console.line(line)  # inside the console's command protection
         else:
             # The one clear line for bad input, on stderr, where a terminal shows it.
-            print(redact.scrub(line), file=sys.stderr)
-    return code
+            error_line(line)
+    return result.exit_code
 
 
 _INTERNAL = (
@@ -68,9 +100,8 @@ def execute_safely(flags: Mapping[str, Any], env: Mapping[str, str]) -> int:
         if env.get("CHAT_SMOKE_DEBUG"):
             import traceback
 
-            print(redact.scrub(traceback.format_exc()), file=sys.stderr)
-        print(redact.scrub(_INTERNAL.format(error=f"{type(exc).__name__}: {exc}")),
-              file=sys.stderr)
+            error_line(traceback.format_exc())
+        error_line(_INTERNAL.format(error=f"{type(exc).__name__}: {exc}"))
         return 1
 
 

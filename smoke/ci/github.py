@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, TextIO
 from smoke.config import parse_bool
 from smoke.errors import ReportError
 from smoke.output import redact
-from smoke.output.console import Console
+from smoke.output.console import Console, safe_write
 
 if TYPE_CHECKING:
     from smoke.config.settings import Settings
@@ -107,8 +107,7 @@ class GitHubConsole(Console):
 
     # -- the raw stream ----------------------------------------------------------------
     def _emit(self, raw: str) -> None:
-        self.out.write(raw + "\n")
-        self.out.flush()
+        safe_write(self.out, raw + "\n")
 
     def _mask_new(self) -> None:
         """``::add-mask::`` every secret registered since the last look, before any line
@@ -240,6 +239,16 @@ def publish(
             "is false, so this step succeeds. Read the outputs verdict and exit-code to act "
             "on it.",
             title="chat-smoke: failure reported as a warning",
+        )
+    if result.verdict == "cancelled":
+        stopped = [c.id for c in result.checks if c.outcome == "cancelled"]
+        console.command(
+            "error",
+            f"The run was cancelled (exit {result.exit_code}) before {len(stopped)} "
+            f"check(s) finished: {', '.join(stopped)[:ANNOTATION_LIMIT // 2]}. The checks "
+            "that finished are in the reports. See "
+            "https://github.com/chat-smoke/chat-smoke/blob/main/docs/failures.md#cancelled",
+            title="chat-smoke: cancelled",
         )
     problems: list[str] = []
     try:

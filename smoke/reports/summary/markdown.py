@@ -11,7 +11,7 @@ cells. In a user's template:
 - ``{{ x | code }}``: an inline code span that no backtick can break;
 - ``{{ x | raw }}``: no escaping (only for text the template itself controls).
 
-The context is the JSON report (``report.json``, schema_version 1) plus ``report``,
+The context is the JSON report (``report.json``, schema_version 2) plus ``report``,
 ``failures``, ``incidents``, ``next_steps``, ``banner`` and ``config_rows``.
 """
 
@@ -96,6 +96,9 @@ def _banner(report: dict[str, Any]) -> str:
     where = f" on {report['environment']}" if report["environment"] else ""
     if report["verdict"] == "pass":
         return f"✅ chat-smoke passed{where}"
+    if report["verdict"] == "cancelled":
+        return (f"⏹️ chat-smoke was cancelled{where} (exit {report['exit_code']}): the checks "
+                "that finished are below")
     category = report["category"] or "internal error"
     return f"❌ chat-smoke failed{where}: {category} (exit {report['exit_code']})"
 
