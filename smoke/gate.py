@@ -173,8 +173,8 @@ def _checks(state: _State, cwd: Path | None, console: Console, progress: Progres
     registry.preflight(context)
     if cancel.requested() is not None:
         return
-    state.pool = Pool([t for t in tasks if t.skip is None], deadline,
-                      settings.concurrency).start()
+    state.pool = Pool([t for t in tasks if t.skip is None], deadline, settings.concurrency)
+    state.pool.start()  # after it is in ``state``: a snapshot sees every check it starts
     if not state.pool.wait():
         if cancel.requested() is not None:
             return

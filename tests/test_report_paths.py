@@ -9,7 +9,9 @@ import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -227,3 +229,44 @@ def test_a_closed_stdout_stops_neither_the_gate_nor_its_reports(
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     assert json.loads((tmp_path / "report.json").read_text())["verdict"] == "pass"
+
+
+@pytest.fixture
+def shared_dir() -> Iterator[Path]:
+    """A folder another user can reach (pytest's tmp_path is private to root)."""
+    folder = Path(tempfile.mkdtemp(prefix="chat-smoke-readonly-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _as_nobody(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+            sys.executable, "-m", "smoke", "run", *args]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=folder,
+                          env=clean_env(COMETAPI_API_KEY=KEY))
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="runs the gate as another user: needs root and setpriv")
+def test_a_read_only_folder_is_a_report_check_and_an_existing_file_is_still_written(
+    shared_dir: Path, stub: StubServer
+) -> None:
+    closed = shared_dir / "closed"
+    closed.mkdir(mode=0o755)  # root's: the gate, run as nobody, cannot add a file here
+    kept = closed / "kept.json"
+    kept.write_text("{}\n")
+    kept.chmod(0o666)  # but this existing file it may rewrite
+    writable = shared_dir / "out"
+    writable.mkdir()
+    os.chown(writable, 65534, 65534)
+    proc = _as_nobody(shared_dir, "--base-url", stub.url(), "--model", "stub-model",
+                      "--report-json", str(closed / "report.json"),
+                      "--report-junit", str(writable / "junit.xml"),
+                      "--summary", str(kept))
+    assert proc.returncode == 2, proc.stderr
+    assert f"cannot write {closed / 'report.json'}: Permission denied" in proc.stdout
+    assert "report:json" in junit_ids(writable / "junit.xml")
+    assert "report:json" in kept.read_text()  # written in place: the folder was closed
+    assert not (closed / "report.json").exists()
+    assert "Traceback" not in proc.stderr and KEY not in proc.stdout + proc.stderr

@@ -73,7 +73,14 @@ def write_text(path: str | os.PathLike[str], text: str) -> Path:
         return target
     try:
         if replaceable(name):
-            _replace(target, scrubbed)
+            try:
+                _replace(target, scrubbed)
+            except PermissionError:
+                if not target.is_file():
+                    raise
+                # The folder is closed to new files but the report may be writable: keep
+                # the evidence, without the atomic replace.
+                target.write_text(scrubbed, encoding="utf-8")
         else:
             # Through the link and into the device: /dev/null stays a device. A link to a
             # regular file elsewhere is rewritten through the link, not appended to.
