@@ -41,6 +41,9 @@ INPUTS: dict[str, str | None] = {
     "check-models": "check_models",
     "expect-model": "expect_model",
     "max-total-tokens": "max_total_tokens",
+    "comment-on-pr": None,  # the three comment inputs: read by smoke.ci.github_comment
+    "github-token": None,
+    "comment-key": None,
 }
 # A variable of our own for the key, so that a COMETAPI_API_KEY in the job's environment
 # cannot stand in for the api-key input the user gave (or forgot).
@@ -48,7 +51,7 @@ KEY_VARIABLE = "CHAT_SMOKE_ACTION_API_KEY"
 DEFAULT_REPORT_DIR = "chat-smoke-reports"
 REPORT_FILES = {"report_json": "report.json", "report_junit": "junit.xml",
                 "summary": "summary.md"}
-CLI_COMMANDS = ("run", "stub", "demo")
+CLI_COMMANDS = ("run", "stub", "demo", "merge")
 
 _NO_KEY = (
     "the api-key input is empty. Pass the key from a secret: `api-key: "
@@ -111,6 +114,10 @@ def run(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> int:
     inputs = read_inputs(env)
     # Registered before anything prints: the GitHub console masks it first thing.
     redact.register(inputs.get("api-key"))
+    from smoke.config import parse_bool
+
+    if parse_bool(inputs.get("comment-on-pr", "")):  # the comment's token: masked too
+        redact.register(inputs.get("github-token"))
     env[KEY_VARIABLE] = inputs.get("api-key", "")
     flags = flags_for(inputs)
     problem = _problem(inputs)

@@ -171,6 +171,23 @@ def test_a_provisional_report_is_there_while_the_run_hangs_and_after_sigkill(
     assert KEY not in gate.report_path.read_text()
 
 
+def test_a_killed_jobs_provisional_report_merges_as_stopped(
+    tmp_path: Path, stub: StubServer, gates: list[Gate]
+) -> None:
+    gate = start(tmp_path, stub)
+    gates.append(gate)
+    gate.wait_hanging()
+    gate.proc.kill()
+    gate.proc.communicate()
+    merged = tmp_path / "merged.json"
+    proc = subprocess.run([sys.executable, "-m", "smoke", "merge", str(gate.report_path),
+                           "--report-json", str(merged)], capture_output=True, text=True,
+                          timeout=60, env=clean_env(), cwd=tmp_path)
+    report = json.loads(merged.read_text())
+    assert (report["verdict"], report["exit_code"], proc.returncode) == ("cancelled", 137, 137)
+    assert report["jobs"][0]["verdict"] == "incomplete"
+
+
 def test_the_provisional_report_is_written_before_the_first_request(
     tmp_path: Path, stub: StubServer, gates: list[Gate]
 ) -> None:
@@ -223,7 +240,7 @@ def test_action_mode_writes_outputs_and_fail_on_error_false_still_fails(
     assert outputs["verdict"] == "cancelled" and outputs["exit-code"] == "143"
     assert outputs["report-json"] == "chat-smoke-reports/report.json"
     summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text("utf-8")
-    assert "chat-smoke was cancelled" in summary and "⏹️ cancelled" in summary
+    assert "chat-smoke was cancelled" in summary and "⏹️\u00a0cancelled" in summary
     errors = [c for c in run_commands(out) if c.name == "error"]
     assert [c.properties.get("title") for c in errors] == ["chat-smoke: cancelled"]
     assert "positive:scenario/hang" in errors[0].data

@@ -52,3 +52,11 @@ def test_cancelled_and_internal_have_their_section(name: str) -> None:
     assert "**Means:**" in body and "**Exit code:**" in body
     for code in re.findall(r"\d+", NOT_CATEGORIES[name]):
         assert code in body
+
+
+def test_the_owner_column_is_what_the_summary_says() -> None:
+    # The summary's lead line names the owner from Category.owner; the guide's table
+    # says the same.
+    rows = re.findall(r"^\| \[(\w+)\]\(#\w+\) \| \d \| \w+ \| (.+?) \|$", DOC.read_text("utf-8"),
+                      re.MULTILINE)
+    assert {name: owner for name, owner in rows} == {c.value: c.owner for c in Category}

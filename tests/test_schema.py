@@ -114,3 +114,52 @@ def test_every_new_setting_from_the_config_file(tmp_path: Path, stub: StubServer
     assert all(s["name"] == "expect_model" and s["outcome"] == "pass"
                for c in run.report["checks"] if c["kind"] in ("positive", "stream")
                for s in c["steps"][-1:])
+
+
+# -- Settings derived from the schema (nothing validated and then silently dropped) ----------
+def _schema_keys() -> set[str]:
+    return set(validate.schema()["properties"])
+
+
+def test_every_schema_key_reaches_settings() -> None:
+    """A key added to the schema must become a Settings field of its name, or be declared
+    as the source of a derived field: otherwise it would be validated, then ignored."""
+    import dataclasses
+
+    from smoke.config.settings import DERIVED, Settings
+
+    fields = {f.name for f in dataclasses.fields(Settings)}
+    sources = {key for keys in DERIVED.values() for key in keys}
+    dropped = sorted(_schema_keys() - fields - sources)
+    assert not dropped, f"schema keys that never reach Settings: {dropped}"
+
+
+def test_every_settings_field_has_a_source() -> None:
+    import dataclasses
+
+    from smoke.config.settings import DERIVED, Settings
+
+    fields = {f.name for f in dataclasses.fields(Settings)}
+    unsourced = sorted(fields - _schema_keys() - set(DERIVED))
+    assert not unsourced, f"Settings fields with no schema key and no declared source: {unsourced}"
+    stale = sorted(set(DERIVED) - fields)
+    assert not stale, f"settings.DERIVED names fields Settings does not have: {stale}"
+    unknown = sorted({k for keys in DERIVED.values() for k in keys} - _schema_keys())
+    assert not unknown, f"settings.DERIVED names schema keys that do not exist: {unknown}"
+
+
+def test_a_direct_setting_is_copied_with_its_value(tmp_path: Path) -> None:
+    """The copy is by name: each plain scalar setting given in a file arrives in Settings."""
+    from smoke import config
+
+    (tmp_path / "chat-smoke.yml").write_text(
+        "model: m\nenvironment: staging\nretries: 4\ntimeout: 7\nstall_timeout: 3\n"
+        "cert_warn_days: 3\nconcurrency: 5\ncheck_models: true\nuser_prompt: hi\n"
+        "max_completion_tokens: 9\nreport_dotenv: out.env\n"
+    )
+    settings = config.load({}, {"COMETAPI_API_KEY": "sk-direct-copy-test-0000"}, tmp_path)
+    assert (settings.environment, settings.retries, settings.concurrency) == ("staging", 4, 5)
+    assert settings.timeout == 7.0 and isinstance(settings.timeout, float)
+    assert (settings.stall_timeout, settings.cert_warn_days) == (3.0, 3)
+    assert settings.check_models is True and settings.user_prompt == "hi"
+    assert settings.max_completion_tokens == 9 and settings.report_dotenv == "out.env"

@@ -161,6 +161,7 @@ def stream(check: Check, settings: Settings, session: requests.Session,
            deadline: Deadline) -> None:
     """Fill ``check`` (kind stream, for ``check.model``)."""
     body = payload.build(settings, check.model or "", stream=True)
+    check.details["request_fields"] = sorted(body)  # compared by --baseline (checks.drift)
     exchange = send_with_retries(check, settings, session, deadline, body, settings.retries,
                                  send=open_events)
     if not record_send(check, exchange) or exchange is None:

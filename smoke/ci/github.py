@@ -52,7 +52,7 @@ SUMMARY_LIMIT = 1024 * 1024
 ANNOTATION_LIMIT = 4000  # characters; an annotation is a headline, report.json has the rest
 OUTPUT_NAMES = (
     "verdict", "category", "exit-code", "request-id", "duration-ms", "report-json",
-    "report-junit",
+    "report-junit", "summary",
 )
 FAIL_ON_ERROR_INPUT = "INPUT_FAIL-ON-ERROR"
 
@@ -262,6 +262,9 @@ def publish(
         problems.append(str(exc))
     for problem in problems:
         console.command("error", problem, title="chat-smoke: GitHub output")
+    from smoke.ci.github_comment import comment_on_pr  # comment-on-pr; warns, never raises
+
+    comment_on_pr(result, env, console)
     console.close()
 
 
@@ -311,6 +314,7 @@ def outputs(
         "duration-ms": str(result.duration_ms),
         "report-json": _relative(reports.get("report_json"), workspace),
         "report-junit": _relative(reports.get("report_junit"), workspace),
+        "summary": _relative(reports.get("summary"), workspace),
     }
 
 

@@ -6,6 +6,7 @@ Everything is merged here into one frozen :class:`Settings`. Problems raise
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import ipaddress
 import os
@@ -281,7 +282,7 @@ def _build(
     if expect_model:
         _compile(str(expect_model), where["expect_model"])
 
-    for name in ("ca_bundle", "summary_template"):
+    for name in ("ca_bundle", "summary_template", "baseline"):
         if merged.get(name):
             path = cwd / str(merged[name])
             if not path.is_file():
@@ -294,21 +295,14 @@ def _build(
     if merged.get("sdk_parity") and importlib.util.find_spec("openai") is None:
         raise ConfigError(_NO_SDK.format(where=where.get("sdk_parity", "sdk_parity")))
 
-    fields: dict[str, Any] = {
-        name: merged[name]
-        for name in (
-            "environment", "connect_timeout", "timeout", "deadline", "retries", "ca_bundle",
-            "system_prompt", "user_prompt", "temperature", "max_tokens", "max_completion_tokens",
-            "stream", "stall_timeout", "check_models", "cert_warn_days", "max_total_tokens",
-            "concurrency", "sdk_parity", "report_json", "report_junit", "report_dotenv",
-            "summary", "summary_template",
-        )
-        if name in merged
-    }
-    for name in ("connect_timeout", "timeout", "deadline", "stall_timeout", "temperature"):
-        if fields.get(name) is not None:
-            fields[name] = float(fields[name])
-    return Settings(
+    # Every schema key that names a Settings field is copied; the ones built above (and
+    # the derived fields, settings.DERIVED) are given explicitly below.
+    fields: dict[str, Any] = {name: merged[name] for name in _direct() if name in merged}
+    props = _properties()
+    for name, value in fields.items():  # an integer given for a "number" is a float
+        if value is not None and "number" in _kinds(props[name]):
+            fields[name] = float(value)
+    fields.update(
         base_url=base_url,
         models=tuple(models),
         api_key=key,
@@ -319,8 +313,13 @@ def _build(
         negative=tuple(dict.fromkeys(merged.get("negative") or ())),
         extra_body=dict(merged.get("extra_body") or {}),
         config_file=str(config_path) if config_path else None,
-        **fields,
     )
+    return Settings(**fields)
+
+
+def _direct() -> set[str]:
+    """The schema keys copied into the Settings field of the same name."""
+    return {f.name for f in dataclasses.fields(Settings)} & set(_properties())
 
 
 def _compile(pattern: str, where: str) -> re.Pattern[str]:

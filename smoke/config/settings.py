@@ -9,6 +9,18 @@ from urllib.parse import urlsplit
 
 from smoke.config.expect import Expectation
 
+# Settings fields that are not a schema key of the same name, and the schema keys each is
+# derived from (none: it does not come from a setting). Every other field is the schema key
+# of its name, copied by ``config.load``; tests/test_schema.py fails when a schema key is
+# neither a field nor a source here, or a field is neither a schema key nor declared here.
+DERIVED: dict[str, tuple[str, ...]] = {
+    "models": ("model",),
+    "api_key": ("api_key_env", "api_key_file"),
+    "api_key_source": ("api_key_env", "api_key_file"),
+    "config_file": (),  # the file itself: --config, SMOKE_CONFIG or ./chat-smoke.yml
+    "max_body_bytes": (),  # a fixed cap on a response body, not a setting
+}
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -46,6 +58,12 @@ class Settings:
     report_dotenv: str | None = None
     summary: str | None = None
     summary_template: str | None = None
+    report_prometheus: str | None = None
+    baseline: str | None = None
+    fail_on_drift: bool = False
+    drift_latency_factor: float = 3.0
+    drift_latency_floor_ms: int = 250
+    drift_usage_factor: float = 2.0
     config_file: str | None = None
     max_body_bytes: int = 4 * 1024 * 1024
 
@@ -85,4 +103,6 @@ class Settings:
             "sdk_parity": self.sdk_parity,
             "ca_bundle": self.ca_bundle,
             "allow_plain_http": self.allow_plain_http,
+            "baseline": self.baseline,
+            "fail_on_drift": self.fail_on_drift if self.baseline else None,
         }

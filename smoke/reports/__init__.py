@@ -12,10 +12,10 @@ from smoke.reports import json_report
 from smoke.reports.files import replaceable, write_text
 from smoke.results import Check, GateResult
 
-KINDS = ("report_json", "report_junit", "summary", "report_dotenv")
+KINDS = ("report_json", "report_junit", "summary", "report_dotenv", "report_prometheus")
 # The check a report that cannot be written becomes: report:json, report:junit, ...
 CHECK_NAMES = {"report_json": "json", "report_junit": "junit", "summary": "summary",
-               "report_dotenv": "dotenv"}
+               "report_dotenv": "dotenv", "report_prometheus": "prometheus"}
 
 
 def paths(settings: Any, flags: Mapping[str, Any]) -> dict[str, str]:
@@ -44,6 +44,10 @@ def render(kind: str, result: GateResult, template: str | None = None) -> str:
         from smoke.reports import dotenv
 
         return dotenv.render(result)
+    if kind == "report_prometheus":
+        from smoke.reports import prometheus
+
+        return prometheus.render(result)
     raise ValueError(kind)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from smoke import __version__
+from smoke._version import __version__
 from smoke.results import GateResult
 
 SCHEMA_VERSION = 2
@@ -34,7 +34,17 @@ def as_dict(result: GateResult) -> dict[str, Any]:
         "warnings": result.warnings,
         "config": result.config,
         "checks": [check.to_dict() for check in result.checks],
+        "drift": drift(result),
     }
+
+
+def drift(result: GateResult) -> dict[str, Any] | None:
+    """The comparison with ``--baseline`` (``smoke.checks.drift``), or None without one."""
+    for check in result.checks:
+        if check.kind == "drift" and "drift" in check.details:
+            found: dict[str, Any] = check.details["drift"]
+            return found
+    return None
 
 
 def render(result: GateResult) -> str:
