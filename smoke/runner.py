@@ -70,6 +70,8 @@ def execute(
     result, problems = reports.write_all(result, targets, template)
     for problem in problems:
         console.line(f"chat-smoke: error: {problem}")
+    if problems and settings is not None:
+        console.verdict(result)  # the verdict printed before did not know of them
     if on_github:
         # Outputs, annotations and the summary go out even when a report file could not
         # be written: a later step still learns the verdict.

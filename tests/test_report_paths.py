@@ -102,6 +102,7 @@ def test_a_directory_as_the_junit_path_is_a_report_check_and_a_pass_exits_2(
                      "to a file in a folder this user can write (the other reports were "
                      "written; see docs/failures.md#config)"]
     assert "report:junit" in run.files["summary.md"]  # every other report names it
+    assert run.stdout.splitlines()[-1].startswith("chat-smoke: FAIL [config] exit 2 (")
     assert list(folder.iterdir()) == []
     assert "Traceback" not in run.stderr and KEY not in run.all_output
 
