@@ -4,11 +4,14 @@ the signal arrives; the deadline (60 s) is far away, so only the signal can end 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -18,6 +21,9 @@ from typing import Any
 
 import pytest
 
+from smoke.ci import github_comment
+from smoke.ci.github import GitHubConsole
+from smoke.results import Check, GateResult
 from smoke.stub import StubServer
 from tests.conftest import _NAMES, _PREFIXES, KEY
 from tests.runner_rules import parse_output_file, run_commands
@@ -283,3 +289,44 @@ def test_as_pid_1_a_signal_is_not_ignored(
     assert gate.proc.returncode == CODES[sig], err
     assert time.monotonic() - started < BOUND_S
     assert_cancelled(gate, CODES[sig], sig)
+
+
+def test_the_pull_request_comment_of_a_cancelled_run_has_a_short_budget(
+    tmp_path: Path,
+) -> None:
+    # The GitHub API never answers: the comment gives up after the cancelled budget
+    # (2 s), not the usual 10 s, since the CI is about to kill the step.
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    accepting = True
+
+    def hold() -> None:
+        while accepting:
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=hold, daemon=True).start()
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"number": 7, "pull_request": {"number": 7}}))
+    env = {"GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": str(event),
+           "GITHUB_API_URL": f"http://127.0.0.1:{listener.getsockname()[1]}",
+           "GITHUB_REPOSITORY": "acme/shop", "GITHUB_RUN_ID": "1",
+           "INPUT_COMMENT-ON-PR": "true", "INPUT_GITHUB-TOKEN": "ghs_" + "t" * 36}
+    check = Check("positive:m", "positive", "m", "m").cancel("cancelled by SIGTERM")
+    result = GateResult("cancelled", 143, None, "2026-11-29T11:00:00.000Z", 5, "", None,
+                        {"base_url": "http://x/v1", "host": "x", "path": "/v1"}, [check])
+    out = io.StringIO()
+    started = time.monotonic()
+    try:
+        done = github_comment.comment_on_pr(result, env, GitHubConsole(out))
+    finally:
+        accepting = False
+        listener.close()
+        for conn in held:
+            conn.close()
+    took = time.monotonic() - started
+    assert done is None and "no answer within 2 s" in out.getvalue()
+    assert took < 2 + BOUND_S / 2
+    assert github_comment.CANCELLED_BUDGET_S < github_comment.BUDGET_S
