@@ -206,6 +206,21 @@ def test_the_provisional_report_is_written_before_the_first_request(
     assert code == 143 and gate.report()["verdict"] == "cancelled"
 
 
+def test_no_provisional_report_goes_to_stdout(
+    tmp_path: Path, stub: StubServer, gates: list[Gate]
+) -> None:
+    gate = start(tmp_path, stub, "--report-json", "-", "--report-junit",
+                 str(tmp_path / "junit.xml"))
+    gates.append(gate)
+    time.sleep(3)  # long enough for the provisional report and a rewrite, were it written
+    code, _, out, err = gate.stop(signal.SIGTERM)
+    assert code == 143, err
+    assert out.count('"schema_version"') == 1  # only the final report
+    report, _ = json.JSONDecoder().raw_decode(out[out.index('{\n  "schema_version"'):])
+    assert report["verdict"] == "cancelled"
+    assert not (tmp_path / "-").exists()
+
+
 def test_a_second_signal_exits_at_once(
     tmp_path: Path, stub: StubServer, gates: list[Gate]
 ) -> None:
