@@ -70,6 +70,12 @@ def main() -> None:
               "separated, are checked concurrently.")
 @click.option("--api-key-env", metavar="NAME", help="Read the key from this variable.")
 @click.option("--api-key-file", metavar="PATH", help="Read the key from this file.")
+@click.option("--auth-header", metavar="NAME|none", help="Header that carries the key: "
+              "Authorization (default, 'Bearer KEY'), another name such as api-key (Azure) "
+              "or x-api-key (the key as-is), or none (the gateway holds the key).")
+@click.option("--header", "headers", metavar="'NAME: VALUE'", multiple=True,
+              help="Extra request header, repeatable (curl's -H syntax). ${VAR} is expanded "
+              "from the environment; use it for secrets.")
 @click.option("--environment", metavar="NAME", help="Env SMOKE_ENVIRONMENT.")
 @click.option("--connect-timeout", metavar="S", help="Connect timeout per attempt (default 5).")
 @click.option("--timeout", metavar="S", help="Read timeout per attempt (default 30).")
@@ -104,6 +110,10 @@ def main() -> None:
 @click.option("--report-junit", metavar="PATH", help="Write a JUnit XML report here.")
 @click.option("--summary", metavar="PATH", help="Write the Markdown summary here.")
 @click.option("--report-dotenv", metavar="PATH", help="Write a dotenv file (GitLab) here.")
+@click.option("--dotenv-prefix", metavar="PREFIX", help="Prefix of the dotenv (and Azure "
+              "output) variable names (default CHAT_SMOKE_).")
+@click.option("--ci", metavar="NAME", help="CI platform: auto (default, detected), github, "
+              "gitlab, azure, buildkite, jenkins, circleci, bitbucket or local.")
 @click.option("--summary-template", metavar="PATH", help="Your own Jinja2 summary template.")
 @click.option("--report-prometheus", metavar="PATH", help="Write Prometheus metrics (text "
               "format 0.0.4, for node_exporter's textfile collector) here.")
@@ -124,6 +134,7 @@ def run(**options: Any) -> None:
     from smoke import cancel
 
     cancel.install()  # SIGINT, SIGTERM, SIGHUP: stop, write the evidence, exit 128 + N
+    options["headers"] = list(options["headers"]) or None
     options["expect"] = _expect(options.pop("expect_contains"), options.pop("expect_regex"),
                                 options.pop("expect_equals"), options.get("expect"))
     from smoke.runner import execute_safely

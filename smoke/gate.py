@@ -26,6 +26,7 @@ from smoke.checks.task import Plan
 from smoke.errors import ConfigError
 from smoke.http.deadline import Deadline
 from smoke.http.parse import total_tokens
+from smoke.http.payload import prompt_version
 from smoke.http.transport import new_session, proxy_for, public_proxy
 from smoke.output.console import Console
 from smoke.results import Check, GateResult, Verdict
@@ -157,6 +158,9 @@ def _checks(state: _State, cwd: Path | None, console: Console, progress: Progres
         return
     state.settings = settings
     console.configuration(settings)
+    for note in settings.notes:
+        state.warnings.append(note)
+        console.warning(note)
     state.proxy = public_proxy(proxy_for(settings.endpoint))
     if state.proxy:
         console.note(f"using proxy {state.proxy} (from the environment)")
@@ -225,7 +229,7 @@ def _result(state: _State, checks: list[Check], verdict: Verdict | None) -> Gate
     elif verdict is None:
         verdict = "pass" if exit_code == 0 else "fail"
     settings = state.settings
-    base_url = settings.base_url if settings else str(state.flags.get("base_url") or "")
+    base_url = settings.public_base_url if settings else str(state.flags.get("base_url") or "")
     parts = urlsplit(base_url)
     warnings = list(state.warnings)
     for check in checks:
@@ -244,6 +248,7 @@ def _result(state: _State, checks: list[Check], verdict: Verdict | None) -> Gate
         proxy=state.proxy,
         warnings=warnings,
         usage_total=_usage_total(checks),
+        prompt_version=prompt_version(settings) if settings else None,
     )
 
 

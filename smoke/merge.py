@@ -18,6 +18,8 @@ from typing import Any, cast
 
 from smoke._version import __version__
 from smoke.categories import EXIT_PRECEDENCE, Category
+from smoke.output import redact
+from smoke.output.commands import defuse
 from smoke.reports.json_report import SCHEMA_VERSION
 from smoke.results import Attempt, Check, GateResult, Step
 
@@ -236,7 +238,8 @@ def execute(paths: list[str], targets: dict[str, str], env: dict[str, str]) -> i
         report = merge([load(path) for path in paths])
     except MergeError as exc:
         report = failed(exc.path, str(exc))
-        print(f"chat-smoke: config error: {exc}", file=sys.stderr)
+        # Job names and a malformed file's text are outside text: no CI command in them.
+        print(defuse(redact.scrub(f"chat-smoke: config error: {exc}")), file=sys.stderr)
     renderers = {"report_json": lambda: json.dumps(report, indent=2, ensure_ascii=False) + "\n",
                  "report_junit": lambda: junit.render(as_result(report)),
                  "summary": lambda: summary.render(report)}
@@ -247,8 +250,9 @@ def execute(paths: list[str], targets: dict[str, str], env: dict[str, str]) -> i
 
         append_summary(env, summary.render(report), targets.get("report_json", "report.json"))
     code: int = report["exit_code"]
-    print(f"chat-smoke merge: {report['verdict']} (exit {code}) over {len(report['jobs'])} "
-          "job(s)" + "".join(f"\n  {j['verdict']:<9} exit {j['exit_code']}  {j['job']}"
-                             + (f"  {j['deciding_check']}: {j['category']}"
-                                if j["deciding_check"] else "") for j in report["jobs"]))
+    print(defuse(redact.scrub(
+        f"chat-smoke merge: {report['verdict']} (exit {code}) over {len(report['jobs'])} "
+        "job(s)" + "".join(f"\n  {j['verdict']:<9} exit {j['exit_code']}  {j['job']}"
+                           + (f"  {j['deciding_check']}: {j['category']}"
+                              if j["deciding_check"] else "") for j in report["jobs"]))))
     return code

@@ -1,4 +1,5 @@
-"""Between the CLI and the gate: run it, write the reports, publish to GitHub."""
+"""Between the CLI and the gate: pick the CI platform, run the gate, write the reports,
+publish to the platform."""
 
 from __future__ import annotations
 
@@ -7,14 +8,28 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from smoke import gate, reports
+from smoke import ci, config, gate, reports
+from smoke.ci.platform import Platform
 from smoke.config.settings import Settings
-from smoke.errors import ReportError
+from smoke.errors import ConfigError, ReportError
 from smoke.output import redact
 from smoke.output.console import Console, error_line
 from smoke.reports import json_report
 from smoke.reports.files import replaceable, write_text
 from smoke.results import GateResult
+
+
+def choose_platform(flags: Mapping[str, Any], env: Mapping[str, str],
+                    cwd: Path | None = None) -> str:
+    """The platform to print for: ``ci`` from the flags, the environment or the config
+    file (``auto``: detected). Read before the gate runs, because the console must exist
+    before its first line; when the configuration is broken, the flag or SMOKE_CI still
+    counts and the gate reports the problem."""
+    try:
+        choice: str | None = config.load(flags, env, cwd).ci
+    except ConfigError:
+        choice = str(flags.get("ci") or env.get("SMOKE_CI", "")).strip() or None
+    return ci.resolve(choice, env)
 
 
 class Provisional:
@@ -23,13 +38,14 @@ class Provisional:
     regular file (never ``-`` or a device); closed before the final reports are written,
     so a late rewrite can never replace them."""
 
-    def __init__(self, flags: Mapping[str, Any]) -> None:
+    def __init__(self, flags: Mapping[str, Any], defaults: Mapping[str, str]) -> None:
         self.flags = flags
+        self.defaults = defaults
         self._lock = threading.Lock()
         self._closed = False
 
     def __call__(self, result: GateResult, settings: Settings | None) -> None:
-        path = reports.paths(settings, self.flags).get("report_json")
+        path = {**self.defaults, **reports.paths(settings, self.flags)}.get("report_json")
         if not path or not replaceable(path):
             return
         with self._lock:
@@ -49,42 +65,29 @@ def execute(
     flags: Mapping[str, Any],
     env: Mapping[str, str],
     cwd: Path | None = None,
-    console: Console | None = None,
+    platform: Platform | None = None,
 ) -> int:
     """Run the gate with ``flags`` and write every report; return the exit code."""
-    on_github = env.get("GITHUB_ACTIONS") == "true"
-    if console is None:
-        if on_github:
-            from smoke.ci.github import GitHubConsole
-
-            console = GitHubConsole()
-        else:
-            console = Console()
-    provisional = Provisional(flags)
-    result, settings = gate.run(flags, env, cwd, console, provisional)
+    if platform is None:
+        platform = ci.make(choose_platform(flags, env, cwd))
+    provisional = Provisional(flags, platform.default_reports)
+    result, settings = gate.run(flags, env, cwd, platform, provisional)
     provisional.close()
     template = settings.summary_template if settings else None
-    targets = reports.paths(settings, flags)
+    # Where the CI collects reports by itself (Bitbucket's test-results/), unless given.
+    targets = {**platform.default_reports, **reports.paths(settings, flags)}
     # Local evidence first: every report, then the outputs, annotations and job summary.
     # A report that cannot be written becomes a check of its own (report:junit, config).
     result, problems = reports.write_all(result, targets, template)
     for problem in problems:
-        console.line(f"chat-smoke: error: {problem}")
+        platform.line(f"chat-smoke: error: {problem}")
     if problems and settings is not None:
-        console.verdict(result)  # the verdict printed before did not know of them
-    if on_github:
-        # Outputs, annotations and the summary go out even when a report file could not
-        # be written: a later step still learns the verdict.
-        from smoke.ci.github import publish
-
-        publish(result, env, template, targets)
+        platform.verdict(result)  # the verdict printed before did not know of them
+    # Outputs, annotations and the summary go out even when a report file could not be
+    # written: a later step still learns the verdict.
+    platform.publish(result, env, template, targets)
     if result.checks[0].outcome == "fail":
-        line = f"chat-smoke: config error: {result.checks[0].message}"
-        if on_github:
-            console.line(line)  # inside the console's command protection
-        else:
-            # The one clear line for bad input, on stderr, where a terminal shows it.
-            error_line(line)
+        platform.report_error(f"chat-smoke: config error: {result.checks[0].message}")
     return result.exit_code
 
 
@@ -94,10 +97,11 @@ _INTERNAL = (
 )
 
 
-def execute_safely(flags: Mapping[str, Any], env: Mapping[str, str]) -> int:
+def execute_safely(flags: Mapping[str, Any], env: Mapping[str, str],
+                   platform: Platform | None = None) -> int:
     """:func:`execute`, with a bug reported as one scrubbed line and exit 1."""
     try:
-        return execute(flags, env)
+        return execute(flags, env, platform=platform)
     except Exception as exc:
         if env.get("CHAT_SMOKE_DEBUG"):
             import traceback

@@ -160,6 +160,10 @@ EFFECTS: dict[str, tuple[str, Any]] = {
     "expect-model": ("^gpt-4o", lambda s: s.expect_model == "^gpt-4o"),
     "max-total-tokens": ("1234", lambda s: s.max_total_tokens == 1234),
     "api-key": ("sk-distinct-0123456789", lambda s: s.api_key == "sk-distinct-0123456789"),
+    "auth-header": ("api-key", lambda s: s.auth_header == "api-key"),
+    "headers": ("x-portkey-provider: openai\nX-Title: smoke",
+                lambda s: [h.shown() for h in s.headers] == ["x-portkey-provider: openai",
+                                                             "X-Title: smoke"]),
 }
 # Read outside the Settings; their effect is tested by running the action below.
 # comment-on-pr, github-token and comment-key: tests/test_pr_comment.py runs the comment.
@@ -428,8 +432,8 @@ def test_an_unknown_program_says_what_to_give(tmp_path: Path) -> None:
 
 # -- the container contract: the lock in a fresh venv, non-root, read-only cwd -----------
 def _lock() -> Path:
-    lock = REPO / "requirements.lock"
-    assert lock.is_file(), "requirements.lock is missing: the image installs from it"
+    lock = REPO / "requirements.txt"
+    assert lock.is_file(), "requirements.txt is missing: the image installs from it"
     return lock
 
 

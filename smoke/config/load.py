@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from smoke.config import headers as http_headers
+from smoke.config import query as http_query
 from smoke.config.expect import Expectation
 from smoke.config.settings import Settings as Settings  # re-exported: config.Settings
 from smoke.config.validate import errors, schema, suggest
@@ -25,6 +27,11 @@ from smoke.output import redact
 DEFAULT_BASE_URL = "https://api.cometapi.com/v1"
 DEFAULT_CONFIG_FILE = "chat-smoke.yml"
 KEY_VARIABLES = ("COMETAPI_API_KEY", "COMETAPI_KEY")
+# Read only when nothing else sets the key or the base URL (no flag, no CometAPI
+# variable, no config file): a CI that exports them for other tools must never redirect
+# a configured gate (issue 13).
+FALLBACK_KEY = "OPENAI_API_KEY"
+FALLBACK_BASE_URL = "OPENAI_BASE_URL"
 NEGATIVE_CHECKS = ("invalid-model", "missing-field", "invalid-key")
 SCHEMA_NAME = "smoke/schema/chat-smoke.schema.json"
 
@@ -36,7 +43,13 @@ _ENV_NAMES = {
 }
 _NO_KEY = (
     "no API key: set COMETAPI_API_KEY (or COMETAPI_KEY), name another variable with "
-    "--api-key-env, or point --api-key-file at a mounted secret. The key is never a flag."
+    "--api-key-env, or point --api-key-file at a mounted secret. The key is never a flag. "
+    "(A gateway that holds the key itself: --auth-header none)"
+)
+_NO_KEY_NEEDED = "not sent (auth_header: none)"
+_INVALID_KEY_NO_AUTH = (
+    "{where}: the invalid-key negative check cannot mean anything with --auth-header none "
+    "(no key is sent): drop invalid-key from the negative checks"
 )
 _NO_MODEL = "no model: set --model, COMETAPI_MODEL, or model: in chat-smoke.yml"
 _PLAIN_HTTP = (
@@ -79,6 +92,8 @@ def parse_bool(text: str) -> bool | None:
 
 def coerce(name: str, text: str, where: str) -> Any:
     """Turn a string from the environment or a flag into the schema's type for ``name``."""
+    if name == "headers":  # "Name: value" lines, as curl's -H and the action input give
+        return http_headers.parse_lines(text.split("\n"), where)
     kinds = _kinds(_properties()[name])
     raw = text.strip()
     if "null" in kinds and raw.lower() in ("none", "null"):
@@ -157,6 +172,8 @@ def _env_layer(env: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
 
 
 def normalize_url(url: str, where: str) -> str:
+    """The base URL without a trailing slash (an empty path gets /v1). A query string
+    (Azure's ``?api-version=…``) is kept: it is sent on every request."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(
@@ -164,8 +181,8 @@ def normalize_url(url: str, where: str) -> str:
         )
     if parts.username or parts.password:
         raise ConfigError(f"{where}: the URL carries credentials; put the key in COMETAPI_API_KEY")
-    if parts.query or parts.fragment:
-        raise ConfigError(f"{where}: {url!r} has a query or fragment; give the base URL only")
+    if parts.fragment or url.strip().endswith("#"):
+        raise ConfigError(f"{where}: {url!r} has a #fragment, which is never sent; remove it")
     try:
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError:
@@ -176,7 +193,7 @@ def normalize_url(url: str, where: str) -> str:
             f"{where}: give the base URL without /chat/completions, e.g. "
             f"{urlunsplit((parts.scheme, parts.netloc, path[: -len('/chat/completions')], '', ''))}"
         )
-    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
 
 
 def is_loopback(host: str) -> bool:
@@ -188,7 +205,9 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _read_key(merged: Mapping[str, Any], env: Mapping[str, str]) -> tuple[str, str]:
+def _read_key(
+    merged: Mapping[str, Any], env: Mapping[str, str], fallback: bool
+) -> tuple[str, str]:
     if merged.get("api_key_file"):
         path = Path(str(merged["api_key_file"]))
         try:
@@ -198,7 +217,11 @@ def _read_key(merged: Mapping[str, Any], env: Mapping[str, str]) -> tuple[str, s
         if not key:
             raise ConfigError(f"api_key_file {path}: the file is empty")
         return key, f"file {path}"
-    names = (str(merged["api_key_env"]),) if merged.get("api_key_env") else KEY_VARIABLES
+    names: tuple[str, ...] = (
+        (str(merged["api_key_env"]),) if merged.get("api_key_env") else KEY_VARIABLES
+    )
+    if fallback and not merged.get("api_key_env"):
+        names += (FALLBACK_KEY,)
     for name in names:
         key = env.get(name, "").strip()
         if key:
@@ -237,21 +260,50 @@ def load(
 
     merged: dict[str, Any] = {}
     where: dict[str, str] = {}
+    # Headers add up across the layers (a later layer replaces a name, in any case):
+    # name -> (template, where it was given).
+    extra: dict[str, tuple[str, str]] = {}
+    argv_headers: set[str] = set()
     if config_path is not None:
         for name, value in read_file(config_path).items():
             merged[name], where[name] = value, f"{config_path.name}: {name}"
+        _add_headers(extra, merged.pop("headers", None), f"{config_path.name}: headers")
     for name, (value, var) in _env_layer(env).items():
         _check(name, value, var)
+        if name == "headers":
+            _add_headers(extra, value, var)
+            continue
         merged[name], where[name] = value, var
     for name, value in flags.items():
         if value is None or name == "config":
             continue
         flag = "--" + name.replace("_", "-")
+        if name == "headers":
+            # The command line gives a list of "Name: value" (--header, repeatable): those
+            # are visible in the process list. The action gives its input's lines.
+            if isinstance(value, list | tuple):
+                value = http_headers.parse_lines(value, "--header")
+                argv_headers.update(n.lower() for n in value)
+                flag = "--header"
+            elif isinstance(value, str):
+                value = coerce(name, value, flag)
+            _check(name, value, flag)
+            _add_headers(extra, value, flag)
+            continue
         if isinstance(value, str):
             value = coerce(name, value, flag)
         _check(name, value, flag)
         merged[name], where[name] = value, flag
-    return _build(merged, where, env, config_path, cwd)
+    return _build(merged, where, env, config_path, cwd, extra, argv_headers)
+
+
+def _add_headers(
+    extra: dict[str, tuple[str, str]], given: Mapping[str, Any] | None, where: str
+) -> None:
+    for name, value in (given or {}).items():
+        for known in [k for k in extra if k.lower() == str(name).lower()]:
+            del extra[known]
+        extra[str(name)] = (str(value), where)
 
 
 def _build(
@@ -260,10 +312,19 @@ def _build(
     env: Mapping[str, str],
     config_path: Path | None,
     cwd: Path,
+    extra: Mapping[str, tuple[str, str]] | None = None,
+    argv_headers: set[str] | None = None,
 ) -> Settings:
-    base_url = normalize_url(
+    # OPENAI_* only when nothing else speaks: no flag, no CometAPI variable, no file.
+    fallback = config_path is None
+    if "base_url" not in merged and fallback and env.get(FALLBACK_BASE_URL, "").strip():
+        merged["base_url"] = env[FALLBACK_BASE_URL].strip()
+        where["base_url"] = FALLBACK_BASE_URL
+    full_url = normalize_url(
         str(merged.get("base_url", DEFAULT_BASE_URL)), where.get("base_url", "base_url")
     )
+    base_url, base_query = http_query.split(full_url)
+    http_query.register(base_query)
     allow_plain = bool(merged.get("allow_plain_http", False))
     host = urlsplit(base_url).hostname or ""
     if base_url.startswith("http://") and not is_loopback(host) and not allow_plain:
@@ -289,8 +350,24 @@ def _build(
                 raise ConfigError(f"{where[name]}: {merged[name]}: no such file")
             merged[name] = str(path)
 
-    key, source = _read_key(merged, env)
+    auth_header = http_headers.check_auth_header(
+        str(merged.get("auth_header") or http_headers.AUTHORIZATION),
+        where.get("auth_header", "auth_header"),
+    )
+    negative = tuple(dict.fromkeys(merged.get("negative") or ()))
+    if auth_header == http_headers.NO_AUTH:
+        if "invalid-key" in negative:
+            raise ConfigError(_INVALID_KEY_NO_AUTH.format(where=where.get("negative", "negative")))
+        key, source = "", _NO_KEY_NEEDED
+    else:
+        key, source = _read_key(merged, env, fallback)
     redact.register(key)
+    headers = http_headers.build(extra or {}, env, auth_header)
+    notes = tuple(
+        http_headers.LITERAL_SECRET.format(name=name)
+        for name in http_headers.literal_secrets(headers)
+        if name.lower() in (argv_headers or set())
+    )
     # find_spec, not import: the SDK costs about a second and only the parity check uses it.
     if merged.get("sdk_parity") and importlib.util.find_spec("openai") is None:
         raise ConfigError(_NO_SDK.format(where=where.get("sdk_parity", "sdk_parity")))
@@ -304,13 +381,18 @@ def _build(
             fields[name] = float(value)
     fields.update(
         base_url=base_url,
+        base_query=base_query,
+        base_url_source=where.get("base_url", "default"),
         models=tuple(models),
         api_key=key,
         api_key_source=source,
+        auth_header=auth_header,
+        headers=headers,
+        notes=notes,
         allow_plain_http=allow_plain,
         expect=expect,
         expect_model=str(expect_model) if expect_model else None,
-        negative=tuple(dict.fromkeys(merged.get("negative") or ())),
+        negative=negative,
         extra_body=dict(merged.get("extra_body") or {}),
         config_file=str(config_path) if config_path else None,
     )

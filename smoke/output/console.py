@@ -8,6 +8,7 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 from smoke.output import redact
+from smoke.output.commands import defuse
 
 if TYPE_CHECKING:
     from smoke.config.settings import Settings
@@ -40,7 +41,7 @@ def safe_write(out: TextIO | None, text: str) -> bool:
 
 def error_line(text: str) -> None:
     """One scrubbed line on stderr (which may be closed, too)."""
-    safe_write(sys.stderr, redact.scrub(text).rstrip("\n") + "\n")
+    safe_write(sys.stderr, defuse(redact.scrub(text)).rstrip("\n") + "\n")
 
 
 def _silence(out: TextIO) -> None:
@@ -54,8 +55,10 @@ def _silence(out: TextIO) -> None:
 
 
 class Console:
-    """Plain text for a terminal or a CI log. :class:`smoke.github.GitHubConsole` adds
-    groups, annotations and command protection on top."""
+    """Plain text for a terminal or a CI log. Every line has the command syntaxes of
+    every known CI defused (:mod:`smoke.output.commands`): a local run's output may be
+    pasted into a CI log, or run under a CI that was not detected. The platforms of
+    :mod:`smoke.ci` add groups, annotations and masking on top."""
 
     def __init__(self, out: TextIO | None = None, quiet: bool = False) -> None:
         # sys.stdout is None when the process started with its stdout closed.
@@ -64,7 +67,7 @@ class Console:
 
     def line(self, text: str = "") -> None:
         if not self.quiet:
-            safe_write(self.out, redact.scrub(text) + "\n")
+            safe_write(self.out, defuse(redact.scrub(text)) + "\n")
 
     def note(self, text: str) -> None:
         self.line(f"note: {text}")
@@ -96,7 +99,7 @@ class Console:
         if check.message:
             self.line(f"    {check.message}")
         if check.outcome == "fail" and check.category:
-            self.line(f"    hint: {check.category.hint} See {check.category.docs_url}")
+            self.line(f"    hint: {check.hint} See {check.category.docs_url}")
         for warning in check.warnings:
             self.line(f"    warning: {warning}")
 

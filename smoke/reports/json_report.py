@@ -31,6 +31,7 @@ def as_dict(result: GateResult) -> dict[str, Any]:
         "endpoint": result.endpoint,
         "proxy": result.proxy,
         "usage_total_tokens": result.usage_total,
+        "prompt_version": result.prompt_version,
         "warnings": result.warnings,
         "config": result.config,
         "checks": [check.to_dict() for check in result.checks],

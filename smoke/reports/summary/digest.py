@@ -75,7 +75,7 @@ def lead(report: dict[str, Any], checks: list[dict[str, Any]]) -> dict[str, Any]
         fix, owner, docs = CANCELLED_FIX, None, None
     elif category:
         spec = Category(category)
-        fix, owner, docs = spec.hint, spec.owner, spec.docs_url
+        fix, owner, docs = first.get("hint") or spec.hint, spec.owner, spec.docs_url
     else:
         fix, owner, docs = INTERNAL_HINT, "the chat-smoke maintainers", DOCS_URL
     return {"check": first["id"], "outcome": first["outcome"],
@@ -182,10 +182,35 @@ def _incident(report: dict[str, Any], group: list[dict[str, Any]]) -> dict[str, 
         ("duration", _spread([c["duration_ms"] for c in group], " ms")),
         ("deployment sha", report["deployment_sha"] or "-"),
         ("request ids" if len(ids) > 1 else "request id", ", ".join(ids) or "-"),
+        *_traced(report, group),
         ("chat-smoke", report["tool"]["version"]),
     ]
     return {"check": first["id"], "checks": [c["id"] for c in group], "title": title,
             "facts": facts}
+
+
+def _traced(report: dict[str, Any], group: list[dict[str, Any]]) -> list[tuple[str, Any]]:
+    """Issue 13's facts: the client request ids, gateway ids, the prompt version, the
+    answer's excerpt and the first check's curl reproduction (its shell comments become
+    "export first" lines: no line of the summary may start with "#")."""
+    first = group[0]
+    clients = [str(c["client_request_id"]) for c in group if c.get("client_request_id")]
+    # Names of at most 14 characters, like the others: the values stay aligned.
+    gateway = [f"{name} {value}" for name, value in (first.get("trace_ids") or {}).items()
+               if value != first["request_id"]]
+    facts: list[tuple[str, Any]] = [
+        ("client req ids" if len(clients) > 1 else "client req id", ", ".join(clients) or "-"),
+        *([("gateway ids", ", ".join(gateway))] if gateway else []),
+        ("prompt version", report.get("prompt_version") or "-"),
+    ]
+    if first.get("output_excerpt"):
+        facts.append(("output", first["output_excerpt"]))
+    lines = (first.get("reproduce") or "").splitlines()
+    facts += [("export first", line.lstrip("# ")) for line in lines if line.startswith("#")]
+    command = [line for line in lines if not line.startswith("#")]
+    if command:
+        facts.append(("reproduce", "\n".join(command)))
+    return facts
 
 
 def next_steps(failures: list[dict[str, Any]]) -> list[dict[str, str]]:
