@@ -91,3 +91,27 @@ def test_key_never_crosses_to_another_host(tmp_path: Path, stub: StubServer) -> 
     # Only the original request reached a server: nothing was sent to "localhost".
     assert len(stub.requests) == before + 1
     assert stub.requests[-1]["scenario"] == "redirect-other-host"
+
+
+def test_one_session_reads_the_environment_per_host(stub: StubServer, proxy: int,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # The session keeps what the environment says per origin (requests would scan it on
+    # every request): NO_PROXY still decides per host, the same host asks once.
+    from smoke.http.transport import Endpoint, new_session
+
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy}")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    session = new_session(Endpoint(stub.base_url, KEY, 5, 5))
+    body = {"model": "stub-model", "messages": [{"role": "user", "content": "ping"}]}
+    auth = {"Authorization": f"Bearer {KEY}"}
+    for _ in range(2):
+        direct = session.post(stub.url() + "/chat/completions", json=body, headers=auth,
+                              timeout=10)
+        assert direct.status_code == 200 and _Proxy.seen == []
+    proxied = session.post(stub.url(host="localhost") + "/chat/completions", json=body,
+                           headers=auth, timeout=10)
+    assert proxied.status_code == 200
+    assert [urlsplit(seen["url"]).hostname for seen in _Proxy.seen] == ["localhost"]
+    assert session.merge_environment_settings(
+        stub.url(host="localhost"), {}, None, None, None)["proxies"]["http"].endswith(
+        f":{proxy}")
