@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -27,7 +28,7 @@ from smoke.results import Check, GateResult
 from smoke.stub import StubServer
 from tests.conftest import _NAMES, _PREFIXES, KEY
 from tests.runner_rules import parse_output_file, run_commands
-from tests.test_entrypoint import ENTRYPOINT, runner_env
+from tests.test_entrypoint import ENTRYPOINT, _require, _skip_off_ci, runner_env
 
 # Generous: the aim is 1 s (bench/bench_cancel.py measures it); a loaded machine is slower.
 BOUND_S = 8.0
@@ -283,12 +284,17 @@ def _child_of(pid: int, timeout: float = 10) -> int:
     raise AssertionError("unshare started no child")
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or not Path("/usr/bin/unshare").exists(),
-                    reason="a PID namespace needs root and unshare")
+_PID_1 = "needs root and unshare for a PID namespace"
+_CAN_PID_1 = os.geteuid() == 0 and shutil.which("unshare") is not None
+
+
+@pytest.mark.root_only
+@_skip_off_ci(_CAN_PID_1, _PID_1)
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
 def test_as_pid_1_a_signal_is_not_ignored(
     tmp_path: Path, stub: StubServer, gates: list[Gate], sig: signal.Signals
 ) -> None:
+    _require(_CAN_PID_1, _PID_1)
     # The kernel drops default-disposition signals sent to a namespace's init: without a
     # handler, SIGTERM would do nothing here and only SIGKILL could end the run.
     gate = start(tmp_path, stub, prefix=("unshare", "--pid", "--fork", "--mount-proc"))

@@ -21,6 +21,7 @@ import pytest
 from smoke.stub import StubServer
 from tests.conftest import KEY, run_cli
 from tests.test_cancel import clean_env
+from tests.test_entrypoint import _require, _skip_off_ci
 
 # Reports go to /dev/null, /dev/full and /dev/stdout below. As root, a chat-smoke that
 # replaced a device with a regular file (the bug this file tests for) would break the
@@ -248,11 +249,16 @@ def _as_nobody(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           env=clean_env(COMETAPI_API_KEY=KEY))
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
-                    reason="runs the gate as another user: needs root and setpriv")
+_AS_NOBODY = "needs root and setpriv to run the gate as another user"
+_CAN_SWITCH = os.geteuid() == 0 and shutil.which("setpriv") is not None
+
+
+@pytest.mark.root_only
+@_skip_off_ci(_CAN_SWITCH, _AS_NOBODY)
 def test_a_read_only_folder_is_a_report_check_and_an_existing_file_is_still_written(
     shared_dir: Path, stub: StubServer
 ) -> None:
+    _require(_CAN_SWITCH, _AS_NOBODY)
     closed = shared_dir / "closed"
     closed.mkdir(mode=0o755)  # root's: the gate, run as nobody, cannot add a file here
     kept = closed / "kept.json"
