@@ -243,8 +243,9 @@ def main() -> None:
     if "fleet" not in skip:
         import bench_models
         print("fleet scale ...", flush=True)
-        sections.append(("fleet scale (stub answering in 300 ms, in its own process)", "",
-                         bench_models.rows(quick=args.quick)))
+        text, found = bench_models.rows(quick=args.quick)
+        sections.append(("fleet scale (stub answering in 300 ms, in its own process)", text,
+                         found))
     if "cancel" not in skip:
         import bench_cancel
         print("cancellation ...", flush=True)

@@ -59,10 +59,13 @@ def scrub(text: str) -> str:
     """Return ``text`` with every registered secret, or a long piece of one, masked."""
     with _lock:
         secrets = list(_secrets)
-        windows = bool(_windows)
+        windows = list(_windows)
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, MASK)
-    if windows:
+    # A token is masked only when a window of a secret is inside it, so when no window is
+    # anywhere in the text there is nothing to mask: a substring search per window (C
+    # speed) spares a big report the Python call per token (0.18 s for 1,000 checks).
+    if any(window in text for window in windows):
         text = _TOKEN.sub(_mask_token, text)
     return text
