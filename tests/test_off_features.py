@@ -94,3 +94,24 @@ def test_only_the_ci_platform_in_use_is_imported(stub: StubServer, tmp_path: Pat
     assert "smoke.ci.github_comment" not in local
     gitlab = _modules(tmp_path, plain, GITLAB_CI="true")
     assert gitlab & others == {PLATFORMS["gitlab"][0]}
+
+
+@pytest.mark.parametrize("before", ["on", "off"])
+def test_the_start_up_leaves_the_collector_as_it_was(stub: StubServer, tmp_path: Path,
+                                                     before: str) -> None:
+    # smoke.cli imports the gate with the cyclic collector paused and freezes what it
+    # imported (start-up cost); the collector must be back as it was for the run.
+    code = ("import gc, sys\n"
+            f"{'gc.disable()' if before == 'off' else ''}\n"
+            "from smoke.cli import main\n"
+            f"sys.argv = ['chat-smoke', 'run', '--base-url', {stub.base_url!r}, "
+            "'--model', 'stub-model']\n"
+            "try:\n"
+            "    main()\n"
+            "except SystemExit as exc:\n"
+            "    print(exc.code, gc.isenabled(), gc.get_freeze_count() > 0, file=sys.stderr)\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COMETAPI_", "SMOKE_"))}
+    env.update(COMETAPI_API_KEY=KEY, NO_PROXY="*")
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=120, cwd=tmp_path)
+    assert proc.stderr.split()[-3:] == ["0", str(before == "on"), "True"], proc.stderr
