@@ -82,6 +82,7 @@ def gate_venv() -> Path:
         sh([str(python), "-m", "pip", "install", "-q", "--require-hashes", "--no-deps", "-r",
             str(lock)])
         stamp.write_text(lock.read_text())
+    shutil.rmtree(ROOT / "build", ignore_errors=True)  # setuptools keeps stale files there
     with tempfile.TemporaryDirectory() as tmp:
         sh([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
             "--force-reinstall", str(ROOT)], cwd=tmp)
