@@ -108,6 +108,22 @@ def round1_gate() -> list[str] | None:
     return [str(binary)]
 
 
+def instructions(argv: list[str], env: dict[str, str]) -> int | None:
+    """Instructions one run executes, counted by callgrind: unlike time, the machine's
+    load does not change it (the polling loops add a little: take the least of a few)."""
+    if not shutil.which("valgrind"):
+        return None
+    done = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                           *argv, "--deadline", "600", "--timeout", "600"], env=env,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"under callgrind: exit {done.returncode}: {done.stderr[-800:]}")
+    for line in done.stderr.splitlines():
+        if "Collected :" in line:
+            return int(line.rsplit(":", 1)[1].strip())
+    return None
+
+
 def peak_rss_mb(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -185,6 +201,12 @@ def startup(runs: int) -> tuple[str, list[Row]]:
                 worst[label].append(timed(argv, env, expect=5))
         rss, code = peak_rss_mb([*chat_smoke(), "run", "--base-url", stub.url("huge:64"),
                                  "--model", "stub-model", "--retries", "0"], env)
+        counted: dict[str, list[int]] = {PLAIN: [], ROUND1: []}
+        for _ in range(1 if runs <= 3 else 2):
+            for name in counted if ROUND1 in commands else ():
+                found = instructions(commands[name], env)
+                if found:
+                    counted[name].append(found)
     shutil.rmtree(reports, ignore_errors=True)
     med = {name: median(v) for name, v in times.items()}
     used = {name: median(v) for name, v in cpu.items()}
@@ -204,6 +226,13 @@ def startup(runs: int) -> tuple[str, list[Row]]:
                f"{(gate_s - med[ROUND1]) * 1000:+.0f} ms wall, "
                f"{(used[PLAIN] - used[ROUND1]) * 1000:+.0f} ms CPU", "≤ +10 ms",
                gate_s - med[ROUND1] <= 0.010)] if ROUND1 in med else []),
+        *([Row(f"plain gate's instructions ÷ round 1's ({ROUND1_COMMIT}), callgrind, "
+               f"least of {len(counted[PLAIN])}",
+               f"{min(counted[PLAIN]) / min(counted[ROUND1]):.3f} "
+               f"({min(counted[PLAIN]) / 1e6:.0f}M vs {min(counted[ROUND1]) / 1e6:.0f}M)",
+               "≤ 1.07 (10 ms of round 1's 142 ms)",
+               min(counted[PLAIN]) / min(counted[ROUND1]) <= 1.07)]
+          if counted[PLAIN] and counted[ROUND1] else []),
         Row("plain gate ÷ `python -c pass`", f"{gate_s / med[PASS]:.1f}",
             "≤ 17.5 (round 1: 15.8)", gate_s / med[PASS] <= 17.5),
         Row("full feature set ÷ plain gate", f"{full_x:.2f}", "≤ 1.5", full_x <= 1.5),
