@@ -107,7 +107,7 @@ def sizes(runs: int, delay: float) -> tuple[str, list[Row]]:
         ratio = median(times[(16, c)]) / base
         where = f"default concurrency {default}" if c is None else "concurrency 16"
         rows.append(Row(f"16 models ÷ 1 model ({where}, stub 300 ms)",
-                        f"{ratio:.2f} ({median(times[(16, c)]):.3f} vs {base:.3f} s)",
+                        f"{ratio:.3f} ({median(times[(16, c)]):.3f} vs {base:.3f} s)",
                         f"≤ {GOAL_16}", ratio <= GOAL_16))
     return "\n".join(lines), rows
 
