@@ -103,12 +103,18 @@ def _problem(inputs: Mapping[str, str]) -> str | None:
 
 def run(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> int:
     """Action mode: read the inputs, run the gate, return the step's exit code."""
-    from smoke.ci.github import fail_on_error
-
     env = dict(os.environ if env is None else env)
     inputs = read_inputs(env)
     # Registered before anything prints: the GitHub console masks it first thing.
-    redact.register(inputs.get("api-key"))
+    with redact.scope(inputs.get("api-key")):
+        return _run(env, inputs)
+
+
+def _run(env: dict[str, str], inputs: Mapping[str, str]) -> int:
+    from smoke.ci.github import fail_on_error
+    from smoke.config.key import register_all
+
+    register_all(inputs.get("api-key", ""))  # and each piece of two keys pasted together
     env[KEY_VARIABLE] = inputs.get("api-key", "")
     flags = flags_for(inputs)
     problem = _problem(inputs)

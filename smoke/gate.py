@@ -73,7 +73,7 @@ def run(
             warning = "--allow-plain-http: the key is sent unencrypted to " + settings.host
             warnings.append(warning)
             console.warning(warning)
-        deadline = Deadline(settings.deadline)
+        deadline = Deadline(settings.deadline, start=clock)  # config loading counts
         context = Plan(settings, new_session(endpoint_of(settings)), deadline)
         tasks = registry.plan(context)
         checks += registry.preflight(context)

@@ -21,6 +21,16 @@ def execute(
     console: Console | None = None,
 ) -> int:
     """Run the gate with ``flags`` and write every report; return the exit code."""
+    with redact.scope():  # the run's secrets, forgotten when it is over
+        return _execute(flags, env, cwd, console)
+
+
+def _execute(
+    flags: Mapping[str, Any],
+    env: Mapping[str, str],
+    cwd: Path | None,
+    console: Console | None,
+) -> int:
     on_github = env.get("GITHUB_ACTIONS") == "true"
     if console is None:
         if on_github:
@@ -80,7 +90,7 @@ def demo(key: str) -> int:
 
     console = Console()
     env = {"CHAT_SMOKE_DEMO_KEY": key}
-    with StubServer(key=key) as stub:
+    with redact.scope(key), StubServer(key=key) as stub:
         console.line(f"chat-smoke demo: stub listening at {stub.base_url}\n")
         console.line("== 1. a healthy endpoint: the gate passes ==")
         passing, _ = gate.run(_demo_flags(stub.url()), env, console=console)
@@ -92,7 +102,6 @@ def demo(key: str) -> int:
         + ("both runs behaved as a release gate should (exit 0, then exit 3 auth)."
            if ok else f"unexpected results: {_brief(passing)}, {_brief(failing)}")
     )
-    redact.clear()
     return 0 if ok else 1
 
 

@@ -9,24 +9,27 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import ipaddress
+import math
 import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
+from smoke.config import key as api_key
+from smoke.config import yamlfile
 from smoke.config.expect import Expectation
 from smoke.config.settings import Settings as Settings  # re-exported: config.Settings
 from smoke.config.validate import errors, schema, suggest
 from smoke.errors import ConfigError
-from smoke.output import redact
 
 DEFAULT_BASE_URL = "https://api.cometapi.com/v1"
 DEFAULT_CONFIG_FILE = "chat-smoke.yml"
-KEY_VARIABLES = ("COMETAPI_API_KEY", "COMETAPI_KEY")
+KEY_VARIABLES = api_key.KEY_VARIABLES
 NEGATIVE_CHECKS = ("invalid-model", "missing-field", "invalid-key")
 SCHEMA_NAME = "smoke/schema/chat-smoke.schema.json"
+TRUST_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
 
 # Environment variables with a name of their own; every other key is SMOKE_<KEY>.
 _ENV_NAMES = {
@@ -34,10 +37,6 @@ _ENV_NAMES = {
     "model": ("COMETAPI_MODEL", "SMOKE_MODEL"),
     "environment": ("SMOKE_ENVIRONMENT",),
 }
-_NO_KEY = (
-    "no API key: set COMETAPI_API_KEY (or COMETAPI_KEY), name another variable with "
-    "--api-key-env, or point --api-key-file at a mounted secret. The key is never a flag."
-)
 _NO_MODEL = "no model: set --model, COMETAPI_MODEL, or model: in chat-smoke.yml"
 _PLAIN_HTTP = (
     "base_url {url} is plain http to a host that is not loopback, which would send the key "
@@ -94,7 +93,10 @@ def coerce(name: str, text: str, where: str) -> Any:
         if "integer" in kinds:
             return int(raw)
         if "number" in kinds:
-            return float(raw)
+            number = float(raw)
+            if not math.isfinite(number):
+                raise ConfigError(f"{where}: expected a finite number, got {text!r}")
+            return number
     except ValueError:
         want = "true or false" if "boolean" in kinds else f"a {kinds[0]}"
         raise ConfigError(f"{where}: expected {want}, got {text!r}") from None
@@ -109,28 +111,13 @@ def _check(name: str, value: Any, where: str) -> None:
 
 def read_file(path: Path) -> dict[str, Any]:
     """Read and validate a chat-smoke.yml file."""
-    import yaml  # only the runs that have a config file pay for PyYAML
-
-    try:
-        text = path.read_text("utf-8")
-    except OSError as exc:
-        raise ConfigError(f"config file {path}: cannot be read ({exc.strerror})") from None
-    try:
-        loaded = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise ConfigError(
-            f"config file {path}: invalid YAML{where}: {problem}. Fix the syntax; "
-            f"the keys are listed in {SCHEMA_NAME}"
-        ) from None
+    loaded, line = yamlfile.load(path)
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
         raise ConfigError(
-            f"config file {path}: expected a mapping of keys (base_url: ..., model: ...), "
-            f"got {type(loaded).__name__}"
+            f"config file {path}: line {line}: expected a mapping of keys (base_url: ..., "
+            f"model: ...), got {type(loaded).__name__}"
         )
     if "api_key" in loaded:
         raise ConfigError(f"config file {path}: {_KEY_IN_FILE}")
@@ -149,27 +136,67 @@ def _env_layer(env: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
                 layer[name] = (coerce(name, text, var), var)
                 break
     if "ca_bundle" not in layer:
-        for var in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
+        # The documented order (README, "Trust"): an explicit ca_bundle (flag, config file,
+        # action input, SMOKE_CA_BUNDLE) > REQUESTS_CA_BUNDLE > CURL_CA_BUNDLE (both read by
+        # requests) > SSL_CERT_FILE (OpenSSL's) > the system store.
+        for var in TRUST_VARIABLES:
             if env.get(var, "").strip():
                 layer["ca_bundle"] = (env[var].strip(), var)
                 break
     return layer
 
 
+def _shown(url: str) -> str:
+    """``url`` for a message: without user info or query, which may hold a secret."""
+    try:
+        parts = urlsplit(url.strip())
+        netloc = parts.netloc.rpartition("@")[2]
+        return repr(urlunsplit((parts.scheme, netloc, parts.path, "", ""))[:200])
+    except ValueError:
+        return "(the URL)"
+
+
+def check_secret_free(url: str, where: str, key: str | None = None) -> None:
+    """A key inside the URL would be logged by every proxy on the way: refuse it without
+    echoing it. User info (``https://user:KEY@host``) is always refused; a query value
+    (``?api-version=...`` is fine) only when it holds the key."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return  # normalize_url says what is wrong
+    if "@" in parts.netloc:
+        raise ConfigError(
+            f"{where}: the URL carries credentials (user info before '@'); remove them and "
+            f"put the key in COMETAPI_API_KEY. The URL is not shown"
+        )
+    if key and parts.query:
+        values = [unquote(v) for _, v in parse_qsl(parts.query, keep_blank_values=True)]
+        if key in parts.query or key in unquote(parts.query) or any(key in v for v in values):
+            raise ConfigError(
+                f"{where}: the URL's query carries the API key; remove it: the key goes in "
+                f"the Authorization header, from COMETAPI_API_KEY. The URL is not shown"
+            )
+
+
 def normalize_url(url: str, where: str) -> str:
-    parts = urlsplit(url.strip())
+    check_secret_free(url, where)
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        raise ConfigError(f"{where}: not a valid URL; use the form "
+                          f"https://api.cometapi.com/v1") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(
-            f"{where}: {url!r} is not an http(s) URL; use the form https://api.cometapi.com/v1"
+            f"{where}: {_shown(url)} is not an http(s) URL; use the form "
+            f"https://api.cometapi.com/v1"
         )
-    if parts.username or parts.password:
-        raise ConfigError(f"{where}: the URL carries credentials; put the key in COMETAPI_API_KEY")
     if parts.query or parts.fragment:
-        raise ConfigError(f"{where}: {url!r} has a query or fragment; give the base URL only")
+        raise ConfigError(f"{where}: {_shown(url)} has a query or fragment; give the base URL "
+                          f"only")
     try:
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError:
-        raise ConfigError(f"{where}: {url!r} has an invalid port") from None
+        raise ConfigError(f"{where}: {_shown(url)} has an invalid port") from None
     path = parts.path.rstrip("/") or "/v1"
     if path.endswith("/chat/completions"):
         raise ConfigError(
@@ -188,26 +215,6 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _read_key(merged: Mapping[str, Any], env: Mapping[str, str]) -> tuple[str, str]:
-    if merged.get("api_key_file"):
-        path = Path(str(merged["api_key_file"]))
-        try:
-            key = path.read_text("utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(f"api_key_file {path}: cannot be read ({exc.strerror})") from None
-        if not key:
-            raise ConfigError(f"api_key_file {path}: the file is empty")
-        return key, f"file {path}"
-    names = (str(merged["api_key_env"]),) if merged.get("api_key_env") else KEY_VARIABLES
-    for name in names:
-        key = env.get(name, "").strip()
-        if key:
-            return key, name
-    if merged.get("api_key_env"):
-        raise ConfigError(f"--api-key-env {names[0]}: that variable is not set or empty")
-    raise ConfigError(_NO_KEY)
-
-
 def load(
     flags: Mapping[str, Any], env: Mapping[str, str] | None = None, cwd: Path | None = None
 ) -> Settings:
@@ -218,6 +225,7 @@ def load(
     """
     env = os.environ if env is None else env
     cwd = cwd or Path.cwd()
+    api_key.preregister(flags, env)  # before any message could show it
     props = _properties()
     unknown = [name for name in flags if name not in props and name != "config"]
     if unknown:
@@ -261,9 +269,11 @@ def _build(
     config_path: Path | None,
     cwd: Path,
 ) -> Settings:
-    base_url = normalize_url(
-        str(merged.get("base_url", DEFAULT_BASE_URL)), where.get("base_url", "base_url")
-    )
+    raw_url = str(merged.get("base_url", DEFAULT_BASE_URL))
+    url_where = where.get("base_url", "base_url")
+    key, source = api_key.read(merged, env)  # registered as a secret inside
+    check_secret_free(raw_url, url_where, key)
+    base_url = normalize_url(raw_url, url_where)
     allow_plain = bool(merged.get("allow_plain_http", False))
     host = urlsplit(base_url).hostname or ""
     if base_url.startswith("http://") and not is_loopback(host) and not allow_plain:
@@ -289,8 +299,6 @@ def _build(
                 raise ConfigError(f"{where[name]}: {merged[name]}: no such file")
             merged[name] = str(path)
 
-    key, source = _read_key(merged, env)
-    redact.register(key)
     # find_spec, not import: the SDK costs about a second and only the parity check uses it.
     if merged.get("sdk_parity") and importlib.util.find_spec("openai") is None:
         raise ConfigError(_NO_SDK.format(where=where.get("sdk_parity", "sdk_parity")))

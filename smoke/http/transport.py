@@ -61,12 +61,19 @@ class Endpoint:
 
 def new_session(endpoint: Endpoint) -> requests.Session:
     session = requests.Session()
-    # trust_env (the default) honours HTTPS_PROXY/HTTP_PROXY/NO_PROXY and
-    # REQUESTS_CA_BUNDLE; an explicit bundle wins.
-    if endpoint.ca_bundle:
-        session.verify = endpoint.ca_bundle
+    # trust_env (the default) honours HTTPS_PROXY/HTTP_PROXY/NO_PROXY. Trust is passed on
+    # every request instead (verify_for): requests' merge_environment_settings lets
+    # REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override session.verify (psf/requests#3829).
+    session.verify = verify_for(endpoint)
     session.headers["User-Agent"] = USER_AGENT
     return session
+
+
+def verify_for(endpoint: Endpoint) -> str | bool:
+    """What to trust: the bundle the configuration resolved (explicit ca_bundle >
+    REQUESTS_CA_BUNDLE > CURL_CA_BUNDLE > SSL_CERT_FILE, see smoke.config.load), else
+    requests' own default (certifi), named, so the environment cannot slip in."""
+    return endpoint.ca_bundle or requests.utils.DEFAULT_CA_BUNDLE_PATH
 
 
 def proxy_for(url: str) -> str | None:
@@ -184,6 +191,8 @@ def open_stream(
                 ),
                 allow_redirects=False,
                 stream=True,
+                # Per request: the only way an explicit bundle beats the environment's.
+                verify=verify_for(endpoint),
             )
         except requests.RequestException as exc:
             category, message = classify.exception(exc)
