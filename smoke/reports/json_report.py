@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from smoke import __version__
@@ -31,5 +32,20 @@ def as_dict(result: GateResult) -> dict[str, Any]:
     }
 
 
+def finite(value: Any) -> Any:
+    """``value`` with every number JSON (RFC 8259) cannot carry, NaN or infinity from a
+    server's ``usage`` (``1e999`` parses as infinity), turned into null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
+
+
 def render(result: GateResult) -> str:
-    return json.dumps(as_dict(result), indent=2, ensure_ascii=False) + "\n"
+    # allow_nan=False: a report that parses everywhere, or an error here, never "NaN".
+    # Lone surrogates are left to the writer's scrub (redact.scrub replaces them).
+    return json.dumps(finite(as_dict(result)), indent=2, ensure_ascii=False,
+                      allow_nan=False) + "\n"
