@@ -135,15 +135,22 @@ def _env_layer(env: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
             if text.strip():
                 layer[name] = (coerce(name, text, var), var)
                 break
-    if "ca_bundle" not in layer:
-        # The documented order (README, "Trust"): an explicit ca_bundle (flag, config file,
-        # action input, SMOKE_CA_BUNDLE) > REQUESTS_CA_BUNDLE > CURL_CA_BUNDLE (both read by
-        # requests) > SSL_CERT_FILE (OpenSSL's) > the system store.
-        for var in TRUST_VARIABLES:
-            if env.get(var, "").strip():
-                layer["ca_bundle"] = (env[var].strip(), var)
-                break
     return layer
+
+
+def _trust_fallback(merged: dict[str, Any], where: dict[str, str],
+                    env: Mapping[str, str]) -> None:
+    """The documented order (README, "Trust"): an explicit ca_bundle (flag, config file,
+    action input, SMOKE_CA_BUNDLE) > REQUESTS_CA_BUNDLE > CURL_CA_BUNDLE (both read by
+    requests) > SSL_CERT_FILE (OpenSSL's) > certifi. Resolved here once, and the result
+    passed on every request (smoke.http.transport.verify_for), so requests' own reading
+    of the environment never overrides it."""
+    if merged.get("ca_bundle"):
+        return
+    for var in TRUST_VARIABLES:
+        if env.get(var, "").strip():
+            merged["ca_bundle"], where["ca_bundle"] = env[var].strip(), var
+            return
 
 
 def _shown(url: str) -> str:
@@ -292,6 +299,7 @@ def _build(
     if expect_model:
         _compile(str(expect_model), where["expect_model"])
 
+    _trust_fallback(merged, where, env)
     for name in ("ca_bundle", "summary_template"):
         if merged.get(name):
             path = cwd / str(merged[name])
