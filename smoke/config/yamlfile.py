@@ -100,19 +100,23 @@ def load(path: Path) -> tuple[Any, int]:
                 seen[key] = line
             return super().construct_mapping(node, deep=deep)
 
-    loader = Loader(text)
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return None, 1
-        _bound(path, node)
-        return loader.construct_document(node), node.start_mark.line + 1
+        loader = Loader(text)  # the reader checks the characters here already
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None, 1
+            _bound(path, node)
+            return loader.construct_document(node), node.start_mark.line + 1
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         raise ConfigError(_yaml_problem(path, text, exc)) from None
     except RecursionError:
-        raise ConfigError(f"config file {path}: nested too deeply") from None
-    finally:
-        loader.dispose()
+        raise ConfigError(
+            f"config file {path}: nested too deeply (hundreds of levels); a configuration "
+            f"is a few levels deep"
+        ) from None
 
 
 def _bound(path: Path, root: Any) -> None:
@@ -162,5 +166,8 @@ def _yaml_problem(path: Path, text: str, exc: Exception) -> str:
     else:
         where = ""
     problem = getattr(exc, "problem", None) or getattr(exc, "reason", None) or "not valid YAML"
+    character = getattr(exc, "character", None)  # a ReaderError's unacceptable character
+    if isinstance(character, int):
+        problem = f"a character YAML does not allow (U+{character:04X}): remove it"
     return (f"config file {path}: invalid YAML{where}: {problem}. Fix the syntax; "
             f"the keys are listed in {_SCHEMA_NAME}")
