@@ -54,6 +54,7 @@ def suggest(name: str, known: list[str]) -> str:
 
 # Bounds the schema does not spell out, for every value from outside (issue 11): a
 # configuration value is a few words or a URL; these stop a hostile or broken file.
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.-]{1,60}")  # shown as is; any other key as repr()
 MAX_STRING = 64 * 1024
 MAX_ITEMS = 10_000
 MAX_OBJECT_BYTES = 64 * 1024  # extra_body and expect, serialized
@@ -122,7 +123,8 @@ def errors(value: object, node: dict[str, Any], path: str) -> list[str]:
     if isinstance(value, dict):
         props: dict[str, Any] = node.get("properties", {})
         for key, item in value.items():
-            where = f"{path}.{key}" if path else str(key)
+            name = str(key) if _PLAIN_KEY.fullmatch(str(key)) else _describe(key)
+            where = f"{path}.{name}" if path else name
             if key in props:
                 problems += errors(item, props[key], where)
             elif node.get("additionalProperties", True) is False:

@@ -171,11 +171,22 @@ def scrub(text: str) -> str:
     if windows:
 
         def mask_token(match: re.Match[str]) -> str:
+            # Only the characters some window of a secret covers are masked, so that what
+            # the token starts with ("u001f" of a JSON escape "\u001f") stays intact.
             token = match.group(0)
+            covered = [False] * len(token)
             for i in range(len(token) - _WINDOW + 1):
                 if token[i : i + _WINDOW] in windows:
-                    return MASK
-            return token
+                    covered[i : i + _WINDOW] = [True] * _WINDOW
+            if not any(covered):
+                return token
+            out: list[str] = []
+            for i, char in enumerate(token):
+                if not covered[i]:
+                    out.append(char)
+                elif i == 0 or not covered[i - 1]:
+                    out.append(MASK)
+            return "".join(out)
 
         text = _TOKEN.sub(mask_token, text)
     return text

@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from smoke import __version__
+from smoke.output import redact
 from smoke.results import GateResult
 
 SCHEMA_VERSION = 1
@@ -34,11 +35,15 @@ def as_dict(result: GateResult) -> dict[str, Any]:
 
 def finite(value: Any) -> Any:
     """``value`` with every number JSON (RFC 8259) cannot carry, NaN or infinity from a
-    server's ``usage`` (``1e999`` parses as infinity), turned into null."""
+    server's ``usage`` (``1e999`` parses as infinity), turned into null; and every string
+    scrubbed before it is escaped (a mask laid over the escaped text could cut an escape
+    such as ``\\u001f`` in two; the writer's scrub is then only a safety net)."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, str):
+        return redact.scrub(value)
     if isinstance(value, dict):
-        return {str(k): finite(v) for k, v in value.items()}
+        return {redact.scrub(str(k)): finite(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [finite(v) for v in value]
     return value
