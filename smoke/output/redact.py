@@ -37,8 +37,8 @@ _WINDOW = 8
 _MIN_FORM = 6  # shorter encoded pieces would mask ordinary words
 _TOKEN = re.compile(r"[A-Za-z0-9_\-.+/=~]{" + str(_WINDOW) + ",}")
 # What no output can carry: lone surrogates (from a JSON body's "\\ud800") cannot be
-# encoded as UTF-8, and NUL ends C strings in log readers. Replaced, in every output.
-_UNENCODABLE = re.compile("[\x00\ud800-\udfff]")
+# encoded as UTF-8 (replaced by U+FFFD), and NUL ends C strings in log readers (dropped).
+_SURROGATE = re.compile("[\ud800-\udfff]")
 AMBIENT_LIMIT = 16  # secrets kept outside any scope (library use without a scope)
 SCOPE_LIMIT = 64  # secrets one run may register (a key, a proxy password, a few more)
 
@@ -163,7 +163,7 @@ def clear() -> None:
 def scrub(text: str) -> str:
     """Return ``text`` with every registered secret, in any known form, or a long piece of
     one, masked; and with what cannot be encoded (lone surrogates, NUL) replaced."""
-    text = _UNENCODABLE.sub("\ufffd", text)
+    text = _SURROGATE.sub("\ufffd", text).replace("\x00", "")
     all_forms, windows = _view()
     for form in all_forms:
         if form in text:
