@@ -38,5 +38,15 @@ def test_every_category_has_its_section(category: Category) -> None:
         assert verdict.group(1) == "Yes"
 
 
+# Sections that are no category: exit 1, a bug of chat-smoke itself (issue 11).
+NOT_CATEGORIES = {"internal"}
+
+
 def test_no_section_without_a_category() -> None:
-    assert set(_sections()) == {c.value for c in Category}
+    assert set(_sections()) == {c.value for c in Category} | NOT_CATEGORIES
+
+
+def test_the_internal_section_says_it_is_a_bug() -> None:
+    body = _sections()["internal"]
+    assert "**Exit code:** 1." in body and "bug in chat-smoke" in body
+    assert "CHAT_SMOKE_DEBUG=1" in body
