@@ -5,6 +5,7 @@ report written, nothing sent, quickly and in bounded memory."""
 from __future__ import annotations
 
 import resource
+import time
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,33 @@ def test_an_absurd_number_from_the_environment(tmp_path: Path, name: str, value:
     report = assert_reports(run, tmp_path, KEY)
     assert (run.code, report["category"]) == (2, "config")
     assert name in run.stderr
+
+
+def test_loading_the_configuration_counts_against_the_deadline(tmp_path: Path) -> None:
+    # The key arrives through a pipe 2 s late (a secret manager that is slow to answer):
+    # with --deadline 1, nothing is left for the request once the configuration is loaded.
+    import os
+    import threading
+
+    from smoke.stub import StubServer
+
+    pipe = tmp_path / "key.fifo"
+    os.mkfifo(pipe)
+
+    def slow_secret_manager() -> None:
+        time.sleep(2)
+        with pipe.open("w") as out:
+            out.write(KEY + "\n")
+
+    writer = threading.Thread(target=slow_secret_manager)
+    writer.start()
+    with StubServer(key=KEY) as stub:
+        run, wall = gate_all(tmp_path, "--base-url", stub.url("pass"), "--model", "stub-model",
+                             "--api-key-file", str(pipe), "--deadline", "1", key=None)
+    writer.join(10)
+    report = assert_reports(run, tmp_path, KEY)
+    assert (run.code, report["category"]) == (5, "timeout"), run.stdout + run.stderr
+    check = next(c for c in report["checks"] if c["id"] == "positive:stub-model")
+    assert "deadline" in check["message"]
+    assert report["duration_ms"] >= 1000  # the wait for the key is inside the run
+    record("config load slower than --deadline", "timeout", run.code, wall)

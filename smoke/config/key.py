@@ -68,7 +68,7 @@ def register_all(raw: str) -> None:
     key = raw.strip()
     redact.register(key)
     for piece in key.split():
-        if len(piece) >= 4:
+        if len(piece) >= 8:  # shorter pieces would mask ordinary words
             redact.register(piece)
 
 
@@ -82,6 +82,7 @@ def preregister(flags: Mapping[str, Any], env: Mapping[str, str]) -> None:
     for name in names:
         if env.get(name, "").strip():
             register_all(env[name])
+    # A key file is read once only, by read(): it may be a pipe (--api-key-file <(...)).
 
 
 def read(merged: Mapping[str, Any], env: Mapping[str, str]) -> tuple[str, str]:
