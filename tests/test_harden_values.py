@@ -148,3 +148,17 @@ def test_the_action_outputs_survive_unencodable_text(tmp_path: Path) -> None:
                     if not line.startswith("::add-mask::"))
     assert_no_secret({"log": log, "outputs": raw, "summary": summary}, KEY)
     json.dumps(report, allow_nan=False)
+
+
+def test_a_console_that_cannot_encode_the_answer(tmp_path: Path) -> None:
+    # An ASCII-only stdout (PYTHONIOENCODING=ascii, a C locale on an older image): the
+    # answer is written with escapes, never an exit 1.
+    answer = _http(_completion(content='"p\\u00f6ng \\u043a\\u043b\\u044e\\u0447 \\ud800"'))
+    with RawServer(answer) as server:
+        run, wall = gate_all(tmp_path, "--base-url", server.url, "--model", "stub-model",
+                             "--expect", "contains:no-such-word",
+                             env={"PYTHONIOENCODING": "ascii", "LC_ALL": "C", "LANG": "C"})
+    report = assert_reports(run, tmp_path, KEY)
+    assert (run.code, report["category"]) == (6, "assertion"), run.stdout + run.stderr
+    assert "FAIL positive:stub-model" in run.stdout
+    record("console: ASCII-only stdout, Cyrillic answer", "assertion", run.code, wall)

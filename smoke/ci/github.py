@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, TextIO
 from smoke.config import parse_bool
 from smoke.errors import ReportError
 from smoke.output import redact
-from smoke.output.console import Console
+from smoke.output.console import Console, write_safely
 
 if TYPE_CHECKING:
     from smoke.config.settings import Settings
@@ -107,7 +107,7 @@ class GitHubConsole(Console):
 
     # -- the raw stream ----------------------------------------------------------------
     def _emit(self, raw: str) -> None:
-        self.out.write(raw + "\n")
+        write_safely(self.out, raw + "\n")
         self.out.flush()
 
     def _mask_new(self) -> None:

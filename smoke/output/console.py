@@ -14,6 +14,17 @@ if TYPE_CHECKING:
 _MARK = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP"}
 
 
+def write_safely(stream: TextIO, text: str) -> None:
+    """Write ``text``; on a stream whose encoding cannot carry it (``LANG=C`` with an old
+    Python, ``PYTHONIOENCODING=ascii``), with escapes instead of an error: a model's
+    answer in Cyrillic must not turn into exit 1."""
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        stream.write(text.encode(encoding, "backslashreplace").decode(encoding, "replace"))
+
+
 class Console:
     """Plain text for a terminal or a CI log. :class:`smoke.github.GitHubConsole` adds
     groups, annotations and command protection on top."""
@@ -24,7 +35,7 @@ class Console:
 
     def line(self, text: str = "") -> None:
         if not self.quiet:
-            self.out.write(redact.scrub(text) + "\n")
+            write_safely(self.out, redact.scrub(text) + "\n")
             self.out.flush()
 
     def note(self, text: str) -> None:
