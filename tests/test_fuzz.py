@@ -282,7 +282,8 @@ yaml_fragments = st.lists(st.one_of(
     st.sampled_from(["model: m\n", "timeout: .nan\n", "deadline: -.inf\n", "a: &a [1,2]\n",
                      "b: [*a,*a,*a]\n", "model: m\n", "\t", "- x\n", "---\n", "{", "}",
                      "extra_body: {top_p: 1.0e+999}\n", "? [a]\n: b\n", "!!python/object:x\n",
-                     "<<: *a\n", "base_url: http://u:p@h/v1\n", "\x00", "\ufeff", "\x85"]),
+                     "<<: *a\n", "base_url: http://u:p@h/v1\n", "\x00", "\ufeff", "\x85",
+                     'api_key_file: "k\\0"\n', 'ca_bundle: "\\0"\n', "model: [m, m]\n"]),
     st.text(max_size=20),
 ), max_size=12).map("".join)
 

@@ -69,6 +69,8 @@ FILES: dict[str, tuple[bytes, str]] = {
                         "extra_body: 700"),
     "huge-string": (b"model: m\nsystem_prompt: '" + b"y" * 70_000 + b"'\n",
                     "system_prompt: 70000 characters"),
+    "nul-escape-in-a-path": (b'model: m\napi_key_file: "key\\0.txt"\n',
+                             "api_key_file: contains a NUL character"),
     "key-in-file": (f"model: m\napi_key: {KEY}\n".encode(), "never read from the config"),
 }
 

@@ -92,8 +92,9 @@ def read(merged: Mapping[str, Any], env: Mapping[str, str]) -> tuple[str, str]:
         try:
             with path.open("rb") as handle:
                 data = handle.read(MAX_KEY_CHARS * 4 + 1)
-        except OSError as exc:
-            raise ConfigError(f"api_key_file {path}: cannot be read ({exc.strerror})") from None
+        except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise ConfigError(f"api_key_file {path}: cannot be read ({reason})") from None
         text = data.decode("utf-8", errors="replace")
         register_all(text)
         if not text.strip():

@@ -65,6 +65,8 @@ def _bounds(value: object, path: str) -> list[str]:
         return [f"{path}: must be a finite number, got {value}"]
     if isinstance(value, str) and len(value) > MAX_STRING:
         return [f"{path}: {len(value)} characters, more than the {MAX_STRING} allowed"]
+    if isinstance(value, str) and "\x00" in value:
+        return [f"{path}: contains a NUL character (\\0), which no setting can hold"]
     if isinstance(value, list) and len(value) > MAX_ITEMS:
         return [f"{path}: {len(value)} items, more than the {MAX_ITEMS} allowed"]
     if isinstance(value, dict) and path:
