@@ -53,6 +53,15 @@ CASES: dict[str, tuple[bytes, str | None, int, int]] = {
     "tls-alert-on-plain-http": (b"\x15\x03\x01\x00\x02\x02\x46", "protocol", 4, 1),
     "empty-answer": (b"", "connect", 5, 2),
     "status-999": (_http(OK, status=b"HTTP/1.1 999 Weird"), "protocol", 4, 1),
+    "redirect-to-an-invalid-url": (b"HTTP/1.1 302 Found\r\nLocation: http://[bad\r\n"
+                                   b"Content-Length: 0\r\n\r\n", "protocol", 4, 1),
+    "same-host-307-bad-port": (b"HTTP/1.1 307 Temporary Redirect\r\nLocation: "
+                               b"http://127.0.0.1:99999/v1\r\nContent-Length: 0\r\n\r\n",
+                               "protocol", 4, 1),
+    "interim-100-then-close": (b"HTTP/1.1 100 Continue\r\n\r\n", "connect", 5, 2),
+    "switching-protocols-101": (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n",
+                                "protocol", 4, 1),
+    "no-content-204": (b"HTTP/1.1 204 No Content\r\n\r\n", "protocol", 4, 1),
     # oversized headers
     "header-line-100kb": (_http(OK, JSON + b"X-Big: " + b"a" * 100_000 + b"\r\n"),
                           "protocol", 4, 1),

@@ -27,6 +27,10 @@ from smoke.output import redact
 _CHUNK = 64 * 1024
 _MAX_SAME_HOST_REDIRECTS = 3
 USER_AGENT = "chat-smoke"
+_BAD_LOCATION = (
+    "a redirect whose Location header is not a valid URL (not followed): the endpoint or a "
+    "proxy in front of it is misconfigured; set base_url to the final address"
+)
 
 
 
@@ -197,11 +201,21 @@ def open_stream(
         except requests.RequestException as exc:
             category, message = classify.exception(exc)
             raise TransportFailure(category, message) from None
+        except ValueError:
+            # requests parses a redirect's Location even when it does not follow it
+            # (Session.send, resolve_redirects): "http://[bad" raises here.
+            raise TransportFailure(Category.PROTOCOL, _BAD_LOCATION) from None
         location = response.headers.get("Location")
         if response.status_code in (307, 308) and location:
-            target = urljoin(url, location)
-            parts = urlsplit(target)
-            if parts[:2] + (parts.port,) == origin:
+            try:
+                target = urljoin(url, location)
+                parts = urlsplit(target)
+                same = parts[:2] + (parts.port,) == origin
+            except ValueError:
+                response.close()
+                raise TransportFailure(Category.PROTOCOL, _BAD_LOCATION,
+                                       response.status_code) from None
+            if same:
                 response.close()
                 url = target
                 continue
