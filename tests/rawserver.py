@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from types import TracebackType
 
-Answer = bytes | Callable[[socket.socket], None]
+Answer = bytes | Callable[[socket.socket, bytes], None]
 
 
 def _read_request(conn: socket.socket) -> bytes:
@@ -35,7 +35,7 @@ def _read_request(conn: socket.socket) -> bytes:
 
 class RawServer:
     """``with RawServer(answer) as server: server.url`` answers every connection with
-    ``answer`` (bytes, then close; or a function given the socket)."""
+    ``answer`` (bytes, then close; or a function given the socket and the request)."""
 
     def __init__(self, answer: Answer) -> None:
         self.answer = answer
@@ -63,9 +63,12 @@ class RawServer:
         with conn:
             try:
                 conn.settimeout(10)
-                self.requests.append(_read_request(conn))
+                request = _read_request(conn)
+                if not request:
+                    return  # a connection that sent nothing (the wire probe)
+                self.requests.append(request)
                 if callable(self.answer):
-                    self.answer(conn)
+                    self.answer(conn, request)
                 else:
                     conn.sendall(self.answer)
                     conn.shutdown(socket.SHUT_WR)
