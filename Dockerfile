@@ -11,7 +11,9 @@
 # by any uid, and entrypoint.py must run a command it is given (`cat`, `sh -c ...`).
 # GitLab runs the image with `entrypoint: [""]` and calls `chat-smoke` from PATH.
 
-# A patch-level tag so rebuilds of the action do not drift between Python releases.
+# A patch-level tag so rebuilds of the action do not drift between Python releases;
+# Dependabot (.github/dependabot.yml, docker ecosystem) proposes the next patch. Users get
+# immutability from the published image's digest (release.yml), not from this line.
 FROM python:3.12.12-slim-bookworm
 
 ARG VERSION=0.1.0
@@ -30,21 +32,33 @@ ENV PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore
 
-# Dependencies first, in their own layer, so a code change does not reinstall them.
-# Every file pip fetches is checked against a hash in the lock (setuptools included, for
-# the build below); --no-deps keeps anything not in the lock out.
-COPY requirements.lock /opt/chat-smoke/requirements.lock
-RUN pip install --require-hashes --no-deps -r /opt/chat-smoke/requirements.lock
+# procps gives `ps` and `kill`: Jenkins aborts a step inside docker.image().inside {} by
+# running them through `docker exec`; without them an abort falls through to `docker stop`.
+# Pinned to bookworm's version (hadolint DL3008); when Debian moves it, the build fails
+# here: take the version `apt-cache policy procps` shows in the base. Lists are removed in
+# the same layer.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends procps=2:4.0.2-3 \
+    && rm -rf /var/lib/apt/lists/*
 
-COPY pyproject.toml README.md entrypoint.py /opt/chat-smoke/
+COPY requirements.txt pyproject.toml README.md entrypoint.py /opt/chat-smoke/
 COPY smoke/ /opt/chat-smoke/smoke/
 
-# --no-build-isolation --no-index: build with the hash-checked setuptools above and fetch
-# nothing. The source copy of smoke/ goes once installed: python puts the script's folder
-# first on sys.path, and entrypoint.py must import the installed (byte-compiled) package.
-# The chmod makes the rest readable for the non-root uid Jenkins runs as, whatever the
-# modes of the files in the build context were.
-RUN pip install --no-deps --no-build-isolation --no-index /opt/chat-smoke \
+# One layer, so that setuptools (the build backend) never ships: it is needed only to
+# build the package, and a later layer could hide it but not make the image smaller.
+# (The price: a code change reinstalls the dependencies, a few seconds; the runner builds
+# without a cache anyway.)
+# - Every file pip fetches is checked against a hash in the lock (setuptools included);
+#   --no-deps keeps anything not in the lock out.
+# - --no-build-isolation --no-index: build with the hash-checked setuptools and fetch
+#   nothing.
+# - The source copy of smoke/ goes once installed: python puts the script's folder first
+#   on sys.path, and entrypoint.py must import the installed (byte-compiled) package.
+# - The chmod makes the rest readable for the non-root uid Jenkins runs as, whatever the
+#   modes of the files in the build context were.
+RUN pip install --require-hashes --no-deps -r /opt/chat-smoke/requirements.txt \
+    && pip install --no-deps --no-build-isolation --no-index /opt/chat-smoke \
+    && pip uninstall -y setuptools \
     && rm -rf /opt/chat-smoke/build /opt/chat-smoke/*.egg-info /opt/chat-smoke/smoke \
     && chmod -R a+rX /opt/chat-smoke \
     && chat-smoke --help > /dev/null

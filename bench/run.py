@@ -64,7 +64,7 @@ def gate_venv() -> Path:
         shutil.rmtree(venv, ignore_errors=True)
         sh([sys.executable, "-m", "venv", str(venv)])
         sh([str(python), "-m", "pip", "install", "-q", "--require-hashes", "--no-deps", "-r",
-            str(ROOT / "requirements.lock")])
+            str(ROOT / "requirements.txt")])
         (venv / ".ready").write_text("ok")
     with tempfile.TemporaryDirectory() as tmp:
         sh([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",

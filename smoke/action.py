@@ -15,15 +15,20 @@ import sys
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from smoke.output import redact
+
+if TYPE_CHECKING:
+    from smoke.ci.platform import Platform
 
 # Every input of action.yml and the schema key it sets (None: handled here).
 # tests/test_entrypoint.py fails when action.yml and this table disagree.
 INPUTS: dict[str, str | None] = {
     "api-key": None,  # into KEY_VARIABLE: a key is never a flag
+    "auth-header": "auth_header",
+    "headers": "headers",  # one "Name: value" per line
     "base-url": "base_url",
     "model": "model",
     "config": "config",
@@ -36,11 +41,14 @@ INPUTS: dict[str, str | None] = {
     "ca-bundle": "ca_bundle",
     "summary-template": "summary_template",
     "report-dir": None,  # the three report paths below
-    "fail-on-error": None,  # read by smoke.github (annotation level) and run() (exit code)
+    "fail-on-error": None,  # read by smoke.ci.platform (annotation level) and run() (exit)
     "stream": "stream",
     "check-models": "check_models",
     "expect-model": "expect_model",
     "max-total-tokens": "max_total_tokens",
+    "comment-on-pr": None,  # the three comment inputs: read by smoke.ci.github_comment
+    "github-token": None,
+    "comment-key": None,
 }
 # A variable of our own for the key, so that a COMETAPI_API_KEY in the job's environment
 # cannot stand in for the api-key input the user gave (or forgot).
@@ -48,11 +56,12 @@ KEY_VARIABLE = "CHAT_SMOKE_ACTION_API_KEY"
 DEFAULT_REPORT_DIR = "chat-smoke-reports"
 REPORT_FILES = {"report_json": "report.json", "report_junit": "junit.xml",
                 "summary": "summary.md"}
-CLI_COMMANDS = ("run", "stub", "demo")
+CLI_COMMANDS = ("run", "stub", "demo", "merge")
 
 _NO_KEY = (
     "the api-key input is empty. Pass the key from a secret: `api-key: "
-    "${{ secrets.COMETAPI_API_KEY }}`. If the secret exists, note that GitHub gives no "
+    "${{ secrets.COMETAPI_API_KEY }}` (or set `auth-header: none` for a gateway that holds "
+    "the key itself). If the secret exists, note that GitHub gives no "
     "secrets to workflows run from forks or by Dependabot. See "
     "https://docs.github.com/actions/security-guides/using-secrets-in-github-actions"
 )
@@ -94,7 +103,7 @@ def _problem(inputs: Mapping[str, str]) -> str | None:
     """What config.load cannot see: the inputs that are not flags."""
     from smoke.config import parse_bool
 
-    if not inputs.get("api-key"):
+    if not inputs.get("api-key") and inputs.get("auth-header", "").lower() != "none":
         return _NO_KEY
     if "fail-on-error" in inputs and parse_bool(inputs["fail-on-error"]) is None:
         return _BAD_BOOL.format(name="fail-on-error", value=inputs["fail-on-error"])
@@ -105,60 +114,56 @@ def run(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> int:
     """Action mode: read the inputs, run the gate, return the step's exit code."""
     env = dict(os.environ if env is None else env)
     inputs = read_inputs(env)
-    # Registered before anything prints: the GitHub console masks it first thing.
+    # Registered before anything prints: the platform masks it first thing. The scope
+    # holds the run's secrets, and forgets them when the run is over.
     with redact.scope(inputs.get("api-key")):
-        return _run(env, inputs)
+        return _run(env, inputs, cwd)
 
 
-def _run(env: dict[str, str], inputs: Mapping[str, str]) -> int:
-    from smoke.ci.github import fail_on_error
+def _run(env: dict[str, str], inputs: Mapping[str, str], cwd: Path | None) -> int:
+    from smoke import ci
+    from smoke.ci.platform import PlatformStream, fail_on_error
+    from smoke.config import parse_bool
     from smoke.config.key import register_all
+    from smoke.runner import choose_platform
 
     register_all(inputs.get("api-key", ""))  # and each piece of two keys pasted together
+    if parse_bool(inputs.get("comment-on-pr", "")):  # the comment's token: masked too
+        redact.register(inputs.get("github-token"))
     env[KEY_VARIABLE] = inputs.get("api-key", "")
     flags = flags_for(inputs)
     problem = _problem(inputs)
-    on_github = env.get("GITHUB_ACTIONS") == "true"
+    platform = ci.make(choose_platform(flags, env, cwd) if problem is None
+                       else ci.resolve(env.get("SMOKE_CI"), env))
     stderr = sys.stderr
-    if on_github:
-        from smoke.ci.github import ConsoleStream
-
-        sys.stderr = ConsoleStream()
+    # Every line on stderr goes through the platform's console as well, so a message
+    # that quotes outside text is as inert as the rest.
+    sys.stderr = PlatformStream(platform)
     try:
         if problem is not None:
-            code = config_failure(problem, flags, env)
+            code = config_failure(problem, flags, env, platform)
         else:
             from smoke.runner import execute_safely
 
-            code = execute_safely(flags, env)
+            code = execute_safely(flags, env, platform)
     finally:
-        if on_github:
-            from smoke.ci.github import close
-
-            sys.stderr.flush()
-            sys.stderr = stderr
-            close()
-    # fail-on-error: false (a monitor that alerts by other means): smoke.github has
+        sys.stderr.flush()
+        sys.stderr = stderr
+        platform.close()
+    # fail-on-error: false (a monitor that alerts by other means): the platform has
     # already turned the failure into a warning; the step succeeds.
     return code if fail_on_error(env) else 0
 
 
-def config_failure(message: str, flags: Mapping[str, Any], env: Mapping[str, str]) -> int:
+def config_failure(message: str, flags: Mapping[str, Any], env: Mapping[str, str],
+                   platform: Platform) -> int:
     """Report a problem with the inputs like any config error (exit 2): console, reports,
     annotations, outputs. Nothing is sent."""
     from smoke import reports, verdict
     from smoke.categories import Category
     from smoke.gate import SHA_VARIABLES
-    from smoke.output.console import Console
     from smoke.results import Check, GateResult
 
-    on_github = env.get("GITHUB_ACTIONS") == "true"
-    if on_github:
-        from smoke.ci.github import GitHubConsole, publish
-
-        console: Console = GitHubConsole()
-    else:
-        console = Console()
     check = Check("preflight:config", "preflight", "configuration").fail(Category.CONFIG,
                                                                          message)
     code, category = verdict.decide([check])
@@ -173,13 +178,12 @@ def config_failure(message: str, flags: Mapping[str, Any], env: Mapping[str, str
         endpoint={"base_url": base_url, "host": parts.hostname or "", "path": parts.path},
         checks=[check],
     )
-    console.check(check)
-    console.verdict(result)
-    targets = reports.paths(None, flags)
+    platform.check(check)
+    platform.verdict(result)
+    targets = {**platform.default_reports, **reports.paths(None, flags)}
     reports.write_all(result, targets)
-    if on_github:
-        publish(result, env, None, targets)
-    print(redact.scrub(f"chat-smoke: config error: {message}"), file=sys.stderr)
+    platform.publish(result, env, None, targets)
+    platform.report_error(f"chat-smoke: config error: {message}")
     return code
 
 

@@ -53,6 +53,11 @@ class Category(StrEnum):
         # and the connector "_"), so "## rate_limit" is "#rate_limit".
         return f"{DOCS_URL}#{self.value}"
 
+    @property
+    def owner(self) -> str:
+        """Who usually has to act (the failure guide's "usually owned by" column)."""
+        return OWNERS[self]
+
 
 _SPECS: dict[Category, _Spec] = {
     Category.CONFIG: _Spec(2, False, "Fix the chat-smoke configuration; nothing was sent."),
@@ -100,6 +105,24 @@ _SPECS: dict[Category, _Spec] = {
     Category.UPSTREAM: _Spec(
         5, True, "The provider had a server error. This is an outage upstream; retry later."
     ),
+}
+
+# Who usually has to act on a failure: docs/failures.md shows the same table.
+OWNERS: dict[Category, str] = {
+    Category.CONFIG: "whoever wrote the workflow / config",
+    Category.AUTH: "the secret's owner",
+    Category.PERMISSION: "the account or project admin",
+    Category.QUOTA: "billing owner",
+    Category.DNS: "config author, then network team",
+    Category.TLS: "network / platform team",
+    Category.MODEL: "config author, then account admin",
+    Category.REQUEST: "config author",
+    Category.PROTOCOL: "config author, then gateway owner",
+    Category.ASSERTION: "model / prompt owner",
+    Category.CONNECT: "provider or network",
+    Category.TIMEOUT: "provider or network",
+    Category.RATE_LIMIT: "whoever shares the key's limits",
+    Category.UPSTREAM: "the provider",
 }
 
 # When checks fail in several groups, the exit code follows this order: credentials

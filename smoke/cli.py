@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from smoke import __version__
+from smoke._version import __version__
 
 _FLAG_HELP = "Overrides the config file and the environment."
 
@@ -70,6 +70,12 @@ def main() -> None:
               "separated, are checked concurrently.")
 @click.option("--api-key-env", metavar="NAME", help="Read the key from this variable.")
 @click.option("--api-key-file", metavar="PATH", help="Read the key from this file.")
+@click.option("--auth-header", metavar="NAME|none", help="Header that carries the key: "
+              "Authorization (default, 'Bearer KEY'), another name such as api-key (Azure) "
+              "or x-api-key (the key as-is), or none (the gateway holds the key).")
+@click.option("--header", "headers", metavar="'NAME: VALUE'", multiple=True,
+              help="Extra request header, repeatable (curl's -H syntax). ${VAR} is expanded "
+              "from the environment; use it for secrets.")
 @click.option("--environment", metavar="NAME", help="Env SMOKE_ENVIRONMENT.")
 @click.option("--connect-timeout", metavar="S", help="Connect timeout per attempt (default 5).")
 @click.option("--timeout", metavar="S", help="Read timeout per attempt (default 30).")
@@ -104,15 +110,54 @@ def main() -> None:
 @click.option("--report-junit", metavar="PATH", help="Write a JUnit XML report here.")
 @click.option("--summary", metavar="PATH", help="Write the Markdown summary here.")
 @click.option("--report-dotenv", metavar="PATH", help="Write a dotenv file (GitLab) here.")
+@click.option("--dotenv-prefix", metavar="PREFIX", help="Prefix of the dotenv (and Azure "
+              "output) variable names (default CHAT_SMOKE_).")
+@click.option("--ci", metavar="NAME", help="CI platform: auto (default, detected), github, "
+              "gitlab, azure, buildkite, jenkins, circleci, bitbucket or local.")
 @click.option("--summary-template", metavar="PATH", help="Your own Jinja2 summary template.")
+@click.option("--report-prometheus", metavar="PATH", help="Write Prometheus metrics (text "
+              "format 0.0.4, for node_exporter's textfile collector) here.")
+@click.option("--baseline", metavar="PATH", help="A previous report.json: report what changed "
+              "since (drift).")
+@click.option("--fail-on-drift/--no-fail-on-drift", default=None,
+              help="Drift from the baseline fails the gate (assertion).")
+@click.option("--drift-latency-factor", metavar="X", help="Latency drift: TTFB or total X "
+              "times the baseline's (default 3).")
+@click.option("--drift-latency-floor-ms", metavar="MS", help="Latency drift only over MS "
+              "milliseconds (default 250).")
+@click.option("--drift-usage-factor", metavar="X", help="Usage drift: X times the baseline's "
+              "tokens (default 2).")
 def run(**options: Any) -> None:
     """Run the release gate once and exit with its code (0 pass, 2 config, 3 credentials,
     4 endpoint or contract, 5 transient, 6 assertion, 1 internal error)."""
+    options["headers"] = list(options["headers"]) or None
     options["expect"] = _expect(options.pop("expect_contains"), options.pop("expect_regex"),
                                 options.pop("expect_equals"), options.get("expect"))
     from smoke.runner import execute_safely
 
     sys.exit(execute_safely(options, dict(os.environ)))
+
+
+@main.command()
+@click.argument("reports", nargs=-1, metavar="REPORT.json...")
+@click.option("--report-json", metavar="PATH", help="Write the merged JSON report here.")
+@click.option("--report-junit", metavar="PATH", help="Write a merged JUnit XML report here.")
+@click.option("--summary", metavar="PATH", help="Write the merged Markdown summary here.")
+def merge(reports: tuple[str, ...], report_json: str | None, report_junit: str | None,
+          summary: str | None) -> None:
+    """Merge the report.json files of matrix jobs into one verdict, report, JUnit and
+    summary (a row per job, the deciding failure first). Exit code by the gate's
+    precedence over the jobs' codes: 2, 3, 4, 6, then a cancelled job's, then 5, then 0;
+    a missing or malformed report is a config failure (exit 2)."""
+    from smoke.errors import ReportError
+    from smoke.merge import execute
+
+    targets = {k: v for k, v in (("report_json", report_json), ("report_junit", report_junit),
+                                 ("summary", summary)) if v}
+    try:
+        sys.exit(execute(list(reports), targets, dict(os.environ)))
+    except ReportError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()

@@ -23,6 +23,7 @@ from smoke.checks.task import Plan
 from smoke.errors import ConfigError
 from smoke.http.deadline import Deadline
 from smoke.http.parse import total_tokens
+from smoke.http.payload import prompt_version
 from smoke.http.transport import new_session, proxy_for, public_proxy
 from smoke.output.console import Console
 from smoke.results import Check, GateResult
@@ -66,6 +67,9 @@ def run(
     warnings: list[str] = []
     if settings is not None:
         console.configuration(settings)
+        for note in settings.notes:
+            warnings.append(note)
+            console.warning(note)
         proxy = public_proxy(proxy_for(settings.endpoint))
         if proxy:
             console.note(f"using proxy {proxy} (from the environment)")
@@ -86,7 +90,7 @@ def run(
     if settings is not None:  # a config error is reported as one line by the caller
         for check in checks:
             console.check(check)
-    base_url = settings.base_url if settings else str(flags.get("base_url") or "")
+    base_url = settings.public_base_url if settings else str(flags.get("base_url") or "")
     parts = urlsplit(base_url)
     result = GateResult(
         verdict="pass" if exit_code == 0 else "fail",
@@ -102,6 +106,7 @@ def run(
         proxy=proxy,
         warnings=warnings,
         usage_total=_usage_total(checks),
+        prompt_version=prompt_version(settings) if settings else None,
     )
     if settings is not None:
         console.verdict(result)

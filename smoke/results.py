@@ -18,6 +18,7 @@ class Attempt:
     duration_ms: int
     message: str = ""
     wait_s: float | None = None
+    client_request_id: str | None = None  # the X-Client-Request-Id this attempt sent
 
 
 @dataclass
@@ -41,6 +42,8 @@ class Check:
     attempts: int = 0
     duration_ms: int = 0
     request_id: str | None = None
+    client_request_id: str | None = None  # the last attempt's X-Client-Request-Id
+    trace_ids: dict[str, str] = field(default_factory=dict)  # gateway/CDN ids, by header
     finish_reason: str | None = None
     usage: dict[str, Any] | None = None
     message: str = ""
@@ -48,6 +51,13 @@ class Check:
     system_fingerprint: str | None = None
     answer: str | None = None
     expected_category: str | None = None
+    # On an assertion failure: the answer, masked, control characters escaped, capped.
+    output_excerpt: str | None = None
+    # A curl command for exactly the last request sent; reported for a failed check only.
+    reproduce: str | None = None
+    # Set when the gateway's own layer produced the error (classify.GATEWAY_HINTS): the
+    # hint then says so instead of the category's.
+    gateway_hint: str | None = None
     steps: list[Step] = field(default_factory=list)
     attempt_log: list[Attempt] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
@@ -57,6 +67,12 @@ class Check:
     def transient(self) -> bool:
         return bool(self.category and self.category.transient)
 
+    @property
+    def hint(self) -> str | None:
+        if self.category is None:
+            return None
+        return self.gateway_hint or self.category.hint
+
     def fail(self, category: Category, message: str) -> Check:
         self.outcome, self.category, self.message = "fail", category, message
         return self
@@ -65,7 +81,10 @@ class Check:
         data = asdict(self)
         data["category"] = self.category.value if self.category else None
         data["transient"] = self.transient
-        data["hint"] = self.category.hint if self.category else None
+        data["hint"] = self.hint
+        del data["gateway_hint"]
+        if self.outcome != "fail":
+            data["reproduce"] = None
         return data
 
 
@@ -84,6 +103,7 @@ class GateResult:
     proxy: str | None = None
     warnings: list[str] = field(default_factory=list)
     usage_total: int | None = None
+    prompt_version: str | None = None
 
     @property
     def failures(self) -> list[Check]:

@@ -1,4 +1,5 @@
-"""Between the CLI and the gate: run it, write the reports, publish to GitHub."""
+"""Between the CLI and the gate: pick the CI platform, run the gate, write the reports,
+publish to the platform."""
 
 from __future__ import annotations
 
@@ -7,60 +8,63 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from smoke import gate, reports
-from smoke.errors import ReportError
+from smoke import ci, config, gate, reports
+from smoke.ci.platform import Platform
+from smoke.errors import ConfigError, ReportError
 from smoke.output import redact
+from smoke.output.commands import defuse
 from smoke.output.console import Console
 from smoke.results import GateResult
+
+
+def choose_platform(flags: Mapping[str, Any], env: Mapping[str, str],
+                    cwd: Path | None = None) -> str:
+    """The platform to print for: ``ci`` from the flags, the environment or the config
+    file (``auto``: detected). Read before the gate runs, because the console must exist
+    before its first line; when the configuration is broken, the flag or SMOKE_CI still
+    counts and the gate reports the problem."""
+    try:
+        # peek, not load: the key is read once, by the gate (a key file may be a pipe)
+        choice: str | None = config.peek("ci", flags, env, cwd)
+    except ConfigError:
+        choice = str(flags.get("ci") or env.get("SMOKE_CI", "")).strip() or None
+    return ci.resolve(choice, env)
 
 
 def execute(
     flags: Mapping[str, Any],
     env: Mapping[str, str],
     cwd: Path | None = None,
-    console: Console | None = None,
+    platform: Platform | None = None,
 ) -> int:
     """Run the gate with ``flags`` and write every report; return the exit code."""
     with redact.scope():  # the run's secrets, forgotten when it is over
-        return _execute(flags, env, cwd, console)
+        return _execute(flags, env, cwd, platform)
 
 
 def _execute(
     flags: Mapping[str, Any],
     env: Mapping[str, str],
     cwd: Path | None,
-    console: Console | None,
+    platform: Platform | None,
 ) -> int:
-    on_github = env.get("GITHUB_ACTIONS") == "true"
-    if console is None:
-        if on_github:
-            from smoke.ci.github import GitHubConsole
-
-            console = GitHubConsole()
-        else:
-            console = Console()
-    result, settings = gate.run(flags, env, cwd, console)
+    if platform is None:
+        platform = ci.make(choose_platform(flags, env, cwd))
+    result, settings = gate.run(flags, env, cwd, platform)
     template = settings.summary_template if settings else None
-    targets = reports.paths(settings, flags)
+    # Where the CI collects reports by itself (Bitbucket's test-results/), unless given.
+    targets = {**platform.default_reports, **reports.paths(settings, flags)}
     code = result.exit_code
     try:
         reports.write_all(result, targets, template)
     except ReportError as exc:
-        console.line(f"chat-smoke: error: {exc}")
+        platform.line(f"chat-smoke: error: {exc}")
         code = code or 1
-    if on_github:
-        # Outputs, annotations and the summary go out even when a report file could not
-        # be written: a later step still learns the verdict.
-        from smoke.ci.github import publish
-
-        publish(result, env, template, targets)
+    # Outputs, annotations and the summary go out even when a report file could not be
+    # written: a later step still learns the verdict.
+    platform.publish(result, env, template, targets)
     if result.checks[0].outcome == "fail":
-        line = f"chat-smoke: config error: {result.checks[0].message}"
-        if on_github:
-            console.line(line)  # inside the console's command protection
-        else:
-            # The one clear line for bad input, on stderr, where a terminal shows it.
-            print(redact.scrub(line), file=sys.stderr)
+        platform.report_error(f"chat-smoke: config error: {result.checks[0].message}")
     return code
 
 
@@ -70,18 +74,20 @@ _INTERNAL = (
 )
 
 
-def execute_safely(flags: Mapping[str, Any], env: Mapping[str, str]) -> int:
+def execute_safely(flags: Mapping[str, Any], env: Mapping[str, str],
+                   platform: Platform | None = None) -> int:
     """:func:`execute`, with a bug reported as one scrubbed line and exit 1."""
-    try:
-        return execute(flags, env)
-    except Exception as exc:
-        if env.get("CHAT_SMOKE_DEBUG"):
-            import traceback
+    with redact.scope():  # the same run as execute's: the key stays masked in the error
+        try:
+            return execute(flags, env, platform=platform)
+        except Exception as exc:
+            if env.get("CHAT_SMOKE_DEBUG"):
+                import traceback
 
-            print(redact.scrub(traceback.format_exc()), file=sys.stderr)
-        print(redact.scrub(_INTERNAL.format(error=f"{type(exc).__name__}: {exc}")),
-              file=sys.stderr)
-        return 1
+                print(defuse(redact.scrub(traceback.format_exc())), file=sys.stderr)
+            print(defuse(redact.scrub(_INTERNAL.format(error=f"{type(exc).__name__}: {exc}"))),
+                  file=sys.stderr)
+            return 1
 
 
 def demo(key: str) -> int:

@@ -18,9 +18,12 @@ from smoke.output import redact
 from smoke.stub import StubServer
 
 KEY = "sk-test-" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6"
-_PREFIXES = ("INPUT_", "GITHUB_", "RUNNER_", "COMETAPI_", "SMOKE_", "CI_")
+_PREFIXES = ("INPUT_", "GITHUB_", "RUNNER_", "COMETAPI_", "SMOKE_", "CI_", "OPENAI_")
 _NAMES = ("HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "ALL_PROXY", "REQUESTS_CA_BUNDLE",
-          "SSL_CERT_FILE", "CURL_CA_BUNDLE", "GIT_COMMIT", "CI")
+          "SSL_CERT_FILE", "CURL_CA_BUNDLE", "GIT_COMMIT", "CI",
+          # The variables smoke.ci detects a platform by (GITHUB_ACTIONS: the prefix).
+          "GITLAB_CI", "TF_BUILD", "BUILDKITE", "JENKINS_URL", "CIRCLECI",
+          "BITBUCKET_BUILD_NUMBER")
 
 
 @pytest.fixture(autouse=True)

@@ -50,3 +50,11 @@ def test_the_internal_section_says_it_is_a_bug() -> None:
     body = _sections()["internal"]
     assert "**Exit code:** 1." in body and "bug in chat-smoke" in body
     assert "CHAT_SMOKE_DEBUG=1" in body
+
+
+def test_the_owner_column_is_what_the_summary_says() -> None:
+    # The summary's lead line names the owner from Category.owner; the guide's table
+    # says the same.
+    rows = re.findall(r"^\| \[(\w+)\]\(#\w+\) \| \d \| \w+ \| (.+?) \|$", DOC.read_text("utf-8"),
+                      re.MULTILINE)
+    assert {name: owner for name, owner in rows} == {c.value: c.owner for c in Category}

@@ -163,7 +163,8 @@ def test_publish_a_failure(tmp_path: Path, stub: StubServer) -> None:
     assert outputs == {
         "verdict": "fail", "category": "auth", "exit-code": "3",
         "request-id": result.checks[1].request_id, "duration-ms": str(result.duration_ms),
-        "report-json": "r/report.json", "report-junit": "r/junit.xml"}
+        "report-json": "r/report.json", "report-junit": "r/junit.xml",
+        "summary": ""}  # issue 15's output: empty when no summary file was asked for
     summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text()
     assert summary.startswith("## ❌ chat-smoke failed on staging\\: auth (exit 3)")
 

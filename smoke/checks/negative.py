@@ -24,6 +24,7 @@ from smoke.checks.task import Plan, Task
 from smoke.config.settings import Settings
 from smoke.http import payload
 from smoke.http.deadline import Deadline
+from smoke.http.reproduce import RANDOM_KEY_SOURCE
 from smoke.results import Check, Step
 
 # name: (expected category, what the bad request is, for the report and messages)
@@ -106,7 +107,8 @@ def negative(
         del body["messages"]
     if name == "invalid-key":
         # The endpoint is built from these settings: the real key is not sent at all.
-        settings = dataclasses.replace(settings, api_key=random_key_like(settings.api_key))
+        settings = dataclasses.replace(settings, api_key=random_key_like(settings.api_key),
+                                       api_key_source=RANDOM_KEY_SOURCE)
     exchange = send_with_retries(check, settings, session, deadline, body, retries=0)
     if exchange is not None:
         check.steps += [Step("send", "pass"), Step("rejected", "fail", f"HTTP {exchange.status}")]

@@ -29,9 +29,9 @@ def positive(
 ) -> None:
     """Fill ``check`` (kind positive, for ``check.model``)."""
     model = check.model or ""
-    exchange = send_with_retries(
-        check, settings, session, deadline, payload.build(settings, model), settings.retries
-    )
+    body = payload.build(settings, model)
+    check.details["request_fields"] = sorted(body)  # compared by --baseline (checks.drift)
+    exchange = send_with_retries(check, settings, session, deadline, body, settings.retries)
     if not record_send(check, exchange) or exchange is None:
         return
     check.details["wire"] = {"ttfb_ms": exchange.ttfb_ms, "total_ms": exchange.duration_ms}

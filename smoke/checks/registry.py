@@ -47,12 +47,15 @@ KINDS: list[Entry] = [
 # that fails with ``config`` stops the run there: nothing further is sent.
 PREFLIGHTS: list[Entry] = [
     Entry("spend", "smoke.checks.preflights.spend", "preflight"),
+    # Reads the --baseline file only (a bad one is a config failure before anything is sent).
+    Entry("drift", "smoke.checks.drift", "preflight", "baseline"),
     Entry("models", "smoke.checks.preflights.models", "preflight", "check_models"),
     Entry("wire", "smoke.checks.preflights.wire", "preflight"),
 ]
 # Run once every check has finished.
 POSTFLIGHTS: list[Entry] = [
     Entry("spend", "smoke.checks.preflights.spend", "postflight"),
+    Entry("drift", "smoke.checks.drift", "postflight", "baseline"),
 ]
 
 

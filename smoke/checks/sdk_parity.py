@@ -22,9 +22,11 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 from smoke.categories import Category
 from smoke.checks.task import Plan, Task
+from smoke.config import headers as http_headers
 from smoke.config.settings import Settings
 from smoke.http import classify, parse, payload
 from smoke.http.deadline import Deadline
@@ -170,8 +172,17 @@ def sdk_result(check: Check, settings: Settings, deadline: Deadline) -> tuple[Si
         verify=verify, timeout=timeout, follow_redirects=False,
         event_hooks={"request": [wire.on_request], "response": [wire.on_response]},
     )
-    client = openai.OpenAI(api_key=settings.api_key, base_url=settings.base_url,
-                           timeout=timeout, max_retries=settings.retries, http_client=http)
+    # The same headers, query and auth style as the raw request (issue 13): the SDK always
+    # sends Authorization, so another auth style omits it on each request (the SDK accepts
+    # an omitted Authorization only there) and sends its own header.
+    headers: dict[str, Any] = {h.name: h.value for h in settings.headers}
+    api_key = settings.api_key or "unused"
+    if settings.auth_header not in (http_headers.AUTHORIZATION, http_headers.NO_AUTH):
+        headers[settings.auth_header] = settings.api_key
+    query = dict(parse_qsl(settings.base_query, keep_blank_values=True))
+    client = openai.OpenAI(api_key=api_key, base_url=settings.base_url,
+                           timeout=timeout, max_retries=settings.retries, http_client=http,
+                           default_headers=headers or None, default_query=query or None)
     try:
         side = _call(client, settings, model, messages, named, body)
     finally:
@@ -188,8 +199,10 @@ def _call(client: Any, settings: Settings, model: str, messages: Any,
     import openai
 
     try:
+        omit = settings.auth_header != http_headers.AUTHORIZATION
         answer: Any = client.chat.completions.create(
-            model=model, messages=messages, extra_body=extra or None, **named)
+            model=model, messages=messages, extra_body=extra or None,
+            extra_headers={"Authorization": openai.Omit()} if omit else None, **named)
     except openai.APIStatusError as exc:
         headers = {k.lower(): v for k, v in exc.response.headers.items()}
         category, message = classify.response(exc.status_code, headers, exc.response.content)

@@ -4,21 +4,41 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 import requests
 
 from smoke.categories import Category
 from smoke.config.settings import Settings
-from smoke.http import classify, parse, retry
+from smoke.http import classify, parse, reproduce, retry
 from smoke.http.deadline import Deadline
-from smoke.http.transport import Endpoint, Exchange, TransportFailure, request
+from smoke.http.transport import (
+    CLIENT_ID_HEADER,
+    Endpoint,
+    Exchange,
+    TransportFailure,
+    encode,
+    request,
+    request_headers,
+)
+from smoke.output import redact
 from smoke.output.textsafe import one_line
 from smoke.results import Attempt, Check, Step
 
-# How one attempt is sent: ``transport.request`` (the whole body), or the streaming check's
-# opener, which leaves a 2xx event stream unread.
-Sender = Callable[[requests.Session, Endpoint, str, str, Deadline, dict[str, object]], Exchange]
+EXCERPT_LIMIT = 300
+_TRUNCATED = "… [truncated]"
+
+
+class Sender(Protocol):
+    """How one attempt is sent: ``transport.request`` (the whole body), or the streaming
+    check's opener, which leaves a 2xx event stream unread."""
+
+    def __call__(self, session: requests.Session, endpoint: Endpoint, method: str, path: str,
+                 deadline: Deadline, payload: Mapping[str, Any] | None = None,
+                 api_key: str | None = None,
+                 headers: Mapping[str, str] | None = None) -> Exchange: ...
 
 
 def endpoint_of(settings: Settings) -> Endpoint:
@@ -29,7 +49,44 @@ def endpoint_of(settings: Settings) -> Endpoint:
         read_timeout=settings.timeout,
         ca_bundle=settings.ca_bundle,
         max_body_bytes=settings.max_body_bytes,
+        query=settings.base_query,
+        auth_header=settings.auth_header,
+        headers=tuple((h.name, h.value) for h in settings.headers),
+        user_agent=settings.user_agent,
     )
+
+
+def traced(
+    check: Check,
+    settings: Settings,
+    method: str,
+    path: str,
+    payload: Mapping[str, Any] | None,
+    headers: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The headers for one attempt with a fresh client request id; records the id and the
+    curl reproduction of exactly this request on ``check``."""
+    client_id = str(uuid.uuid4())
+    extra = {**(headers or {}), CLIENT_ID_HEADER: client_id}
+    endpoint = endpoint_of(settings)
+    sent = request_headers(endpoint, None, payload is not None, extra)
+    check.client_request_id = client_id
+    check.reproduce = reproduce.curl(settings, method, path, sent,
+                                     None if payload is None else encode(payload),
+                                     endpoint.api_key)
+    return extra
+
+
+def record_response(check: Check, status: int, response_headers: Mapping[str, str],
+                    body: bytes) -> None:
+    """What every answer tells about the hops it crossed: gateway ids, and whether the
+    gateway's own layer produced an error."""
+    check.trace_ids.update(classify.trace_ids(response_headers))
+    if not 200 <= status < 300:
+        layer = classify.gateway_layer(status, response_headers, body)
+        check.gateway_hint = classify.GATEWAY_HINTS[layer] if layer else None
+        if layer:
+            check.details["gateway_layer"] = layer
 
 
 def send_with_retries(
@@ -40,31 +97,37 @@ def send_with_retries(
     body: dict[str, object],
     retries: int,
     send: Sender = request,
+    headers: Mapping[str, str] | None = None,
 ) -> Exchange | None:
     """Send ``body``; retry transient failures. Returns the 2xx exchange, or None after
-    recording the failure on ``check``."""
+    recording the failure on ``check``. Every attempt carries a fresh client request id."""
     endpoint = endpoint_of(settings)
     for number in range(1, retries + 2):
         started = time.monotonic()
         exchange: Exchange | None = None
+        extra = traced(check, settings, "POST", "chat/completions", body, headers)
         try:
-            exchange = send(session, endpoint, "POST", "chat/completions", deadline, body)
+            exchange = send(session, endpoint, "POST", "chat/completions", deadline, body,
+                            headers=extra)
         except TransportFailure as failure:
             category, message, status = failure.category, failure.message, failure.status
+            check.gateway_hint = None
         else:
             status = exchange.status
             check.request_id = classify.request_id(exchange.headers) or check.request_id
+            record_response(check, status, exchange.headers, exchange.body)
             if 200 <= status < 300:
                 check.attempts, check.http_status = number, status
                 check.attempt_log.append(
-                    Attempt(number, status, None, int((time.monotonic() - started) * 1000))
+                    Attempt(number, status, None, int((time.monotonic() - started) * 1000),
+                            client_request_id=check.client_request_id)
                 )
                 return exchange
             category, message = classify.response(status, exchange.headers, exchange.body)
             check.request_id = check.request_id or classify.request_id({}, message)
         check.attempts, check.http_status = number, status
         attempt = Attempt(number, status, category.value, int((time.monotonic() - started) * 1000),
-                          message)
+                          message, client_request_id=check.client_request_id)
         check.attempt_log.append(attempt)
         if not category.transient or number > retries:
             check.fail(category, message)
@@ -105,6 +168,7 @@ def record_output(check: Check, settings: Settings, answer: parse.Completion) ->
         else:
             why = f"the answer {one_line(answer.text, 120)!r} does not satisfy the condition"
         message = f"expected {settings.expect.describe()}; {why}"
+        check.output_excerpt = excerpt(answer.text)
         check.steps.append(Step("output_condition", "fail", message))
         check.fail(Category.ASSERTION, message)
         return
@@ -115,9 +179,26 @@ def record_output(check: Check, settings: Settings, answer: parse.Completion) ->
                 f"the response's model {answer.model!r} does not match /{settings.expect_model}/:"
                 " the gateway may have routed to a fallback"
             )
+            check.output_excerpt = excerpt(answer.text)
             check.steps.append(Step("expect_model", "fail", message))
             check.fail(Category.ASSERTION, message)
             return
         check.steps.append(Step("expect_model", "pass"))
     check.outcome = "pass"
     check.message = f"answered {one_line(answer.text, 80)!r}"
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def excerpt(text: str, limit: int = EXCERPT_LIMIT) -> str:
+    """The answer for a report: secrets masked, control characters escaped (\\n, \\x1b),
+    at most ``limit`` characters, marked when cut."""
+    masked = redact.scrub(text)
+    escaped = _CONTROL.sub(
+        lambda m: _ESCAPES.get(m.group(0)) or f"\\x{ord(m.group(0)):02x}"
+        if ord(m.group(0)) < 0x100 else f"\\u{ord(m.group(0)):04x}", masked)
+    if len(escaped) <= limit:
+        return escaped
+    return escaped[: limit - len(_TRUNCATED)] + _TRUNCATED

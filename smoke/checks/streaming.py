@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,7 @@ from smoke.output.textsafe import one_line
 from smoke.results import Check, Step
 
 _READ = 16 * 1024
+EVENTS = {"Accept": "text/event-stream"}
 
 _NO_DONE = (
     "the stream ended without data: [DONE] after {chunks} chunk(s){stray}: the server, or a "
@@ -161,8 +162,9 @@ def stream(check: Check, settings: Settings, session: requests.Session,
            deadline: Deadline) -> None:
     """Fill ``check`` (kind stream, for ``check.model``)."""
     body = payload.build(settings, check.model or "", stream=True)
+    check.details["request_fields"] = sorted(body)  # compared by --baseline (checks.drift)
     exchange = send_with_retries(check, settings, session, deadline, body, settings.retries,
-                                 send=open_events)
+                                 send=open_events, headers=EVENTS)
     if not record_send(check, exchange) or exchange is None:
         return
     response: requests.Response = exchange.extra["response"]
@@ -202,12 +204,15 @@ def _record(check: Check, exchange: Exchange, assembly: Assembly, parser: EventP
 
 
 def open_events(session: requests.Session, endpoint: Endpoint, method: str, path: str,
-                deadline: Deadline, body: dict[str, object]) -> Exchange:
+                deadline: Deadline, payload: Mapping[str, Any] | None = None,
+                api_key: str | None = None,
+                headers: Mapping[str, str] | None = None) -> Exchange:
     """The sender for ``send_with_retries``. A 2xx comes back unread, its open response in
     ``extra["response"]`` (the body is the event stream); any other status is read, capped,
     and closed, so the retry loop classifies and retries it like any response."""
     response, started = transport.open_stream(
-        session, endpoint, method, path, deadline, body, headers={"Accept": "text/event-stream"})
+        session, endpoint, method, path, deadline, payload, api_key,
+        headers={**EVENTS, **(headers or {})})
     ttfb = int((time.monotonic() - started) * 1000)
     headers = {k.lower(): v for k, v in response.headers.items()}
     if 200 <= response.status_code < 300:

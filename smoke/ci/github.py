@@ -21,13 +21,12 @@ Facts this module is built on (read in the runner and toolkit sources):
   ``AttachmentSizeLimit``); a larger one is dropped with an error.
 
 Each write does nothing when its variable is unset. Everything passes through
-:func:`smoke.redact.scrub`, except the ``::add-mask::`` lines, whose job is to carry
+`smoke.output.redact.scrub`, except the ``::add-mask::`` lines, whose job is to carry
 the secret to the runner's masker.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import secrets
@@ -35,26 +34,28 @@ import sys
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, ClassVar, TextIO
 
-from smoke.config import parse_bool
+from smoke.ci.platform import ANNOTATION_LIMIT as ANNOTATION_LIMIT  # re-exported
+from smoke.ci.platform import FAIL_ON_ERROR_INPUT as FAIL_ON_ERROR_INPUT  # re-exported
+from smoke.ci.platform import RANK_NOTE, Platform, PlatformStream
+from smoke.ci.platform import fail_on_error as fail_on_error  # re-exported
 from smoke.errors import ReportError
 from smoke.output import redact
-from smoke.output.console import Console, write_safely
 
 if TYPE_CHECKING:
-    from smoke.config.settings import Settings
-    from smoke.results import Check, GateResult
+    from smoke.results import GateResult
 
 # The runner drops a step summary file over 1 MiB; stay clear of it, because other steps
 # of the job may have written to the same file before us.
 SUMMARY_LIMIT = 1024 * 1024
-ANNOTATION_LIMIT = 4000  # characters; an annotation is a headline, report.json has the rest
+# GitHub shows at most 10 error and 10 warning annotations per step; the rest are only
+# counted (actions/runner src/Runner.Worker/ExecutionContext.cs, ``_maxIssueCount``).
+ANNOTATIONS_PER_LEVEL = 10
 OUTPUT_NAMES = (
     "verdict", "category", "exit-code", "request-id", "duration-ms", "report-json",
-    "report-junit",
+    "report-junit", "summary",
 )
-FAIL_ON_ERROR_INPUT = "INPUT_FAIL-ON-ERROR"
 
 _DELIMITER_IN_VALUE = (
     "output {name}: the value contains the delimiter {delimiter!r}, so it could end its "
@@ -86,123 +87,111 @@ def format_command(name: str, message: str = "", **properties: str) -> str:
     return f"::{name}{' ' + props if props else ''}::{escape_data(message)}"
 
 
-def fail_on_error(env: Mapping[str, str]) -> bool:
-    """The ``fail-on-error`` input: true unless it says false. A value that is neither
-    counts as true here (fail closed); :mod:`smoke.action` reports it as a config error."""
-    return parse_bool(env.get(FAIL_ON_ERROR_INPUT, "")) is not False
+class GitHub(Platform):
+    """GitHub Actions: masks first, one log group per phase, every line of text inside a
+    ``::stop-commands::`` block so no echoed text runs a command, annotations capped at
+    :data:`ANNOTATIONS_PER_LEVEL` per level, step outputs and the job summary."""
 
-
-class GitHubConsole(Console):
-    """The console on a GitHub runner: masks first, one log group per phase, and every
-    line of text inside a ``::stop-commands::`` block so no echoed text runs a command."""
+    name: ClassVar[str] = "github"
+    annotation_cap: ClassVar[int | None] = ANNOTATIONS_PER_LEVEL
+    annotates_failures: ClassVar[bool] = True
 
     def __init__(self, out: TextIO | None = None, quiet: bool = False) -> None:
-        super().__init__(out, quiet)
-        self._masked: set[str] = set()
         self._token: str | None = None  # the open stop-commands block, if any
-        self._group: str | None = None
+        super().__init__(out, quiet)
         global _current
         _current = self
-        self._mask_new()
 
-    # -- the raw stream ----------------------------------------------------------------
-    def _emit(self, raw: str) -> None:
-        write_safely(self.out, raw + "\n")
-        self.out.flush()
-
-    def _mask_new(self) -> None:
-        """``::add-mask::`` every secret registered since the last look, before any line
-        that could carry it. Runs on every write: the key is registered when the config
-        loads and a proxy password later, both after this console was made."""
-        fresh = [s for s in redact.registered() if s not in self._masked and s.strip()]
-        if not fresh:
-            return
-        self._resume()
-        for secret in fresh:
-            self._masked.add(secret)
-            self._emit(format_command("add-mask", secret))
-
+    # -- our own commands -------------------------------------------------------------
     def _resume(self) -> None:
         if self._token is not None:
-            self._emit(f"::{self._token}::")
+            self.emit(f"::{self._token}::")
             self._token = None
 
-    def command(self, name: str, message: str = "", **properties: str) -> None:
-        """Issue one workflow command of our own, scrubbed before it is escaped (an
+    def _command(self, name: str, message: str = "", **properties: str) -> None:
+        """Write one workflow command of our own, scrubbed before it is escaped (an
         escape inside a secret, "%25" for "%", would hide it from the scrub)."""
-        self._mask_new()
+        self.mask_new()
         self._resume()
         scrubbed = {key: redact.scrub(value) for key, value in properties.items()}
-        self._emit(format_command(name, redact.scrub(message), **scrubbed))
+        self.emit(format_command(name, redact.scrub(message), **scrubbed))
 
-    def close(self) -> None:
-        """End the open log group and stop-commands block."""
-        self._mask_new()
-        if self._group is not None:
-            self._group = None
-            self.command("endgroup")
+    def command(self, name: str, message: str = "", **properties: str) -> None:
+        """One workflow command now; an annotation (error, warning, notice) still goes
+        through the per-level cap."""
+        if name in ("error", "warning", "notice"):
+            self.annotate(name, message, properties.get("title", ""), (RANK_NOTE,))
+            self.flush_annotations()
+        else:
+            self._command(name, message, **properties)
+
+    # -- Platform --------------------------------------------------------------------
+    def mask(self, secret: str) -> None:
         self._resume()
+        self.emit(format_command("add-mask", secret))
 
-    # -- Console -------------------------------------------------------------------
     def line(self, text: str = "") -> None:
         if self.quiet:
             return
-        self._mask_new()
+        self.mask_new()
         if self._token is None:
             # 128 random bits: text that reached us before the token existed cannot hold it.
             self._token = secrets.token_hex(16)
-            self._emit(f"::stop-commands::{self._token}")
+            self.emit(f"::stop-commands::{self._token}")
         # The runner compares the resume token ignoring case.
         safe = re.sub(re.escape(self._token), "***", redact.scrub(text), flags=re.IGNORECASE)
         for part in safe.split("\n"):
-            self._emit(part.replace("\r", " "))
+            self.emit(part.replace("\r", " "))
 
-    def group(self, title: str) -> None:
-        if self._group == title:
-            return
-        if self._group is not None:
-            self.command("endgroup")
-        self._group = title
-        self.command("group", title)
+    def report_error(self, text: str) -> None:
+        self.line(text)  # inside the console's command protection
 
-    def configuration(self, settings: Settings) -> None:
-        self.group("chat-smoke: configuration")
-        super().configuration(settings)
+    def open_group(self, title: str) -> None:
+        self._command("group", title)
 
-    def check(self, check: Check) -> None:
-        self.group("chat-smoke: checks")
-        super().check(check)
+    def close_group(self, title: str) -> None:
+        self._command("endgroup")
 
-    def verdict(self, result: GateResult) -> None:
-        self.close()
-        super().verdict(result)
+    def write_annotation(self, level: str, message: str, title: str) -> None:
+        self._command(level, message, title=title)
+
+    def publish_native(self, result: GateResult, env: Mapping[str, str],
+                       template: str | None, reports: Mapping[str, str]) -> None:
+        """Set the step's outputs and append the job summary."""
+        problems: list[str] = []
+        try:
+            write_outputs(env, outputs(result, env, reports))
+        except ReportError as exc:
+            problems.append(str(exc))
+        try:
+            append_summary(env, self.summary_markdown(result, template),
+                           reports.get("report_json", "report.json"))
+        except ReportError as exc:
+            problems.append(str(exc))
+        for problem in problems:
+            self.annotate("error", problem, "chat-smoke: GitHub output", (RANK_NOTE,))
+        # comment-on-pr: its warnings go through this platform's annotation cap too.
+        from smoke.ci.github_comment import comment_on_pr  # warns, never raises
+
+        comment_on_pr(result, env, self)
+
+    def close(self) -> None:
+        """End the open log group, write the annotations, end the stop-commands block."""
+        self.mask_new()
+        super().close()
+        self._resume()
 
 
-_current: GitHubConsole | None = None
+# The name this class had before there were other platforms (tests, callers).
+GitHubConsole = GitHub
+_current: GitHub | None = None
 
 
-class ConsoleStream(io.TextIOBase):
-    """A text stream (for ``sys.stderr``) whose lines go through the GitHub console, so
-    a message that quotes outside text (an internal error, a config error) is inside a
-    stop-commands block like every other line. The runner merges both streams anyway."""
+class ConsoleStream(PlatformStream):
+    """:class:`PlatformStream` over the current GitHub console (or a new one)."""
 
     def __init__(self) -> None:
-        super().__init__()
-        self._pending = ""
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, text: str) -> int:
-        *lines, self._pending = (self._pending + text).split("\n")
-        for line in lines:
-            _console().line(line)
-        return len(text)
-
-    def flush(self) -> None:
-        if self._pending:
-            pending, self._pending = self._pending, ""
-            _console().line(pending)
+        super().__init__(_console())
 
 
 def close() -> None:
@@ -211,10 +200,10 @@ def close() -> None:
         _current.close()
 
 
-def _console() -> GitHubConsole:
+def _console() -> GitHub:
     """The console the gate printed through (its stop-commands state matters), or a new
     one on stdout."""
-    return _current if _current is not None else GitHubConsole(sys.stdout)
+    return _current if _current is not None else GitHub(sys.stdout)
 
 
 def publish(
@@ -224,67 +213,7 @@ def publish(
     reports: Mapping[str, str] | None = None,
 ) -> None:
     """Annotate the run, set the step's outputs and append the job summary."""
-    console = _console()
-    console.close()
-    soft = not fail_on_error(env)
-    for check in result.failures:
-        console.command("warning" if soft else "error", _failure_message(check),
-                        title=_failure_title(check))
-    for warning in dict.fromkeys(result.warnings):
-        console.command("warning", warning[:ANNOTATION_LIMIT], title="chat-smoke warning")
-    if soft and result.verdict == "fail":
-        category = result.category.value if result.category else "internal error"
-        console.command(
-            "warning",
-            f"The gate failed ({category}, exit code {result.exit_code}), but fail-on-error "
-            "is false, so this step succeeds. Read the outputs verdict and exit-code to act "
-            "on it.",
-            title="chat-smoke: failure reported as a warning",
-        )
-    problems: list[str] = []
-    try:
-        write_outputs(env, outputs(result, env, reports or {}))
-    except ReportError as exc:
-        problems.append(str(exc))
-    try:
-        append_summary(env, _summary(result, template, console),
-                       (reports or {}).get("report_json", "report.json"))
-    except ReportError as exc:
-        problems.append(str(exc))
-    for problem in problems:
-        console.command("error", problem, title="chat-smoke: GitHub output")
-    console.close()
-
-
-def _failure_title(check: Check) -> str:
-    category = check.category.value if check.category else "internal error"
-    return f"chat-smoke {category}: {check.name}"
-
-
-def _failure_message(check: Check) -> str:
-    text = check.message or "failed"
-    if check.category:
-        text += f"\n{check.category.hint}\nSee {check.category.docs_url}"
-    else:
-        text += ("\nThis is a bug in chat-smoke, not a finding about the endpoint. "
-                 "Please report it with report.json.")
-    if check.request_id:
-        text += f"\nRequest id: {check.request_id}"
-    return text[:ANNOTATION_LIMIT]
-
-
-def _summary(result: GateResult, template: str | None, console: GitHubConsole) -> str:
-    from smoke.reports.summary import markdown
-
-    try:
-        return markdown.render(result, template)
-    except ReportError as exc:
-        if template is None:
-            raise
-        # The user's template is broken: say so, and still give the built-in summary.
-        console.command("warning", f"{exc}; the built-in summary was used instead",
-                        title="chat-smoke: summary-template")
-        return markdown.render(result, None)
+    _console().publish(result, env, template, reports)
 
 
 # -- step outputs ------------------------------------------------------------------
@@ -302,6 +231,7 @@ def outputs(
         "duration-ms": str(result.duration_ms),
         "report-json": _relative(reports.get("report_json"), workspace),
         "report-junit": _relative(reports.get("report_junit"), workspace),
+        "summary": _relative(reports.get("summary"), workspace),
     }
 
 

@@ -13,10 +13,12 @@ from smoke.errors import ConfigError
 from smoke.output import redact
 
 KEY_VARIABLES = ("COMETAPI_API_KEY", "COMETAPI_KEY")
+FALLBACK_KEY = "OPENAI_API_KEY"  # only when nothing else configures the gate (issue 13)
 MAX_KEY_CHARS = 4096  # far above any provider's key; a header line must stay bounded
 _NO_KEY = (
     "no API key: set COMETAPI_API_KEY (or COMETAPI_KEY), name another variable with "
-    "--api-key-env, or point --api-key-file at a mounted secret. The key is never a flag."
+    "--api-key-env, or point --api-key-file at a mounted secret. The key is never a flag. "
+    "(A gateway that holds the key itself: --auth-header none)"
 )
 _UNSENDABLE = (
     "{source}: the key contains {what} at position {position} (of {length} characters), "
@@ -75,7 +77,7 @@ def register_all(raw: str) -> None:
 def preregister(flags: Mapping[str, Any], env: Mapping[str, str]) -> None:
     """Before any configuration is read: register every value that may be the key, so
     that no error message about the rest of the configuration can show it."""
-    names = list(KEY_VARIABLES)
+    names = [*KEY_VARIABLES, FALLBACK_KEY]
     for value in (flags.get("api_key_env"), env.get("SMOKE_API_KEY_ENV")):
         if isinstance(value, str) and value.strip():
             names.append(value.strip())
@@ -85,8 +87,10 @@ def preregister(flags: Mapping[str, Any], env: Mapping[str, str]) -> None:
     # A key file is read once only, by read(): it may be a pipe (--api-key-file <(...)).
 
 
-def read(merged: Mapping[str, Any], env: Mapping[str, str]) -> tuple[str, str]:
-    """The key and where it came from; a ConfigError (without the key) otherwise."""
+def read(merged: Mapping[str, Any], env: Mapping[str, str],
+         fallback: bool = False) -> tuple[str, str]:
+    """The key and where it came from; a ConfigError (without the key) otherwise.
+    ``fallback``: OPENAI_API_KEY counts too (no config file, no api_key_env)."""
     if merged.get("api_key_file"):
         path = Path(str(merged["api_key_file"]))
         try:
@@ -100,7 +104,11 @@ def read(merged: Mapping[str, Any], env: Mapping[str, str]) -> tuple[str, str]:
         if not text.strip():
             raise ConfigError(f"api_key_file {path}: the file is empty")
         return _checked(text.strip(), f"api_key_file {path}"), f"file {path}"
-    names = (str(merged["api_key_env"]),) if merged.get("api_key_env") else KEY_VARIABLES
+    names: tuple[str, ...] = (
+        (str(merged["api_key_env"]),) if merged.get("api_key_env") else KEY_VARIABLES
+    )
+    if fallback and not merged.get("api_key_env"):
+        names += (FALLBACK_KEY,)
     for name in names:
         raw = env.get(name, "")
         register_all(raw)

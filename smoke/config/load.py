@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
+from smoke.config import headers as http_headers
 from smoke.config import key as api_key
+from smoke.config import query as http_query
 from smoke.config import yamlfile
 from smoke.config.expect import Expectation
 from smoke.config.settings import Settings as Settings  # re-exported: config.Settings
@@ -27,6 +29,11 @@ from smoke.errors import ConfigError
 DEFAULT_BASE_URL = "https://api.cometapi.com/v1"
 DEFAULT_CONFIG_FILE = "chat-smoke.yml"
 KEY_VARIABLES = api_key.KEY_VARIABLES
+# Read only when nothing else sets the key or the base URL (no flag, no CometAPI
+# variable, no config file): a CI that exports them for other tools must never redirect
+# a configured gate (issue 13).
+FALLBACK_KEY = api_key.FALLBACK_KEY
+FALLBACK_BASE_URL = "OPENAI_BASE_URL"
 NEGATIVE_CHECKS = ("invalid-model", "missing-field", "invalid-key")
 SCHEMA_NAME = "smoke/schema/chat-smoke.schema.json"
 TRUST_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
@@ -37,6 +44,11 @@ _ENV_NAMES = {
     "model": ("COMETAPI_MODEL", "SMOKE_MODEL"),
     "environment": ("SMOKE_ENVIRONMENT",),
 }
+_NO_KEY_NEEDED = "not sent (auth_header: none)"
+_INVALID_KEY_NO_AUTH = (
+    "{where}: the invalid-key negative check cannot mean anything with --auth-header none "
+    "(no key is sent): drop invalid-key from the negative checks"
+)
 _NO_MODEL = "no model: set --model, COMETAPI_MODEL, or model: in chat-smoke.yml"
 _PLAIN_HTTP = (
     "base_url {url} is plain http to a host that is not loopback, which would send the key "
@@ -78,6 +90,8 @@ def parse_bool(text: str) -> bool | None:
 
 def coerce(name: str, text: str, where: str) -> Any:
     """Turn a string from the environment or a flag into the schema's type for ``name``."""
+    if name == "headers":  # "Name: value" lines, as curl's -H and the action input give
+        return http_headers.parse_lines(text.split("\n"), where)
     kinds = _kinds(_properties()[name])
     raw = text.strip()
     if "null" in kinds and raw.lower() in ("none", "null"):
@@ -186,6 +200,9 @@ def check_secret_free(url: str, where: str, key: str | None = None) -> None:
 
 
 def normalize_url(url: str, where: str) -> str:
+    """The base URL without a trailing slash (an empty path gets /v1). A query string
+    (Azure's ``?api-version=…``) is kept: it is sent on every request. Nothing secret is
+    echoed: user info is refused unseen, and a message shows no query."""
     check_secret_free(url, where)
     try:
         parts = urlsplit(url.strip())
@@ -197,9 +214,9 @@ def normalize_url(url: str, where: str) -> str:
             f"{where}: {_shown(url)} is not an http(s) URL; use the form "
             f"https://api.cometapi.com/v1"
         )
-    if parts.query or parts.fragment:
-        raise ConfigError(f"{where}: {_shown(url)} has a query or fragment; give the base URL "
-                          f"only")
+    if parts.fragment or url.strip().endswith("#"):
+        raise ConfigError(f"{where}: {_shown(url)} has a #fragment, which is never sent; "
+                          f"remove it")
     try:
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError:
@@ -210,7 +227,7 @@ def normalize_url(url: str, where: str) -> str:
             f"{where}: give the base URL without /chat/completions, e.g. "
             f"{urlunsplit((parts.scheme, parts.netloc, path[: -len('/chat/completions')], '', ''))}"
         )
-    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
 
 
 def is_loopback(host: str) -> bool:
@@ -232,6 +249,23 @@ def load(
     """
     env = os.environ if env is None else env
     cwd = cwd or Path.cwd()
+    return _build(*_merge(flags, env, cwd), cwd)
+
+
+def peek(name: str, flags: Mapping[str, Any], env: Mapping[str, str] | None = None,
+         cwd: Path | None = None) -> Any:
+    """One merged, validated setting, without building :class:`Settings`: the key is not
+    read (a key file may be a pipe, readable once: --api-key-file <(...))."""
+    merged = _merge(flags, os.environ if env is None else env, cwd or Path.cwd())[0]
+    return merged.get(name)
+
+
+def _merge(
+    flags: Mapping[str, Any], env: Mapping[str, str], cwd: Path
+) -> tuple[dict[str, Any], dict[str, str], Mapping[str, str], Path | None,
+           dict[str, tuple[str, str]], set[str]]:
+    """The layers merged and each value validated: (merged, where, env, config file,
+    headers, header names given on the command line)."""
     api_key.preregister(flags, env)  # before any message could show it
     props = _properties()
     unknown = [name for name in flags if name not in props and name != "config"]
@@ -252,21 +286,50 @@ def load(
 
     merged: dict[str, Any] = {}
     where: dict[str, str] = {}
+    # Headers add up across the layers (a later layer replaces a name, in any case):
+    # name -> (template, where it was given).
+    extra: dict[str, tuple[str, str]] = {}
+    argv_headers: set[str] = set()
     if config_path is not None:
         for name, value in read_file(config_path).items():
             merged[name], where[name] = value, f"{config_path.name}: {name}"
+        _add_headers(extra, merged.pop("headers", None), f"{config_path.name}: headers")
     for name, (value, var) in _env_layer(env).items():
         _check(name, value, var)
+        if name == "headers":
+            _add_headers(extra, value, var)
+            continue
         merged[name], where[name] = value, var
     for name, value in flags.items():
         if value is None or name == "config":
             continue
         flag = "--" + name.replace("_", "-")
+        if name == "headers":
+            # The command line gives a list of "Name: value" (--header, repeatable): those
+            # are visible in the process list. The action gives its input's lines.
+            if isinstance(value, list | tuple):
+                value = http_headers.parse_lines(value, "--header")
+                argv_headers.update(n.lower() for n in value)
+                flag = "--header"
+            elif isinstance(value, str):
+                value = coerce(name, value, flag)
+            _check(name, value, flag)
+            _add_headers(extra, value, flag)
+            continue
         if isinstance(value, str):
             value = coerce(name, value, flag)
         _check(name, value, flag)
         merged[name], where[name] = value, flag
-    return _build(merged, where, env, config_path, cwd)
+    return merged, where, env, config_path, extra, argv_headers
+
+
+def _add_headers(
+    extra: dict[str, tuple[str, str]], given: Mapping[str, Any] | None, where: str
+) -> None:
+    for name, value in (given or {}).items():
+        for known in [k for k in extra if k.lower() == str(name).lower()]:
+            del extra[known]
+        extra[str(name)] = (str(value), where)
 
 
 def _build(
@@ -274,13 +337,33 @@ def _build(
     where: dict[str, str],
     env: Mapping[str, str],
     config_path: Path | None,
+    extra: Mapping[str, tuple[str, str]] | None,
+    argv_headers: set[str] | None,
     cwd: Path,
 ) -> Settings:
+    # OPENAI_* only when nothing else speaks: no flag, no CometAPI variable, no file.
+    fallback = config_path is None
+    if "base_url" not in merged and fallback and env.get(FALLBACK_BASE_URL, "").strip():
+        merged["base_url"] = env[FALLBACK_BASE_URL].strip()
+        where["base_url"] = FALLBACK_BASE_URL
+    # The key first (registered as a secret inside), so that nothing below can show it
+    # and a key pasted into the base URL's query is refused unseen.
+    auth_header = http_headers.check_auth_header(
+        str(merged.get("auth_header") or http_headers.AUTHORIZATION),
+        where.get("auth_header", "auth_header"),
+    )
+    negative = tuple(dict.fromkeys(merged.get("negative") or ()))
+    if auth_header == http_headers.NO_AUTH:
+        if "invalid-key" in negative:
+            raise ConfigError(_INVALID_KEY_NO_AUTH.format(where=where.get("negative", "negative")))
+        key, source = "", _NO_KEY_NEEDED
+    else:
+        key, source = api_key.read(merged, env, fallback)
     raw_url = str(merged.get("base_url", DEFAULT_BASE_URL))
-    url_where = where.get("base_url", "base_url")
-    key, source = api_key.read(merged, env)  # registered as a secret inside
-    check_secret_free(raw_url, url_where, key)
-    base_url = normalize_url(raw_url, url_where)
+    check_secret_free(raw_url, where.get("base_url", "base_url"), key)
+    full_url = normalize_url(raw_url, where.get("base_url", "base_url"))
+    base_url, base_query = http_query.split(full_url)
+    http_query.register(base_query)
     allow_plain = bool(merged.get("allow_plain_http", False))
     host = urlsplit(base_url).hostname or ""
     if base_url.startswith("http://") and not is_loopback(host) and not allow_plain:
@@ -300,13 +383,19 @@ def _build(
         _compile(str(expect_model), where["expect_model"])
 
     _trust_fallback(merged, where, env)
-    for name in ("ca_bundle", "summary_template"):
+    for name in ("ca_bundle", "summary_template", "baseline"):
         if merged.get(name):
             path = cwd / str(merged[name])
             if not path.is_file():
                 raise ConfigError(f"{where[name]}: {merged[name]}: no such file")
             merged[name] = str(path)
 
+    headers = http_headers.build(extra or {}, env, auth_header)
+    notes = tuple(
+        http_headers.LITERAL_SECRET.format(name=name)
+        for name in http_headers.literal_secrets(headers)
+        if name.lower() in (argv_headers or set())
+    )
     # find_spec, not import: the SDK costs about a second and only the parity check uses it.
     if merged.get("sdk_parity") and importlib.util.find_spec("openai") is None:
         raise ConfigError(_NO_SDK.format(where=where.get("sdk_parity", "sdk_parity")))
@@ -320,13 +409,18 @@ def _build(
             fields[name] = float(value)
     fields.update(
         base_url=base_url,
+        base_query=base_query,
+        base_url_source=where.get("base_url", "default"),
         models=tuple(models),
         api_key=key,
         api_key_source=source,
+        auth_header=auth_header,
+        headers=headers,
+        notes=notes,
         allow_plain_http=allow_plain,
         expect=expect,
         expect_model=str(expect_model) if expect_model else None,
-        negative=tuple(dict.fromkeys(merged.get("negative") or ())),
+        negative=negative,
         extra_body=dict(merged.get("extra_body") or {}),
         config_file=str(config_path) if config_path else None,
     )

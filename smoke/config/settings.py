@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from smoke._version import __version__
+from smoke.config import headers as http_headers
+from smoke.config import query as http_query
 from smoke.config.expect import Expectation
 
 # Settings fields that are not a schema key of the same name, and the schema keys each is
@@ -17,9 +20,13 @@ DERIVED: dict[str, tuple[str, ...]] = {
     "models": ("model",),
     "api_key": ("api_key_env", "api_key_file"),
     "api_key_source": ("api_key_env", "api_key_file"),
+    "base_query": ("base_url",),  # the base URL's query string, sent on every request
+    "base_url_source": ("base_url",),  # the flag, variable or file that set it
+    "notes": ("headers",),  # warnings found while loading (a literal secret header)
     "config_file": (),  # the file itself: --config, SMOKE_CONFIG or ./chat-smoke.yml
     "max_body_bytes": (),  # a fixed cap on a response body, not a setting
 }
+DEFAULT_DOTENV_PREFIX = "CHAT_SMOKE_"
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,11 @@ class Settings:
     models: tuple[str, ...]
     api_key: str = field(repr=False)
     api_key_source: str
+    base_query: str = ""
+    base_url_source: str = "default"
+    auth_header: str = http_headers.AUTHORIZATION
+    headers: tuple[http_headers.Header, ...] = ()
+    notes: tuple[str, ...] = ()
     environment: str = ""
     connect_timeout: float = 5.0
     timeout: float = 30.0
@@ -53,17 +65,42 @@ class Settings:
     max_total_tokens: int | None = None
     concurrency: int = 16
     sdk_parity: bool = False
+    ci: str = "auto"
+    dotenv_prefix: str = DEFAULT_DOTENV_PREFIX
     report_json: str | None = None
     report_junit: str | None = None
     report_dotenv: str | None = None
     summary: str | None = None
     summary_template: str | None = None
+    report_prometheus: str | None = None
+    baseline: str | None = None
+    fail_on_drift: bool = False
+    drift_latency_factor: float = 3.0
+    drift_latency_floor_ms: int = 250
+    drift_usage_factor: float = 2.0
     config_file: str | None = None
     max_body_bytes: int = 4 * 1024 * 1024
 
     @property
     def endpoint(self) -> str:
-        return f"{self.base_url}/chat/completions"
+        return self.url("chat/completions")
+
+    def url(self, path: str) -> str:
+        """The URL of ``path`` under the base URL, with the base URL's query."""
+        return http_query.join(f"{self.base_url}/{path.lstrip('/')}", self.base_query)
+
+    @property
+    def public_base_url(self) -> str:
+        """The base URL with its query, secret-looking parameters masked."""
+        return http_query.join(self.base_url, http_query.masked(self.base_query))
+
+    @property
+    def user_agent(self) -> str:
+        """The synthetic-check tag, unless a --header User-Agent replaces it."""
+        for header in self.headers:
+            if header.name.lower() == "user-agent":
+                return header.value
+        return http_headers.user_agent(__version__, self.environment)
 
     @property
     def host(self) -> str:
@@ -77,11 +114,15 @@ class Settings:
         """The non-secret configuration, for the console and the reports."""
         return {
             "environment": self.environment,
-            "base_url": self.base_url,
+            "base_url": self.public_base_url,
+            "base_url_source": self.base_url_source,
             "host": self.host,
             "path": self.path,
             "models": list(self.models),
-            "api_key": f"set (from {self.api_key_source})" if self.api_key else "not set",
+            "api_key": f"set (from {self.api_key_source})" if self.api_key else
+            self.api_key_source if self.auth_header == http_headers.NO_AUTH else "not set",
+            "auth_header": self.auth_header,
+            "headers": [header.shown() for header in self.headers],
             "connect_timeout": self.connect_timeout,
             "timeout": self.timeout,
             "deadline": self.deadline,
@@ -97,4 +138,9 @@ class Settings:
             "sdk_parity": self.sdk_parity,
             "ca_bundle": self.ca_bundle,
             "allow_plain_http": self.allow_plain_http,
+            "baseline": self.baseline,
+            "fail_on_drift": self.fail_on_drift if self.baseline else None,
+            # Shown only when changed; the dotenv and Azure outputs read it from here.
+            "dotenv_prefix": (self.dotenv_prefix
+                              if self.dotenv_prefix != DEFAULT_DOTENV_PREFIX else None),
         }

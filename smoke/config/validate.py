@@ -131,4 +131,6 @@ def errors(value: object, node: dict[str, Any], path: str) -> list[str]:
                 problems += errors(item, props[key], where)
             elif node.get("additionalProperties", True) is False:
                 problems.append(f"{where}: unknown key{suggest(str(key), list(props))}")
+            elif isinstance(node.get("additionalProperties"), dict):
+                problems += errors(item, node["additionalProperties"], where)
     return problems

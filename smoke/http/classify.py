@@ -19,7 +19,44 @@ from typing import Any
 from smoke.categories import Category
 from smoke.output.textsafe import decode, one_line
 
-REQUEST_ID_HEADERS = ("x-request-id", "x-oneapi-request-id", "x-litellm-call-id", "request-id")
+REQUEST_ID_HEADERS = ("x-request-id", "x-oneapi-request-id", "x-litellm-call-id", "request-id",
+                      "apim-request-id", "x-portkey-trace-id")
+# Ids that gateways and CDNs put on a response: each one found is recorded (trace_ids), so
+# a ticket can be correlated at every hop (Portkey, LiteLLM, Cloudflare, Azure, Helicone).
+TRACE_ID_HEADERS = (
+    "x-request-id", "x-portkey-trace-id", "x-portkey-request-id", "x-litellm-call-id",
+    "x-oneapi-request-id", "request-id", "cf-ray", "cf-aig-log-id", "apim-request-id",
+    "x-ms-request-id", "helicone-id", "x-generation-id", "x-openrouter-request-id",
+    "x-amzn-requestid", "x-client-request-id",
+)
+_HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+# LiteLLM's own layer (its router and its key check), not the provider behind it.
+_LITELLM_ROUTING = re.compile(
+    r"Invalid model name passed in model=|No deployments available|no healthy deployments|"
+    r"LLM Provider NOT provided|team not allowed to access model|key not allowed to access model",
+    re.IGNORECASE,
+)
+GATEWAY_HINTS = {
+    "portkey-config": (
+        "Portkey's gateway rejected the routing/config before any provider saw the request: "
+        "give the routing headers it asks for (--header \"x-portkey-provider: openai\" or "
+        "--header \"x-portkey-config: ${PORTKEY_CONFIG}\") and check the config's targets."
+    ),
+    "portkey-exception": (
+        "Portkey's gateway itself failed (x-portkey-gateway-exception: true), not the "
+        "provider: check the gateway's logs, config and provider credentials."
+    ),
+    "litellm-routing": (
+        "The LiteLLM proxy rejected the routing/config: the model is not in its model_list, "
+        "or the key or team may not use it, or no deployment is healthy. Check the proxy's "
+        "config, not the provider."
+    ),
+    "html-wrapped": (
+        "The gateway got an HTML page from upstream (a login page, a proxy or a wrong "
+        "provider URL) and wrapped it in JSON: check the gateway's provider URL or custom "
+        "host."
+    ),
+}
 _REQUEST_ID_SUFFIX = re.compile(r"\(request id:\s*([^)\s]+)\s*\)", re.IGNORECASE)
 _QUOTA = re.compile(r"insufficient_quota|quota|billing|credit|balance|payment", re.IGNORECASE)
 _MODEL = re.compile(
@@ -84,6 +121,12 @@ def parse_error(body: bytes) -> ApiError:
         data = json.loads(text) if stripped else None
     except (ValueError, RecursionError):  # RecursionError: deep nesting (tests/test_fuzz.py)
         return ApiError(raw_text=text)
+    if isinstance(data, dict) and isinstance(data.get("html-message"), str):
+        # A gateway (Portkey) that received an HTML page wraps it: {"html-message": "<html>"}.
+        match = _HTML_TITLE.search(data["html-message"])
+        title = f" (title: {one_line(match.group(1), 80)})" if match else ""
+        return ApiError(message=f"the gateway wrapped an HTML page from upstream{title}",
+                        raw_text=text)
     error: Any = data.get("error") if isinstance(data, dict) else None
     if isinstance(error, str):
         return ApiError(message=error, raw_text=text)
@@ -105,6 +148,34 @@ def request_id(headers: Mapping[str, str], message: str = "") -> str | None:
             return one_line(value, 120)
     match = _REQUEST_ID_SUFFIX.search(message)
     return one_line(match.group(1), 120) if match else None
+
+
+def trace_ids(headers: Mapping[str, str]) -> dict[str, str]:
+    """Every correlation id a gateway or CDN put on the response, by header name."""
+    return {name: one_line(headers[name], 120) for name in TRACE_ID_HEADERS if headers.get(name)}
+
+
+def gateway_layer(status: int, headers: Mapping[str, str], body: bytes) -> str | None:
+    """The key of :data:`GATEWAY_HINTS` when the gateway's own layer (not the provider
+    behind it) produced this error response. The category still follows the status and
+    the words (docs/failures.md); only the hint changes."""
+    if headers.get("x-portkey-gateway-exception", "").strip().lower() == "true":
+        return "portkey-exception"
+    text = decode(body)
+    try:
+        data = json.loads(text) if text.lstrip()[:1] == "{" else None
+    except (ValueError, RecursionError):
+        data = None
+    if isinstance(data, dict):
+        if isinstance(data.get("html-message"), str):
+            return "html-wrapped"
+        if data.get("status") == "failure" and "message" in data:
+            # Portkey's own envelope: a 4xx refuses its routing/config, a 5xx is its own fault.
+            return "portkey-exception" if status >= 500 else "portkey-config"
+    err = parse_error(body)
+    if _LITELLM_ROUTING.search(err.message):
+        return "litellm-routing"
+    return None
 
 
 def describe_error(status: int, err: ApiError) -> str:

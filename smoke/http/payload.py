@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from smoke.config.settings import Settings
@@ -24,6 +26,15 @@ def build(settings: Settings, model: str, stream: bool = False) -> dict[str, Any
         payload["stream"] = True
         payload["stream_options"] = {"include_usage": True}
     return payload
+
+
+def prompt_version(settings: Settings) -> str:
+    """A short, stable hash of the payload template: the messages and generation fields,
+    not the model (or stream), so one prompt has one version across models and runs."""
+    template = build(settings, "")
+    del template["model"]
+    text = json.dumps(template, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
 def token_budget(settings: Settings) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,8 @@ import requests
 import urllib3
 
 from smoke.categories import Category
+from smoke.config import headers as http_headers
+from smoke.config import query as http_query
 from smoke.errors import TransportFailure as TransportFailure  # re-exported
 from smoke.http import classify
 from smoke.http.deadline import Deadline
@@ -31,7 +34,8 @@ _BAD_LOCATION = (
     "a redirect whose Location header is not a valid URL (not followed): the endpoint or a "
     "proxy in front of it is misconfigured; set base_url to the final address"
 )
-
+# A fresh id on every attempt, so support can correlate even when the server sends none.
+CLIENT_ID_HEADER = "X-Client-Request-Id"
 
 
 @dataclass
@@ -58,9 +62,37 @@ class Endpoint:
     read_timeout: float
     ca_bundle: str | None = None
     max_body_bytes: int = 4 * 1024 * 1024
+    query: str = ""  # the base URL's query string (Azure's api-version), on every request
+    auth_header: str = http_headers.AUTHORIZATION  # or another name, or "none"
+    headers: tuple[tuple[str, str], ...] = ()  # the user's extra headers (--header)
+    user_agent: str = USER_AGENT
 
     def url(self, path: str) -> str:
-        return f"{self.base_url}/{path.lstrip('/')}"
+        return http_query.join(f"{self.base_url}/{path.lstrip('/')}", self.query)
+
+
+def request_headers(
+    endpoint: Endpoint,
+    api_key: str | None = None,
+    with_body: bool = False,
+    headers: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Exactly the headers one request sends (the curl reproduction is built from the
+    same call): ours, the user's (which replace ours by name), the key, and a fresh
+    client request id unless ``headers`` carries one."""
+    key = endpoint.api_key if api_key is None else api_key
+    sent: dict[str, str] = {"User-Agent": endpoint.user_agent, "Accept": "application/json"}
+    if with_body:
+        sent["Content-Type"] = "application/json"
+    for name, value in [*endpoint.headers, *(headers or {}).items()]:
+        for known in [k for k in sent if k.lower() == name.lower()]:
+            del sent[known]
+        sent[name] = value
+    if key and endpoint.auth_header.lower() != http_headers.NO_AUTH:
+        sent[endpoint.auth_header] = http_headers.auth_value(endpoint.auth_header, key)
+    if not any(k.lower() == CLIENT_ID_HEADER.lower() for k in sent):
+        sent[CLIENT_ID_HEADER] = str(uuid.uuid4())
+    return sent
 
 
 def new_session(endpoint: Endpoint) -> requests.Session:
@@ -69,7 +101,7 @@ def new_session(endpoint: Endpoint) -> requests.Session:
     # every request instead (verify_for): requests' merge_environment_settings lets
     # REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override session.verify (psf/requests#3829).
     session.verify = verify_for(endpoint)
-    session.headers["User-Agent"] = USER_AGENT
+    session.headers["User-Agent"] = endpoint.user_agent
     return session
 
 
@@ -171,13 +203,8 @@ def open_stream(
     redirect is returned as is, so the key never crosses to another host.
     """
     url = endpoint.url(path)
-    key = endpoint.api_key if api_key is None else api_key
-    send_headers = {"Accept": "application/json", **(headers or {})}
-    if key:
-        send_headers["Authorization"] = f"Bearer {key}"
-    data = None if payload is None else json.dumps(payload).encode("utf-8")
-    if data is not None:
-        send_headers["Content-Type"] = "application/json"
+    send_headers = request_headers(endpoint, api_key, payload is not None, headers)
+    data = None if payload is None else encode(payload)
     origin = urlsplit(url)[:2] + (urlsplit(url).port,)
     started = time.monotonic()
     for _ in range(_MAX_SAME_HOST_REDIRECTS + 1):
@@ -221,6 +248,11 @@ def open_stream(
                 continue
         return response, started
     raise TransportFailure(Category.PROTOCOL, "too many redirects on the same host")
+
+
+def encode(payload: Mapping[str, Any]) -> bytes:
+    """The body as sent (and as the curl reproduction shows it)."""
+    return json.dumps(payload).encode("utf-8")
 
 
 def request(

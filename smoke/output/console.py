@@ -6,6 +6,7 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 from smoke.output import redact
+from smoke.output.commands import defuse
 
 if TYPE_CHECKING:
     from smoke.config.settings import Settings
@@ -26,8 +27,10 @@ def write_safely(stream: TextIO, text: str) -> None:
 
 
 class Console:
-    """Plain text for a terminal or a CI log. :class:`smoke.github.GitHubConsole` adds
-    groups, annotations and command protection on top."""
+    """Plain text for a terminal or a CI log. Every line has the command syntaxes of
+    every known CI defused (:mod:`smoke.output.commands`): a local run's output may be
+    pasted into a CI log, or run under a CI that was not detected. The platforms of
+    :mod:`smoke.ci` add groups, annotations and masking on top."""
 
     def __init__(self, out: TextIO | None = None, quiet: bool = False) -> None:
         self.out = out or sys.stdout
@@ -35,7 +38,7 @@ class Console:
 
     def line(self, text: str = "") -> None:
         if not self.quiet:
-            write_safely(self.out, redact.scrub(text) + "\n")
+            write_safely(self.out, defuse(redact.scrub(text)) + "\n")
             self.out.flush()
 
     def note(self, text: str) -> None:
@@ -68,7 +71,7 @@ class Console:
         if check.message:
             self.line(f"    {check.message}")
         if check.outcome == "fail" and check.category:
-            self.line(f"    hint: {check.category.hint} See {check.category.docs_url}")
+            self.line(f"    hint: {check.hint} See {check.category.docs_url}")
         for warning in check.warnings:
             self.line(f"    warning: {warning}")
 

@@ -124,7 +124,17 @@ def register(secret: str | None) -> None:
 @contextmanager
 def scope(*secrets: str | None) -> Iterator[None]:
     """A run's secrets: registered on entry (and by :func:`register` inside), forgotten on
-    exit. Secrets of other scopes, open at the same time, stay masked."""
+    exit. Secrets of other scopes, open at the same time, stay masked. A scope opened
+    inside another (in the same thread or context) is part of it: its secrets live until
+    the outer one ends, so an error printed by the outer layer is still masked."""
+    outer = _current.get()
+    with _lock:
+        nested = outer is not None and id(outer) in _active
+    if nested:
+        for secret in secrets:
+            register(secret)
+        yield
+        return
     registry = _Registry(SCOPE_LIMIT)
     with _lock:
         _active[id(registry)] = registry

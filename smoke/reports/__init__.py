@@ -10,7 +10,7 @@ from smoke.reports import json_report
 from smoke.reports.files import write_text
 from smoke.results import GateResult
 
-KINDS = ("report_json", "report_junit", "summary", "report_dotenv")
+KINDS = ("report_json", "report_junit", "summary", "report_dotenv", "report_prometheus")
 
 
 def paths(settings: Any, flags: Mapping[str, Any]) -> dict[str, str]:
@@ -39,6 +39,10 @@ def render(kind: str, result: GateResult, template: str | None = None) -> str:
         from smoke.reports import dotenv
 
         return dotenv.render(result)
+    if kind == "report_prometheus":
+        from smoke.reports import prometheus
+
+        return prometheus.render(result)
     raise ValueError(kind)
 
 

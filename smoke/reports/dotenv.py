@@ -11,29 +11,38 @@ from __future__ import annotations
 
 import re
 
+from smoke.config.settings import DEFAULT_DOTENV_PREFIX
 from smoke.output import redact
 from smoke.results import GateResult
 
-PREFIX = "CHAT_SMOKE_"
+PREFIX = DEFAULT_DOTENV_PREFIX  # --dotenv-prefix changes it
 VALUE_LIMIT = 200  # a request id is ~40 characters; five values stay far below 5 KB
 # Request ids are opaque strings from the server: keep the characters ids are made of.
 _UNSAFE = re.compile(r"[^A-Za-z0-9._:/+=@-]")
 
 
-def _value(text: object) -> str:
+def safe_value(text: object) -> str:
+    """One line of plain characters (also what Azure's setvariable can carry)."""
     return _UNSAFE.sub("", redact.scrub(str(text)))[:VALUE_LIMIT]
 
 
-def values(result: GateResult) -> dict[str, str]:
+def prefix_of(result: GateResult) -> str:
+    """The run's ``dotenv_prefix`` (schema-validated: letters, digits, ``_``), or the
+    default when the configuration did not load."""
+    return str(result.config.get("dotenv_prefix") or PREFIX)
+
+
+def values(result: GateResult, prefix: str | None = None) -> dict[str, str]:
+    prefix = prefix_of(result) if prefix is None else prefix
     primary = result.primary
     return {
-        f"{PREFIX}VERDICT": result.verdict,
-        f"{PREFIX}CATEGORY": result.category.value if result.category else "",
-        f"{PREFIX}EXIT_CODE": str(result.exit_code),
-        f"{PREFIX}REQUEST_ID": (primary.request_id or "") if primary else "",
-        f"{PREFIX}DURATION_MS": str(result.duration_ms),
+        f"{prefix}VERDICT": result.verdict,
+        f"{prefix}CATEGORY": result.category.value if result.category else "",
+        f"{prefix}EXIT_CODE": str(result.exit_code),
+        f"{prefix}REQUEST_ID": (primary.request_id or "") if primary else "",
+        f"{prefix}DURATION_MS": str(result.duration_ms),
     }
 
 
 def render(result: GateResult) -> str:
-    return "".join(f"{key}={_value(value)}\n" for key, value in values(result).items())
+    return "".join(f"{key}={safe_value(value)}\n" for key, value in values(result).items())

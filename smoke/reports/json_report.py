@@ -6,7 +6,7 @@ import json
 import math
 from typing import Any
 
-from smoke import __version__
+from smoke._version import __version__
 from smoke.output import redact
 from smoke.results import GateResult
 
@@ -27,10 +27,21 @@ def as_dict(result: GateResult) -> dict[str, Any]:
         "endpoint": result.endpoint,
         "proxy": result.proxy,
         "usage_total_tokens": result.usage_total,
+        "prompt_version": result.prompt_version,
         "warnings": result.warnings,
         "config": result.config,
         "checks": [check.to_dict() for check in result.checks],
+        "drift": drift(result),
     }
+
+
+def drift(result: GateResult) -> dict[str, Any] | None:
+    """The comparison with ``--baseline`` (``smoke.checks.drift``), or None without one."""
+    for check in result.checks:
+        if check.kind == "drift" and "drift" in check.details:
+            found: dict[str, Any] = check.details["drift"]
+            return found
+    return None
 
 
 def finite(value: Any) -> Any:

@@ -2,9 +2,15 @@
 
 Written for the readers that matter: GitLab's ``artifacts:reports:junit`` (testcase
 name, classname, time, failure/error/skipped, system-out) and the Jenkins ``junit``
-step (the Ant/Surefire shape). A failure's ``type`` is the category, so both show it
-next to the message. Per-check facts go in ``<properties>`` inside the testcase (the
-Surefire/pytest xunit2 place); readers that do not know them skip them.
+step (the Ant/Surefire shape). A failure's ``type`` is the category, but GitLab shows
+neither ``type`` nor ``message``, only the test case name and the failure body: so the
+body's first line starts with the category too (``auth: HTTP 401 …``). Per-check facts
+go in ``<properties>`` inside the testcase (the Surefire/pytest xunit2 place); readers
+that do not know them skip them.
+
+Outside text (answers, error bodies, ids) can hold ``[[ATTACHMENT|path]]``, which GitLab
+and Jenkins' junit-attachments plugin turn into a link to a file of the job: every text
+goes through :func:`smoke.output.commands.defuse_junit` in :func:`clean`.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 
 from smoke.output import redact
+from smoke.output.commands import defuse_junit
 from smoke.results import Check, GateResult
 
 # XML 1.0 allows TAB, LF, CR and these ranges; anything else (NUL, ESC, lone
@@ -27,8 +34,9 @@ MESSAGE_LIMIT = 1000
 
 def clean(text: object) -> str:
     """``text`` as a string that XML 1.0 can carry, scrubbed before the XML escaping can
-    split a secret ("a&b" becomes "a&amp;b", which the writer's scrub would not match)."""
-    return _ILLEGAL.sub("", redact.scrub(str(text)))
+    split a secret ("a&b" becomes "a&amp;b", which the writer's scrub would not match),
+    with no attachment marker a JUnit reader would follow."""
+    return defuse_junit(_ILLEGAL.sub("", redact.scrub(str(text))))
 
 
 def _seconds(ms: int) -> str:
@@ -52,15 +60,22 @@ def _properties(parent: ET.Element, values: dict[str, object]) -> None:
 
 
 def _details(check: Check) -> str:
-    """The failure element's text: message, what to do, steps and attempts."""
-    lines = [check.message]
+    """The failure element's text: category and message on the first line (all GitLab
+    shows besides the test case name), then what to do, steps and attempts."""
+    label = check.category.value if check.category else "internal"
+    lines = [f"{label}: {check.message}"]
     if check.category:
-        lines += [f"category: {check.category.value}", f"hint: {check.category.hint}",
-                  f"docs: {check.category.docs_url}"]
+        lines += [f"hint: {check.hint}", f"docs: {check.category.docs_url}"]
     if check.http_status is not None:
         lines.append(f"http status: {check.http_status}")
     if check.request_id:
         lines.append(f"request id: {check.request_id}")
+    if check.client_request_id:
+        lines.append(f"client request id: {check.client_request_id}")
+    if check.output_excerpt:
+        lines.append(f"output excerpt: {check.output_excerpt}")
+    if check.reproduce and check.outcome == "fail":
+        lines.append(f"reproduce:\n{check.reproduce}")
     for step in check.steps:
         lines.append(f"step {step.name}: {step.outcome}" + (f" ({step.message})"
                                                            if step.message else ""))
@@ -81,6 +96,7 @@ def _testcase(suite: ET.Element, check: Check) -> None:
         "model": check.model,
         "attempts": check.attempts,
         "request_id": check.request_id,
+        "client_request_id": check.client_request_id,
         "duration_ms": check.duration_ms,
         "http_status": check.http_status,
         "category": check.category.value if check.category else None,
@@ -117,6 +133,7 @@ def render(result: GateResult) -> str:
         "environment": result.environment,
         "deployment_sha": result.deployment_sha,
         "base_url": result.endpoint.get("base_url", ""),
+        "prompt_version": result.prompt_version,
     })
     for check in result.checks:
         _testcase(suite, check)

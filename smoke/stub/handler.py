@@ -26,6 +26,9 @@ class StubState:
     key: str
     default: str
     models: tuple[str, ...]
+    # The header the stub reads the key from: Authorization ("Bearer KEY"), or another
+    # name that carries the key as-is (Azure's api-key, x-api-key), or "none" (any key).
+    auth_header: str = "Authorization"
     counters: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -57,8 +60,17 @@ class Handler(BaseHTTPRequestHandler):
             path = "/" + tail
         return scenario, path
 
+    def _record(self, scenario: str, payload: Any) -> None:
+        """What the server received: method, path with query, headers, payload."""
+        with self.server.state.lock:
+            self.server.state.requests.append(
+                {"scenario": scenario, "method": self.command, "path": self.path,
+                 "headers": dict(self.headers), "payload": payload}
+            )
+
     def do_GET(self) -> None:  # noqa: N802
         scenario, path = self._route()
+        self._record(scenario, None)
         if path.rstrip("/") in ("/v1/models", "/models"):
             self.server.routes.models(self, scenario)
         elif path in ("/", "/health", "/v1", "/v1/"):
@@ -79,10 +91,7 @@ class Handler(BaseHTTPRequestHandler):
         model = payload.get("model") if isinstance(payload, dict) else None
         if isinstance(model, str) and model.startswith("scenario/"):
             scenario = model.split("/", 1)[1]
-        with self.server.state.lock:
-            self.server.state.requests.append(
-                {"scenario": scenario, "headers": dict(self.headers), "payload": payload}
-            )
+        self._record(scenario, payload)
         self.server.routes.dispatch(self, scenario, payload, body)
 
     # -- writing ------------------------------------------------------------------
@@ -91,7 +100,13 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def bearer(self) -> str:
-        value = self.headers.get("Authorization", "")
+        """The key the client sent, read from the stub's auth header."""
+        name = self.server.state.auth_header
+        if name.lower() == "none":
+            return self.server.state.key
+        value = self.headers.get(name, "")
+        if name.lower() != "authorization":
+            return value
         return value[7:] if value.startswith("Bearer ") else ""
 
     def send_bytes(

@@ -24,6 +24,22 @@ HOSTILE = (
     "::stop-commands::x\n%0A::warning::hidden"
 )
 
+# Every CI's command syntax (issue 14), for the model text, the error body and a header:
+# GitHub, Azure (##vso[ and ##[ anywhere), GitLab sections, Buildkite groups at a line
+# start, JUnit attachment markers (GitLab, Jenkins) and TeamCity service messages.
+CI_HOSTILE = (
+    "::error::pwned\n##vso[task.setvariable variable=X]pwned\n##[error]pwned\n"
+    "text ##vso[task.logissue type=error]pwned ##[group]pwned\n"
+    "\x1b[0Ksection_start:1:x[collapsed=true]\r\x1b[0Kpwned\n"
+    "--- group\n+++ x\n^^^ +++\n~~~ y\n[[ATTACHMENT|/etc/passwd]]\n"
+    "[[PROPERTY|pwned=1]]\n##teamcity[buildStatus text='pwned']\n"
+    "\x1b[0Ksection_end:1:chat-smoke_checks\r\x1b[0K"
+)
+CI_HOSTILE_HEADER = (
+    "##vso[task.setvariable variable=H]pwned ##[error]h [[ATTACHMENT|/etc/passwd]] "
+    "##teamcity[m] ::error::h"
+)
+
 
 def _answer(h: Handler, req: Request, text: Any, **extra: Any) -> None:
     if req.stream:
@@ -57,6 +73,13 @@ def status_json(status: int, message: str, type_: str, code: str | None,
                 headers: dict[str, str] | None = None) -> Scenario:
     def run(h: Handler, req: Request) -> None:
         h.send_bytes(status, wire.error(message, type_, code), headers=headers)
+
+    return run
+
+
+def status_json_raw(status: int, data: Any) -> Scenario:
+    def run(h: Handler, req: Request) -> None:
+        h.send_json(status, data)
 
     return run
 
@@ -204,8 +227,43 @@ def echo_key(h: Handler, req: Request) -> None:
         "invalid_api_key"), headers={"X-Echo": key[:20]})
 
 
+def portkey_router(h: Handler, req: Request) -> None:
+    """A gateway that routes on headers, as Portkey's does: without x-portkey-config or
+    x-portkey-provider its own layer refuses, in its own envelope (not OpenAI's)."""
+    if not (h.headers.get("x-portkey-provider") or h.headers.get("x-portkey-config")):
+        h.send_json(400, {"status": "failure", "message":
+                          "Either x-portkey-config or x-portkey-provider header is required"})
+        return
+    ok(h, req)
+
+
+def portkey_exception(h: Handler, req: Request) -> None:
+    """Portkey's gateway failing itself: a 500 marked x-portkey-gateway-exception."""
+    h.send_bytes(500, wire.error("Something went wrong", "gateway_error", None),
+                 headers={"x-portkey-gateway-exception": "true",
+                          "x-portkey-trace-id": "trace-stub-0001"})
+
+
+def html_in_json(h: Handler, req: Request) -> None:
+    """A gateway that got an HTML page upstream and wrapped it (Portkey's html-message)."""
+    h.send_json(int(req.arg or 502), {"html-message": wire.html("502 Bad Gateway").decode()})
+
+
 def retry_after_date(h: Handler, req: Request) -> None:
     flaky(429, lambda: formatdate(time.time() + 2, usegmt=True))(h, req)
+
+
+def ci_hostile(h: Handler, req: Request) -> None:
+    """Every CI's commands in the answer (a wrong one) and in a request id header."""
+    if validate(h, req):
+        h.send_json(200, wire.completion(req.model, CI_HOSTILE),
+                    headers={"x-request-id": CI_HOSTILE_HEADER})
+
+
+def ci_hostile_error(h: Handler, req: Request) -> None:
+    """Every CI's commands in an error body and in a request id header."""
+    h.send_bytes(400, wire.error(CI_HOSTILE, "invalid_request_error", CI_HOSTILE[:40]),
+                 headers={"x-request-id": CI_HOSTILE_HEADER})
 
 
 def sdk_mismatch(h: Handler, req: Request) -> None:
@@ -282,7 +340,19 @@ SCENARIOS: dict[str, Scenario] = {
     "hidden-prompt": json_body(lambda r: wire.completion(r.model, "pong", usage={
         "prompt_tokens": 900, "completion_tokens": 1, "total_tokens": 901})),
     "lax-errors": lax_errors,
+    "portkey-router": portkey_router,
+    "portkey-config": status_json_raw(400, {
+        "status": "failure", "message": "Invalid config passed. You need to pass a valid json"}),
+    "portkey-exception": portkey_exception,
+    "html-in-json": html_in_json,
+    # LiteLLM's router: no deployment serves the model (its own layer, not the provider).
+    "litellm-no-deployment": status_json(
+        429, "No deployments available for selected model, Try again in 60 seconds. Passed "
+        "model=stub-model. pre-call-checks=False, allowed_model_region=n/a.",
+        "None", "429"),
     "sdk-mismatch": sdk_mismatch,
+    "ci-hostile": ci_hostile,
+    "ci-hostile-error": ci_hostile_error,
 }
 
 

@@ -30,8 +30,10 @@ class StubServer:
         models: tuple[str, ...] = MODELS,
         tls: ssl.SSLContext | None = None,
         verbose: bool = False,
+        auth_header: str = "Authorization",
     ) -> None:
-        self.state = StubState(key=key, default=scenario, models=models)
+        self.state = StubState(key=key, default=scenario, models=models,
+                               auth_header=auth_header)
         self.httpd = StubHTTPServer((host, port), self.state, scenarios, verbose)
         if tls is not None:
             self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)

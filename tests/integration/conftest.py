@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.litellm_proxy import LiteLLMProxy, litellm_proxy
+from tests.portkey_gateway import PortkeyGateway, portkey_gateway
 
 
 @pytest.fixture(scope="session")
@@ -18,3 +19,14 @@ def litellm() -> Iterator[LiteLLMProxy]:
     """
     with litellm_proxy() as proxy:
         yield proxy
+
+
+@pytest.fixture(scope="session")
+def portkey() -> Iterator[PortkeyGateway]:
+    """Portkey's real open-source gateway (npm) on 127.0.0.1, routing on headers.
+
+    The first use installs the pinned package from npm into the cache; a failed install
+    or start raises, it never skips.
+    """
+    with portkey_gateway() as gateway:
+        yield gateway

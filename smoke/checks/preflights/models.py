@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from smoke.categories import Category
-from smoke.checks.send import endpoint_of
+from smoke.checks.send import endpoint_of, record_response, traced
 from smoke.checks.task import Plan
 from smoke.config.settings import Settings
 from smoke.http import classify
@@ -64,13 +64,16 @@ def preflight(context: Plan) -> list[Check]:
 def _confirm(check: Check, settings: Settings, session: Any, deadline: Deadline) -> set[str]:
     """Fill ``check``; return the models that are certainly not listed."""
     started = time.monotonic()
+    extra = traced(check, settings, "GET", "models", None)
     try:
-        exchange = request(session, endpoint_of(settings), "GET", "models", deadline)
+        exchange = request(session, endpoint_of(settings), "GET", "models", deadline,
+                           headers=extra)
     except TransportFailure as failure:
         _attempt(check, failure.status, failure.category, started, failure.message)
         return _unconfirmed(check, failure.category, failure.message)
     check.request_id = classify.request_id(exchange.headers)
     status = exchange.status
+    record_response(check, status, exchange.headers, exchange.body)
     if not 200 <= status < 300:
         category, message = classify.response(status, exchange.headers, exchange.body)
         _attempt(check, status, category, started, message)
@@ -103,7 +106,8 @@ def _attempt(check: Check, status: int | None, category: Category | None, starte
              message: str) -> None:
     check.attempts, check.http_status = 1, status
     check.attempt_log.append(Attempt(1, status, category.value if category else None,
-                                     int((time.monotonic() - started) * 1000), message))
+                                     int((time.monotonic() - started) * 1000), message,
+                                     client_request_id=check.client_request_id))
 
 
 def _unconfirmed(check: Check, category: Category, message: str) -> set[str]:

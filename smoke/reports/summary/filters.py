@@ -9,14 +9,13 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from smoke.output import redact
+from smoke.reports.summary import text as text_
 
 if TYPE_CHECKING:
     import jinja2
 
-TEXT_LIMIT = 2000  # characters of one outside value in the summary; report.json has all
+TEXT_LIMIT = text_.TEXT_LIMIT
 
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
 _NEWLINES = re.compile(r"\s*(\r\n|\r|\n)\s*")
 # Backslash-escaped wherever they are: the characters that open or close inline syntax
 # (code, emphasis, links and images through "[", table cells, strikethrough, headings,
@@ -34,12 +33,9 @@ class Safe(str):
     """Text that is already escaped for where it goes; the autoescape leaves it alone."""
 
 
-def _text(value: Any, limit: int = TEXT_LIMIT) -> str:
-    # Scrubbed here, before escaping: an escape inside a secret ("sk\\_live") would hide
-    # it from the writer's final scrub, and the mask "***" must be escaped like the rest.
-    text = redact.scrub("" if value is None else str(value))
-    text = _CONTROL.sub("", text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+# Scrubbed in text.clean, before escaping: an escape inside a secret ("sk\\_live") would
+# hide it from the writer's final scrub, and the mask "***" must be escaped like the rest.
+_text = text_.clean
 
 
 def _html(text: str) -> str:
@@ -67,6 +63,18 @@ def pre(value: Any) -> Safe:
     return Safe(_html(_text(value, 4 * TEXT_LIMIT).replace("\r\n", "\n").replace("\r", "\n")))
 
 
+def cell(value: Any) -> Safe:
+    """Like :func:`md`, with ``<wbr>`` between the pieces of long tokens (ids, URLs,
+    model names): the browser may break the line there, so a table cell fits the page.
+    GitHub's sanitiser keeps ``<wbr>``; copied text is unchanged."""
+    if isinstance(value, Safe):
+        return value
+    if isinstance(value, bool) or value is None:
+        return md(value)
+    pieces = text_.breakable(text_.one_line(_text(value)))
+    return Safe("<wbr>".join(md(piece) for piece in pieces))
+
+
 def code(value: Any) -> Safe:
     """An inline code span (``<code>``, HTML-escaped, so no backtick run can close it)."""
     return Safe(f"<code>{md(value)}</code>")
@@ -78,13 +86,6 @@ def raw(value: Any) -> Safe:
 
 def _finalize(value: Any) -> Any:
     return md(value)
-
-
-def _ms(value: Any) -> str:
-    if value is None:
-        return "–"
-    ms = int(value)
-    return f"{ms} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
 
 
 def environment(loader: jinja2.BaseLoader | None = None) -> jinja2.Environment:
@@ -101,5 +102,6 @@ def environment(loader: jinja2.BaseLoader | None = None) -> jinja2.Environment:
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,  # a typo in a template is an error, not a blank
     )
-    env.filters.update(md=md, pre=pre, code=code, raw=raw, ms=_ms)
+    env.filters.update(md=md, pre=pre, code=code, raw=raw, cell=cell, brief=text_.brief,
+                       ms=text_.ms)
     return env

@@ -9,21 +9,48 @@ cells. In a user's template:
 - ``{{ x }}``: inline Markdown text, escaped (the default);
 - ``{{ x | pre }}``: text for inside ``<pre>…</pre>``, HTML-escaped, lines kept;
 - ``{{ x | code }}``: an inline code span that no backtick can break;
-- ``{{ x | raw }}``: no escaping (only for text the template itself controls).
+- ``{{ x | raw }}``: no escaping (only for text the template itself controls);
+- ``{{ x | cell }}``: like the default, with invisible break opportunities (``<wbr>``)
+  inside long tokens, so that no table cell pushes the table past the page;
+- ``{{ x | brief }}``: one line cut at a sentence or about 160 characters, with ``…``;
+- ``{{ x | ms }}``: a duration in milliseconds for people (``17 ms``, ``1.2 s``).
 
-The context is the JSON report (``report.json``, schema_version 1) plus ``report``,
-``failures``, ``incidents``, ``next_steps``, ``banner`` and ``config_rows``.
+The context is the JSON report (``report.json``, schema_version 1) plus:
+
+- ``report``: the same report as one value;
+- ``banner``: the heading; ``tally``: "6 checks passed, 1 skipped";
+- ``lead``: the deciding check (check, outcome, category, http_status, cause, fix, owner,
+  docs_url), or None for a run that passed;
+- ``rows``: the table rows (outcome, check, category, http, time, details), deciding
+  check first; ``passed``: the passes folded into ``<details>`` (empty when few);
+- ``failures``: the failed checks in the table's order;
+- ``incidents``: one per way of failing (check, checks, title, facts, lines: the facts
+  as ``<pre>`` lines wrapped at 100 columns);
+- ``next_steps`` (category, checks, hint, owner, docs_url) and ``config_rows``;
+- ``drift``: the comparison with ``--baseline`` (None without one); each check also
+  has ``ttfb_ms``, ``total_ms`` and ``ttft_ms`` (None when not measured);
+- ``compact``: true for the short form (a pull-request comment); ``run_url``: the link
+  to the full summary, or None.
+
+What goes where (order, folding, grouping) is decided in
+:mod:`smoke.reports.summary.digest`.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from smoke.errors import ReportError
 from smoke.reports import json_report
+from smoke.reports.summary import digest
+from smoke.reports.summary import text as text_
 from smoke.reports.summary.filters import (  # re-exported for templates' users
     Safe as Safe,
+)
+from smoke.reports.summary.filters import (
+    cell as cell,
 )
 from smoke.reports.summary.filters import (
     code as code,
@@ -47,6 +74,11 @@ if TYPE_CHECKING:
 
 # GitHub keeps at most 1 MiB per step summary; leave room for other steps' summaries.
 BUDGET = 512 * 1024
+# A pull-request comment holds at most 65,536 characters; a byte budget is stricter.
+COMPACT_BUDGET = 60_000
+# A link to the full summary is only ever a plain http(s) URL: nothing that could end
+# the Markdown link or add another.
+_RUN_URL = re.compile(r"https?://[A-Za-z0-9._~:/?#@!$&'*+,;=%-]+")
 TEMPLATE = "summary.md.j2"
 
 _TEMPLATE_ERROR = (
@@ -55,77 +87,61 @@ _TEMPLATE_ERROR = (
 )
 
 
-def context(result: GateResult) -> dict[str, Any]:
+def context(result: GateResult, compact: bool = False,
+            run_url: str | None = None) -> dict[str, Any]:
     """What a summary template sees (the built-in one and a user's alike)."""
     report = json_report.as_dict(result)
-    failures = [c for c in report["checks"] if c["outcome"] == "fail"]
-    config = report["config"] or {}
-    incidents = [_incident(report, check) for check in failures]
-    seen: dict[str, dict[str, str]] = {}
-    for check in failures:
-        category = check["category"] or "internal"
-        if category not in seen:
-            seen[category] = {
-                "category": category,
-                "hint": check["hint"] or "A bug in chat-smoke, not a finding about the "
-                "endpoint: report it with report.json.",
-                "docs_url": _docs_url(check["category"]),
-                "checks": ", ".join(c["id"] for c in failures
-                                    if (c["category"] or "internal") == category),
-            }
-    rows = [(k, ", ".join(map(str, v)) if isinstance(v, list) else v)
-            for k, v in config.items() if v not in (None, "", [])]
+    for check in report["checks"]:
+        check.update(latency(check))
+    checks = digest.ordered(report)
+    kept = [c for c in checks if digest.bookkeeping(c)]
+    shown = [c for c in checks if not digest.bookkeeping(c)]
+    passes = [c for c in shown if digest.status(c) == "pass"]
+    folded = passes if len(passes) > digest.FOLD_OVER else []
+    fold = {id(c) for c in folded}
+    failures = [c for c in shown if c["outcome"] == "fail"]
+    incidents = digest.incidents(report, failures)
+    for incident in incidents:
+        incident["lines"] = text_.facts(incident["facts"])
     return {
         **report,
         "report": report,
+        "banner": _banner(report),
+        "lead": digest.lead(report, shown),
+        "tally": digest.tally(shown),
+        "rows": [digest.row(c) for c in shown if id(c) not in fold],
+        "passed": [digest.row(c) for c in folded],
         "failures": failures,
         "incidents": incidents,
-        "next_steps": list(seen.values()),
-        "config_rows": rows,
-        "banner": _banner(report),
+        "next_steps": digest.next_steps(failures),
+        "config_rows": digest.config_rows(report, kept),
+        "compact": compact,
+        "run_url": run_url if run_url and _RUN_URL.fullmatch(run_url) else None,
     }
 
 
-def _docs_url(category: str | None) -> str:
-    from smoke.categories import DOCS_URL, Category
+def latency(check: dict[str, Any]) -> dict[str, int | None]:
+    """``ttfb_ms``, ``total_ms`` and (streaming) ``ttft_ms``, the time to the first content
+    token, as the check recorded them (``details.wire``, ``details.stream``)."""
+    details = check.get("details") or {}
+    timing = {**(details.get("wire") or {}), **(details.get("stream") or {})}
 
-    return Category(category).docs_url if category else DOCS_URL
+    def whole(value: Any) -> int | None:
+        return int(value) if isinstance(value, int | float) else None
+
+    return {"ttfb_ms": whole(timing.get("ttfb_ms")), "total_ms": whole(timing.get("total_ms")),
+            "ttft_ms": whole(timing.get("first_token_ms"))}
+
 
 
 def _banner(report: dict[str, Any]) -> str:
     where = f" on {report['environment']}" if report["environment"] else ""
     if report["verdict"] == "pass":
         return f"✅ chat-smoke passed{where}"
+    if report["verdict"] == "cancelled":
+        return f"⏹️ chat-smoke was cancelled{where} (exit {report['exit_code']})"
     category = report["category"] or "internal error"
     return f"❌ chat-smoke failed{where}: {category} (exit {report['exit_code']})"
-
-
-def _incident(report: dict[str, Any], check: dict[str, Any]) -> dict[str, Any]:
-    """The facts a ticket needs, in a fixed order; values are raw (the template escapes)."""
-    endpoint = report["endpoint"] or {}
-    path = endpoint.get("path") or ""
-    if check["id"].startswith("models:"):
-        path += "/models"
-    elif check["kind"] != "preflight":
-        path += "/chat/completions"
-    return {
-        "check": check["id"],
-        "facts": [
-            ("timestamp", report["started_at"]),
-            ("environment", report["environment"] or "-"),
-            ("endpoint", f"{endpoint.get('host') or '-'} {path or '-'}"),
-            ("model", check["model"] or "-"),
-            ("check", check["id"]),
-            ("category", check["category"] or "internal error"),
-            ("http status", check["http_status"] if check["http_status"] is not None else "-"),
-            ("error", check["message"] or "-"),
-            ("attempts", check["attempts"]),
-            ("duration", f"{check['duration_ms']} ms"),
-            ("deployment sha", report["deployment_sha"] or "-"),
-            ("request id", check["request_id"] or "-"),
-            ("chat-smoke", report["tool"]["version"]),
-        ],
-    }
 
 
 def _load(env: jinja2.Environment, template: str | None) -> jinja2.Template:
@@ -146,19 +162,23 @@ def _load(env: jinja2.Environment, template: str | None) -> jinja2.Template:
             path=path, problem=f"line {exc.lineno}: {exc.message}")) from None
 
 
-def render(result: GateResult, template: str | None = None) -> str:
-    """The summary for ``result``, always under :data:`BUDGET` bytes of UTF-8."""
+def render(result: GateResult, template: str | None = None, *, compact: bool = False,
+           run_url: str | None = None) -> str:
+    """The summary for ``result``, always under :data:`BUDGET` bytes of UTF-8. With
+    ``compact``, the short form under :data:`COMPACT_BUDGET` for a pull-request comment:
+    verdict, the deciding check, the table, what to do next and a link to ``run_url``
+    (no incident blocks, no configuration)."""
     import jinja2
 
     loader = jinja2.FileSystemLoader(str(Path(template).parent)) if template else None
     env = environment(loader)
     tpl = _load(env, template)
     try:
-        text = tpl.render(context(result))
+        text = tpl.render(context(result, compact, run_url))
     except jinja2.TemplateError as exc:
         raise ReportError(_TEMPLATE_ERROR.format(
             path=template or TEMPLATE, problem=f"{type(exc).__name__}: {exc}")) from None
-    return cap(text)
+    return cap(text, COMPACT_BUDGET if compact else BUDGET)
 
 
 def cap(text: str, budget: int = BUDGET) -> str:
@@ -173,4 +193,5 @@ def cap(text: str, budget: int = BUDGET) -> str:
     kept = kept[: kept.rfind("\n") + 1] if "\n" in kept else ""
     if kept.count("<pre>") > kept.count("</pre>"):
         kept += "</pre>\n"
+    kept += "\n</details>\n" * (kept.count("<details>") - kept.count("</details>"))
     return kept + note

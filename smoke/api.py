@@ -1,0 +1,83 @@
+"""The library entry point behind ``smoke.run``: the gate as a function call.
+
+Like the CLI, it runs the gate and writes the reports the settings name; unlike the CLI,
+it prints nothing unless given a stream, publishes nothing to a CI platform (no workflow
+commands, no step summary, no ``GITHUB_OUTPUT``) and returns the result instead of an
+exit code.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+from smoke import gate, reports
+from smoke.output.console import Console
+from smoke.results import GateResult
+
+_NOT_A_MAPPING = (
+    "smoke.run: {what} must be a mapping of {names}, got {kind}. "
+    "See the README, 'Use it from Python'."
+)
+
+
+def run(
+    settings: Mapping[str, Any] | None = None,
+    /,
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    output: TextIO | None = None,
+    **keys: Any,
+) -> GateResult:
+    """Run the gate once and return its :class:`~smoke.results.GateResult`.
+
+    ``settings`` (a mapping) and ``keys`` (keyword arguments, which win) use the keys of
+    ``chat-smoke.yml`` (``smoke/schema/chat-smoke.schema.json``), plus ``config``, the
+    path of a YAML file. They sit on top of the file and the environment, as flags do.
+    Values may be typed (``timeout=5``) or strings as on the command line; paths may be
+    :class:`os.PathLike`. The key is never an argument: it is read from ``env``
+    (``COMETAPI_API_KEY``, or the variable ``api_key_env`` names) or ``api_key_file``.
+
+    ``env`` defaults to :data:`os.environ`, ``cwd`` (where the YAML file and relative
+    report paths are found) to the working directory. ``output``: a stream for the
+    console lines the CLI prints; by default nothing is printed.
+
+    Problems of the configuration or the endpoint are not raised: they are the result's
+    verdict, ``category`` and ``exit_code`` (a bad setting is ``Category.CONFIG``, exit 2,
+    with the one-line reason in ``result.checks[0].message``). Raises :class:`TypeError`
+    when ``settings`` or ``env`` is not a mapping with string keys, and
+    :class:`~smoke.errors.ReportError` when a report the settings name cannot be written
+    (the gate has run by then). Any other exception is a bug in chat-smoke.
+    """
+    flags = {**_mapping(settings, "settings", "setting names (base_url, model, ...)"), **keys}
+    flags = {name: _plain(value) for name, value in flags.items()}
+    env = os.environ if env is None else _mapping(env, "env", "variable names to strings")
+    folder = Path(cwd) if cwd is not None else Path.cwd()
+    console = Console(out=output) if output is not None else Console(quiet=True)
+    result, loaded = gate.run(flags, env, folder, console)
+    if loaded is None:  # the gate leaves the one line for a config error to its caller
+        console.line(f"chat-smoke: config error: {result.checks[0].message}")
+    targets = {kind: str(folder / path) for kind, path in reports.paths(loaded, flags).items()}
+    reports.write_all(result, targets, loaded.summary_template if loaded else None)
+    return result
+
+
+def _mapping(value: Any, what: str, names: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        kind = type(value).__name__ if not isinstance(value, Mapping) else "a non-string key"
+        raise TypeError(_NOT_A_MAPPING.format(what=what, names=names, kind=kind))
+    return dict(value)
+
+
+def _plain(value: Any) -> Any:
+    """The types the YAML file would give: a path as a string, a tuple as a list."""
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return value

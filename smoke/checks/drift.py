@@ -1,0 +1,215 @@
+"""Drift against a baseline, ``--baseline report.json``: what changed since a previous run.
+
+Compared per check present in both runs (``positive:MODEL``, ``stream:MODEL``, ...),
+only where both recorded the fact:
+
+- ``response_model``, ``system_fingerprint`` and ``finish_reason``: any change;
+- latency: time to first byte and total (``details.wire``/``details.stream``; the check's
+  duration when no total was recorded) at least ``drift_latency_factor`` times the
+  baseline's, and only when the new value is over ``drift_latency_floor_ms`` (noise);
+- usage: ``prompt_tokens``, ``completion_tokens`` or ``total_tokens`` at least
+  ``drift_usage_factor`` times the baseline's;
+- fields: the *request fields* are the top-level keys of the request body
+  (``details.request_fields``); the *response fields* are the response facts the check
+  recorded as present (``response_model``, ``system_fingerprint``, ``finish_reason``,
+  ``request_id``, ``usage.<key>``). A field in one run and not the other appeared or
+  vanished.
+
+A baseline from another endpoint (host or path) or with another set of models is not
+compared: the check says so, as a warning, even with ``--fail-on-drift``. Otherwise each
+change is a warning, or with ``--fail-on-drift`` an ``assertion`` failure of the check
+``drift:baseline``. The comparison is in the report as ``drift``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from smoke.categories import Category
+from smoke.checks.task import Plan
+from smoke.config.settings import Settings
+from smoke.results import Check, Step
+
+CHECK_ID = "drift:baseline"
+_FACTS = ("response_model", "system_fingerprint", "finish_reason")
+_USAGE = ("prompt_tokens", "completion_tokens", "total_tokens")
+
+_UNREADABLE = (
+    "--baseline {path}: {problem}. Give a report.json written by chat-smoke run "
+    "--report-json (e.g. the last good run's artifact). See README, \"Drift against a "
+    "baseline\""
+)
+_OTHER = (
+    "the baseline {path} is from {what} ({before}, now {after}), so nothing was compared: "
+    "use a baseline of this endpoint and model set"
+)
+
+
+class BaselineError(Exception):
+    """The baseline file cannot be read as a chat-smoke report."""
+
+
+def load_baseline(path: str) -> dict[str, Any]:
+    try:
+        text = Path(path).read_text("utf-8")
+    except OSError as exc:
+        raise BaselineError(_UNREADABLE.format(path=path, problem=f"cannot be read "
+                                               f"({exc.strerror})")) from None
+    except UnicodeDecodeError:
+        raise BaselineError(_UNREADABLE.format(path=path, problem="not UTF-8 text")) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BaselineError(_UNREADABLE.format(
+            path=path, problem=f"not JSON (line {exc.lineno}: {exc.msg})")) from None
+    if not isinstance(data, dict) or not isinstance(data.get("checks"), list) \
+            or not isinstance(data.get("schema_version"), int):
+        raise BaselineError(_UNREADABLE.format(
+            path=path, problem="not a chat-smoke report (no schema_version and checks)"))
+    return data
+
+
+def preflight(context: Plan) -> list[Check]:
+    """Registered in ``checks.registry`` (on with ``baseline``): a baseline that cannot be
+    read is a ``config`` failure before anything is sent."""
+    path = context.settings.baseline
+    if not path:
+        return []
+    try:
+        load_baseline(path)
+    except BaselineError as exc:
+        check = Check(CHECK_ID, "drift", "drift against the baseline")
+        check.steps.append(Step("baseline", "fail", str(exc)))
+        return [check.fail(Category.CONFIG, str(exc))]
+    return []
+
+
+def postflight(settings: Settings, checks: list[Check]) -> list[Check]:
+    """Registered in ``checks.registry`` (on with ``baseline``): compare and report."""
+    if not settings.baseline or any(c.id == CHECK_ID for c in checks):
+        return []  # no baseline, or the preflight already failed on it
+    check = Check(CHECK_ID, "drift", "drift against the baseline")
+    try:  # read again: the preflight does not run when an earlier one stopped the run
+        baseline = load_baseline(settings.baseline)
+    except BaselineError as exc:
+        check.steps.append(Step("baseline", "fail", str(exc)))
+        return [check.fail(Category.CONFIG, str(exc))]
+    current = {"endpoint": {"host": settings.host, "path": settings.path},
+               "config": {"models": list(settings.models)},
+               "checks": [c.to_dict() for c in checks]}
+    drift = compare(baseline, current, settings)
+    drift["baseline"] = settings.baseline
+    check.details["drift"] = drift
+    if not drift["comparable"]:
+        check.outcome, check.message = "pass", drift["reason"]
+        check.warnings.append(drift["reason"])
+        return [check]
+    changes = drift["changes"]
+    if not changes:
+        check.outcome = "pass"
+        check.message = f"nothing changed since the baseline ({drift['baseline_started_at']})"
+        return [check]
+    check.message = f"{len(changes)} change(s) since the baseline: " + "; ".join(
+        c["message"] for c in changes)
+    if settings.fail_on_drift:
+        check.steps.append(Step("drift", "fail", check.message))
+        return [check.fail(Category.ASSERTION, check.message)]
+    check.outcome = "pass"
+    check.warnings += [f"drift: {c['message']}" for c in changes]
+    return [check]
+
+
+def compare(baseline: dict[str, Any], current: dict[str, Any],
+            settings: Settings) -> dict[str, Any]:
+    """The ``drift`` section of the report: comparable or why not, and the changes."""
+    result: dict[str, Any] = {"baseline_started_at": baseline.get("started_at"),
+                              "comparable": True, "reason": None, "changes": []}
+    before, after = baseline.get("endpoint") or {}, current["endpoint"]
+    for what in ("host", "path"):
+        if (before.get(what) or "") != (after.get(what) or ""):
+            result.update(comparable=False, reason=_OTHER.format(
+                path=settings.baseline, what=f"another endpoint {what}",
+                before=before.get(what) or "-", after=after.get(what) or "-"))
+            return result
+    old_models = sorted((baseline.get("config") or {}).get("models") or [])
+    new_models = sorted(current["config"]["models"])
+    if old_models != new_models:
+        result.update(comparable=False, reason=_OTHER.format(
+            path=settings.baseline, what="another model set",
+            before=", ".join(old_models) or "-", after=", ".join(new_models)))
+        return result
+    old_checks = {c.get("id"): c for c in baseline["checks"] if isinstance(c, dict)}
+    for check in current["checks"]:
+        old = old_checks.get(check["id"])
+        if old is not None and check["kind"] != "drift":
+            result["changes"] += _changes(old, check, settings)
+    return result
+
+
+def _change(check: dict[str, Any], field: str, kind: str, before: Any, after: Any,
+            message: str) -> dict[str, Any]:
+    return {"check": check["id"], "model": check.get("model"), "field": field, "kind": kind,
+            "before": before, "after": after, "message": f"{check['id']}: {message}"}
+
+
+def _changes(old: dict[str, Any], new: dict[str, Any], s: Settings) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for name in _FACTS:
+        a, b = old.get(name), new.get(name)
+        if a is not None and b is not None and a != b:
+            found.append(_change(new, name, "changed", a, b, f"{name} {a} → {b}"))
+    for name, (a, b) in _latency(old, new).items():
+        if a is None or b is None or b <= s.drift_latency_floor_ms:
+            continue
+        if b >= s.drift_latency_factor * max(a, 1):
+            found.append(_change(new, name, "latency", a, b, f"{name.replace('_ms', '')} "
+                                 f"{a} ms → {b} ms ({b / max(a, 1):.1f}x, over "
+                                 f"{s.drift_latency_factor:g}x and {s.drift_latency_floor_ms} ms)"))
+    old_usage, new_usage = old.get("usage") or {}, new.get("usage") or {}
+    for name in _USAGE:
+        a, b = old_usage.get(name), new_usage.get(name)
+        if isinstance(a, int) and isinstance(b, int) and a > 0 \
+                and b >= s.drift_usage_factor * a:
+            found.append(_change(new, f"usage.{name}", "usage", a, b,
+                                 f"usage {name} {a} → {b} ({b / a:.1f}x, over "
+                                 f"{s.drift_usage_factor:g}x)"))
+    for side, names in (("request", _request_fields), ("response", _response_fields)):
+        a_set, b_set = names(old), names(new)
+        if a_set is None or b_set is None:
+            continue
+        for name in sorted(b_set - a_set):
+            found.append(_change(new, name, "appeared", None, name,
+                                 f"{side} field {name} appeared"))
+        for name in sorted(a_set - b_set):
+            found.append(_change(new, name, "vanished", name, None,
+                                 f"{side} field {name} vanished"))
+    return found
+
+
+def _latency(old: dict[str, Any], new: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    def facts(check: dict[str, Any]) -> tuple[int | None, int | None]:
+        details = check.get("details") or {}
+        timing = details.get("wire") or details.get("stream") or {}
+        ttfb, total = timing.get("ttfb_ms"), timing.get("total_ms")
+        if total is None and check.get("outcome") == "pass":
+            total = check.get("duration_ms")
+        return (int(ttfb) if isinstance(ttfb, int | float) else None,
+                int(total) if isinstance(total, int | float) else None)
+
+    (a_ttfb, a_total), (b_ttfb, b_total) = facts(old), facts(new)
+    return {"ttfb_ms": (a_ttfb, b_ttfb), "total_ms": (a_total, b_total)}
+
+
+def _request_fields(check: dict[str, Any]) -> set[str] | None:
+    fields = (check.get("details") or {}).get("request_fields")
+    return {str(f) for f in fields} if isinstance(fields, list) else None
+
+
+def _response_fields(check: dict[str, Any]) -> set[str] | None:
+    if check.get("outcome") != "pass":
+        return None  # a failed answer's missing facts are the failure, not drift
+    names = {name for name in (*_FACTS, "request_id") if check.get(name) is not None}
+    names |= {f"usage.{key}" for key in (check.get("usage") or {})}
+    return names

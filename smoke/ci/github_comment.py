@@ -1,0 +1,269 @@
+"""The sticky pull-request comment (action input ``comment-on-pr``).
+
+On a ``pull_request`` or ``pull_request_target`` event, the summary goes to the pull
+request as one comment, found again on re-runs by a hidden marker
+``<!-- chat-smoke:<workflow>:<job>:<environment>[:<comment-key>] -->`` and updated in
+place. Facts it is built on (GitHub's REST API docs, "Issue comments"):
+
+- a pull request's conversation comments are its issue's comments:
+  ``GET /repos/{owner}/{repo}/issues/{number}/comments`` (``per_page`` at most 100, the
+  next page in the ``Link`` header), ``POST`` the same URL to create,
+  ``PATCH /repos/{owner}/{repo}/issues/comments/{id}`` to update;
+- the body holds at most 65,536 characters;
+- the API root is ``GITHUB_API_URL`` (``https://HOST/api/v3`` on Enterprise Server);
+- ``GITHUB_TOKEN`` of a pull request from a fork is read-only, and a job without
+  ``permissions: pull-requests: write`` cannot comment either: 403 (or 404).
+
+The comment never fails or slows the gate: every problem is a warning (an annotation)
+that names the permission to add, all calls share a 10-second budget, and a server error
+or a dropped connection is retried once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from smoke.config import parse_bool
+from smoke.output import redact
+
+if TYPE_CHECKING:
+    import requests
+
+    from smoke.results import GateResult
+
+
+class Console(Protocol):
+    """What the comment needs of the GitHub console (``smoke.ci.github.GitHubConsole``)."""
+
+    def command(self, name: str, message: str = "", **properties: str) -> None: ...
+
+    def line(self, text: str = "") -> None: ...
+
+EVENTS = ("pull_request", "pull_request_target")
+BODY_LIMIT = 65_536  # characters, GitHub's limit for a comment body
+BUDGET_S = 10.0  # every call of one posting together
+CALL_TIMEOUT_S = 5.0  # (connect, read) bound of one call, within the budget
+PER_PAGE = 100
+MAX_PAGES = 50  # 5,000 comments: past that, a new comment rather than an endless search
+TITLE = "chat-smoke: pull-request comment"
+
+_CANNOT = (
+    "chat-smoke could not comment on pull request #{number} ({problem}). The gate's result "
+    "is unchanged. Give the job `permissions: pull-requests: write`; on pull requests from "
+    "forks GITHUB_TOKEN is read-only, so pass a token that may write there (github-token) "
+    "or use the `summary` output with a comment action in a pull_request_target workflow. "
+    "See README, \"Comment on pull requests\""
+)
+_BUG = (
+    "chat-smoke could not comment on pull request #{number} ({problem}): a bug in "
+    "chat-smoke, not a permission problem. The gate's result is unchanged; please report it"
+)
+_NO_NUMBER = (
+    "chat-smoke could not comment: no pull-request number in GITHUB_EVENT_PATH ({path}). "
+    "The gate's result is unchanged. See README, \"Comment on pull requests\""
+)
+
+
+class CommentError(Exception):
+    """The comment could not be posted (the message says why)."""
+
+
+@dataclass(frozen=True)
+class Target:
+    api_url: str
+    repository: str
+    number: int
+    token: str
+    marker: str
+    run_url: str
+
+
+def wanted(env: Mapping[str, str]) -> bool:
+    """``comment-on-pr`` is true and the event is a pull request's."""
+    return (parse_bool(env.get("INPUT_COMMENT-ON-PR", "")) is True
+            and env.get("GITHUB_EVENT_NAME", "") in EVENTS)
+
+
+def _part(text: str) -> str:
+    """A marker part that cannot end the HTML comment or span lines."""
+    return re.sub(r"[^A-Za-z0-9._/@+=-]", "_", text).replace("--", "_-")
+
+
+def marker(env: Mapping[str, str], environment: str) -> str:
+    parts = [env.get("GITHUB_WORKFLOW", ""), env.get("GITHUB_JOB", ""), environment]
+    key = env.get("INPUT_COMMENT-KEY", "").strip()
+    if key:
+        parts.append(key)
+    return "<!-- chat-smoke:" + ":".join(_part(p) for p in parts) + " -->"
+
+
+def pull_number(env: Mapping[str, str]) -> int | None:
+    path = env.get("GITHUB_EVENT_PATH", "")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            event = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(event, dict):
+        return None
+    pull = event.get("pull_request")
+    number = pull.get("number") if isinstance(pull, dict) else event.get("number")
+    return number if isinstance(number, int) and not isinstance(number, bool) else None
+
+
+def run_url(env: Mapping[str, str]) -> str:
+    server = env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+    repository, run = env.get("GITHUB_REPOSITORY", ""), env.get("GITHUB_RUN_ID", "")
+    return f"{server}/{repository}/actions/runs/{run}"
+
+
+def compact(result: GateResult, link: str) -> str:
+    """The summary as the comment shows it: the summary's compact form (verdict, the
+    deciding check, the table, what to do next, a link to the run), under 60,000 bytes."""
+    from smoke.reports.summary import markdown
+
+    return markdown.render(result, None, compact=True, run_url=link)
+
+
+def body(target: Target, summary: str) -> str:
+    """The marker first (a cut never loses it), then the summary, under :data:`BODY_LIMIT`
+    characters (the summary's own cap counts UTF-8 bytes, never fewer than characters)."""
+    from smoke.reports.summary.markdown import cap
+
+    link = f"\n[The workflow run]({target.run_url}) has the full summary and the reports.\n"
+    text = cap(summary, BODY_LIMIT - len(target.marker) - len(link) - 64)
+    if target.run_url not in text:  # the summary's own link was cut with its end
+        text += link
+    return f"{target.marker}\n{text}"
+
+
+class _Client:
+    """The few calls the comment needs, on one session, within one time budget."""
+
+    def __init__(self, target: Target) -> None:
+        import requests
+
+        self.target = target
+        self.session = requests.Session()
+        self.session.trust_env = True  # a runner's proxy and CA settings apply
+        self.session.headers.update({
+            "Accept": "application/vnd.github+json",
+            "Authorization": f"Bearer {target.token}",
+            "X-GitHub-Api-Version": "2022-11-28",
+            "User-Agent": "chat-smoke",
+        })
+        self.ends = time.monotonic() + BUDGET_S
+        self.retried = False
+
+    def call(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        import requests
+
+        while True:
+            left = self.ends - time.monotonic()
+            if left <= 0.05:
+                raise CommentError(f"no answer within {BUDGET_S:g} s")
+            bound = min(CALL_TIMEOUT_S, left)
+            try:
+                response = self.session.request(method, url, timeout=(bound, bound),
+                                                allow_redirects=False, **kwargs)
+            except requests.RequestException as exc:
+                if self._retry():
+                    continue
+                raise CommentError(f"{type(exc).__name__} calling the API") from None
+            if response.status_code >= 500 and self._retry():
+                continue
+            if response.status_code >= 300:
+                raise CommentError(_problem(response))
+            return response
+
+    def _retry(self) -> bool:
+        if self.retried:
+            return False
+        self.retried = True
+        return True
+
+    def find(self) -> int | None:
+        """The id of our comment (its marker), looking through every page."""
+        url: str | None = (f"{self.target.api_url}/repos/{self.target.repository}/issues/"
+                           f"{self.target.number}/comments?per_page={PER_PAGE}")
+        for _ in range(MAX_PAGES):
+            if url is None:
+                return None
+            response = self.call("GET", url)
+            try:
+                comments = response.json()
+            except ValueError:
+                raise CommentError("the comment list was not JSON") from None
+            for comment in comments if isinstance(comments, list) else []:
+                if isinstance(comment, dict) and self.target.marker in str(
+                        comment.get("body") or ""):
+                    found = comment.get("id")
+                    return found if isinstance(found, int) else None
+            url = response.links.get("next", {}).get("url")
+            if url is not None and not url.startswith(self.target.api_url + "/"):
+                # The token goes only to GITHUB_API_URL, whatever a Link header says.
+                raise CommentError("the next page of comments is not under GITHUB_API_URL")
+        return None
+
+    def post(self, text: str) -> str:
+        existing = self.find()
+        base = f"{self.target.api_url}/repos/{self.target.repository}/issues"
+        if existing is None:
+            self.call("POST", f"{base}/{self.target.number}/comments", json={"body": text})
+            return "created"
+        self.call("PATCH", f"{base}/comments/{existing}", json={"body": text})
+        return "updated"
+
+
+def _problem(response: requests.Response) -> str:
+    status = response.status_code
+    if status in (403, 429) and (response.headers.get("x-ratelimit-remaining") == "0"
+                                 or response.headers.get("retry-after")):
+        return f"HTTP {status}: rate limited; the comment is skipped for this run"
+    try:
+        message = str(response.json().get("message") or "")
+    except (ValueError, AttributeError):
+        message = ""
+    message = re.sub(r"\s+", " ", message)[:200]
+    return f"HTTP {status}" + (f": {message}" if message else "")
+
+
+def comment_on_pr(result: GateResult, env: Mapping[str, str],
+                  console: Console) -> str | None:
+    """Post or update the comment when asked to; return "created"/"updated", or None
+    (not asked, or a warning was emitted). Never raises."""
+    if not wanted(env):
+        return None
+    token = env.get("INPUT_GITHUB-TOKEN", "").strip()
+    redact.register(token)  # masked (::add-mask::) by the console before its next line
+    number = pull_number(env)
+    if number is None:
+        console.command("warning", _NO_NUMBER.format(path=env.get("GITHUB_EVENT_PATH", "")),
+                        title=TITLE)
+        return None
+    if not token:
+        console.command("warning", _CANNOT.format(number=number, problem="github-token is "
+                                                  "empty"), title=TITLE)
+        return None
+    target = Target(
+        api_url=env.get("GITHUB_API_URL", "https://api.github.com").rstrip("/"),
+        repository=env.get("GITHUB_REPOSITORY", ""), number=number, token=token,
+        marker=marker(env, result.environment), run_url=run_url(env))
+    try:
+        text = redact.scrub(body(target, compact(result, target.run_url)))
+        done = _Client(target).post(text)
+    except CommentError as exc:
+        console.command("warning", _CANNOT.format(number=number, problem=str(exc)),
+                        title=TITLE)
+        return None
+    except Exception as exc:  # a bug here must not cost the gate its result either
+        console.command("warning", _BUG.format(
+            number=number, problem=f"{type(exc).__name__}: {exc}"), title=TITLE)
+        return None
+    console.line(f"chat-smoke: pull-request comment {done} on #{number}")
+    return done

@@ -1,0 +1,251 @@
+"""``chat-smoke merge REPORT.json...``: one verdict over the reports of a CI matrix.
+
+Each leg (one matrix job: an environment and its models) wrote its own ``report.json``.
+The merged verdict and exit code follow the gate's precedence over the legs' codes:
+2, 3, 4, 6 (a person must act), then 1 (a bug in chat-smoke), then a cancelled or
+incomplete leg (merged verdict ``cancelled``, the exit code of that leg, e.g. 130 or 143),
+then 5 (transient), then 0. A report that is missing or not a chat-smoke report makes the
+merge itself fail with ``config`` (exit 2), naming the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+from smoke._version import __version__
+from smoke.categories import EXIT_PRECEDENCE, Category
+from smoke.output import redact
+from smoke.output.commands import defuse
+from smoke.reports.json_report import SCHEMA_VERSION
+from smoke.results import Attempt, Check, GateResult, Step
+
+# The order in which a leg decides the merged exit code ("cancelled" stands for a
+# cancelled or incomplete leg, whatever its code).
+MERGE_PRECEDENCE: tuple[int | str, ...] = (
+    *(c for c in EXIT_PRECEDENCE if c != 5), 1, "cancelled", 5, 0)
+_STOPPED = ("cancelled", "incomplete")
+
+_BAD_REPORT = (
+    "merge: {path}: {problem}. Give the report.json files the matrix jobs wrote with "
+    "--report-json (download them all into one folder, e.g. actions/download-artifact "
+    "with merge-multiple: true). See README, \"Gate a matrix\""
+)
+
+
+class MergeError(Exception):
+    """A report given to merge cannot be read as a chat-smoke report."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(_BAD_REPORT.format(path=path, problem=problem))
+        self.path = path
+
+
+@dataclasses.dataclass
+class Leg:
+    """One matrix job's report."""
+
+    path: str
+    report: dict[str, Any]
+
+    @property
+    def code(self) -> int:
+        return int(self.report["exit_code"])
+
+    @property
+    def stopped(self) -> bool:
+        return self.report.get("verdict") in _STOPPED
+
+    @property
+    def rank(self) -> int:
+        key: int | str = "cancelled" if self.stopped else self.code
+        # An exit code the gate does not give (a runner's kill, 137) ranks as a bug (1).
+        return MERGE_PRECEDENCE.index(key if key in MERGE_PRECEDENCE else 1)
+
+    @property
+    def models(self) -> list[str]:
+        models = (self.report.get("config") or {}).get("models")
+        if isinstance(models, list) and models:
+            return [str(m) for m in models]
+        return sorted({str(c["model"]) for c in self.report["checks"] if c.get("model")})
+
+    @property
+    def job(self) -> str:
+        return f"{self.report.get('environment') or '–'} × {', '.join(self.models) or '–'}"
+
+    def deciding(self) -> dict[str, Any] | None:
+        """The failed check that decided this leg's exit code (by category, as the gate)."""
+        failed = [c for c in self.report["checks"] if c.get("outcome") == "fail"]
+        category = self.report.get("category")
+        return next((c for c in failed if c.get("category") == category),
+                    failed[0] if failed else None)
+
+
+def load(path: str) -> Leg:
+    try:
+        text = Path(path).read_text("utf-8")
+    except FileNotFoundError:
+        raise MergeError(path, "no such file") from None
+    except OSError as exc:
+        raise MergeError(path, f"cannot be read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise MergeError(path, "not UTF-8 text") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MergeError(path, f"not JSON (line {exc.lineno}: {exc.msg})") from None
+    if not isinstance(data, dict):
+        raise MergeError(path, "not a JSON object")
+    for name, kind in (("schema_version", int), ("exit_code", int), ("verdict", str),
+                       ("checks", list)):
+        if not isinstance(data.get(name), kind) or isinstance(data.get(name), bool):
+            want = "a list" if kind is list else "an integer" if kind is int else "text"
+            raise MergeError(path, f"not a chat-smoke report ({name} is missing or not {want})")
+    if not all(isinstance(c, dict) and isinstance(c.get("id"), str) for c in data["checks"]):
+        raise MergeError(path, "not a chat-smoke report (a check without an id)")
+    return Leg(path, data)
+
+
+def order(legs: list[Leg]) -> list[Leg]:
+    """Deciding leg first, then the other legs by precedence, then passes (stable)."""
+    return sorted(legs, key=lambda leg: leg.rank)
+
+
+def merge(legs: list[Leg]) -> dict[str, Any]:
+    """The merged report: the gate's report shape, plus ``jobs`` (one row per leg)."""
+    ranked = order(legs)
+    decider = ranked[0] if ranked else None
+    code = decider.code if decider else 2
+    verdict = ("pass" if code == 0 and decider is not None and not decider.stopped
+               else "cancelled" if decider is not None and decider.stopped else "fail")
+    checks: list[dict[str, Any]] = []
+    jobs: list[dict[str, Any]] = []
+    for leg in ranked:
+        deciding = leg.deciding()
+        jobs.append({
+            "job": leg.job, "file": leg.path, "environment": leg.report.get("environment"),
+            "models": leg.models, "verdict": leg.report["verdict"], "exit_code": leg.code,
+            "category": leg.report.get("category"),
+            "deciding_check": deciding.get("id") if deciding else None,
+            "message": deciding.get("message") if deciding else None,
+            "hint": deciding.get("hint") if deciding else None,
+            "duration_ms": leg.report.get("duration_ms"),
+            "started_at": leg.report.get("started_at"),
+        })
+        checks += [{**c, "job": leg.job} for c in leg.report["checks"]]
+    started = sorted(str(leg.report.get("started_at") or "") for leg in legs)
+    usage = [leg.report.get("usage_total_tokens") for leg in legs]
+    shas = {leg.report.get("deployment_sha") for leg in legs}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "chat-smoke", "version": __version__},
+        "merged": True,
+        "verdict": verdict,
+        "exit_code": code,
+        "category": decider.report.get("category") if decider else "config",
+        "started_at": started[0] if started and started[0] else _now(),
+        "duration_ms": max((int(leg.report.get("duration_ms") or 0) for leg in legs),
+                           default=0),
+        "environment": ", ".join(dict.fromkeys(
+            str(leg.report.get("environment")) for leg in legs
+            if leg.report.get("environment"))),
+        "deployment_sha": shas.pop() if len(shas) == 1 else None,
+        "endpoint": decider.report.get("endpoint") if decider else {},
+        "usage_total_tokens": sum(u for u in usage if isinstance(u, int)) or None,
+        "warnings": [f"{leg.job}: {w}" for leg in legs for w in leg.report.get("warnings") or []],
+        "jobs": jobs,
+        "checks": checks,
+    }
+
+
+def failed(path: str, message: str) -> dict[str, Any]:
+    """The merged report when the merge itself failed (``config``, exit 2)."""
+    report = merge([])
+    report.update(verdict="fail", exit_code=2, category="config", jobs=[], checks=[{
+        **_check_dict(Check("merge:config", "preflight", "merge the matrix reports")
+                      .fail(Category.CONFIG, message)), "job": "merge"}])
+    report["failed_file"] = path
+    return report
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _check_dict(check: Check) -> dict[str, Any]:
+    return check.to_dict()
+
+
+def as_result(merged: dict[str, Any]) -> GateResult:
+    """A :class:`GateResult` view of the merged report, for the JUnit writer: every check
+    named ``job: id``."""
+    checks = [_check(c) for c in merged["checks"]]
+    category = merged.get("category")
+    return GateResult(
+        verdict=cast(Any, merged["verdict"]), exit_code=merged["exit_code"],
+        category=_category(category),
+        started_at=merged["started_at"], duration_ms=merged["duration_ms"],
+        environment=merged["environment"], deployment_sha=merged["deployment_sha"],
+        endpoint=merged.get("endpoint") or {}, checks=checks,
+        warnings=list(merged["warnings"]), usage_total=merged["usage_total_tokens"])
+
+
+_CHECK_FIELDS = {f.name for f in dataclasses.fields(Check)}
+_STEP_FIELDS = {f.name for f in dataclasses.fields(Step)}
+_ATTEMPT_FIELDS = {f.name for f in dataclasses.fields(Attempt)}
+
+
+def _category(value: Any) -> Category | None:
+    return Category(value) if isinstance(value, str) and value in set(Category) else None
+
+
+def _check(data: dict[str, Any]) -> Check:
+    fields = {k: v for k, v in data.items() if k in _CHECK_FIELDS}
+    fields["category"] = _category(fields.get("category"))
+    fields["steps"] = [Step(**{k: v for k, v in s.items() if k in _STEP_FIELDS})
+                       for s in fields.get("steps") or [] if isinstance(s, dict)]
+    fields["attempt_log"] = [
+        Attempt(**{k: v for k, v in a.items() if k in _ATTEMPT_FIELDS})
+        for a in fields.get("attempt_log") or [] if isinstance(a, dict)]
+    fields["id"] = f"{data.get('job')}: {data['id']}" if data.get("job") else data["id"]
+    fields.setdefault("kind", "check")
+    fields.setdefault("name", data["id"])
+    return Check(**fields)
+
+
+def execute(paths: list[str], targets: dict[str, str], env: dict[str, str]) -> int:
+    """Merge ``paths``, write the ``targets`` (report_json, report_junit, summary) and,
+    on a GitHub runner, append the summary to the job summary; return the exit code."""
+    import sys
+
+    from smoke.reports import junit
+    from smoke.reports.files import write_text
+    from smoke.reports.summary import merged as summary
+
+    try:
+        if not paths:
+            raise MergeError("(none)", "no report given")
+        report = merge([load(path) for path in paths])
+    except MergeError as exc:
+        report = failed(exc.path, str(exc))
+        # Job names and a malformed file's text are outside text: no CI command in them.
+        print(defuse(redact.scrub(f"chat-smoke: config error: {exc}")), file=sys.stderr)
+    renderers = {"report_json": lambda: json.dumps(report, indent=2, ensure_ascii=False) + "\n",
+                 "report_junit": lambda: junit.render(as_result(report)),
+                 "summary": lambda: summary.render(report)}
+    for kind, path in targets.items():
+        write_text(path, renderers[kind]())
+    if env.get("GITHUB_ACTIONS") == "true":
+        from smoke.ci.github import append_summary
+
+        append_summary(env, summary.render(report), targets.get("report_json", "report.json"))
+    code: int = report["exit_code"]
+    print(defuse(redact.scrub(
+        f"chat-smoke merge: {report['verdict']} (exit {code}) over {len(report['jobs'])} "
+        "job(s)" + "".join(f"\n  {j['verdict']:<9} exit {j['exit_code']}  {j['job']}"
+                           + (f"  {j['deciding_check']}: {j['category']}"
+                              if j["deciding_check"] else "") for j in report["jobs"]))))
+    return code

@@ -1,0 +1,55 @@
+"""The Markdown summary of ``chat-smoke merge``: a row per matrix job, the deciding first.
+
+Rendered from ``templates/merged.md.j2`` in the same escaping environment as the run's
+summary (:func:`smoke.reports.summary.filters.environment`)."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+from smoke.categories import DOCS_URL, Category
+from smoke.reports.summary.filters import environment
+from smoke.reports.summary.markdown import cap
+
+TEMPLATE = "merged.md.j2"
+
+
+def _docs_url(category: str | None) -> str:
+    return Category(category).docs_url if category in set(Category) else DOCS_URL
+
+
+def context(merged: dict[str, Any]) -> dict[str, Any]:
+    jobs = merged["jobs"]
+    failing = [j for j in jobs if j["verdict"] != "pass"]
+    steps: dict[str, dict[str, str]] = {}
+    for job in failing:
+        category = job["category"] or ("cancelled" if job["verdict"] != "fail" else "internal")
+        if category in steps:
+            steps[category]["jobs"] += ", " + job["job"]
+            continue
+        steps[category] = {
+            "category": category, "jobs": job["job"], "docs_url": _docs_url(job["category"]),
+            "hint": job["hint"] or ("The job was stopped before it finished; run it again."
+                                    if job["verdict"] != "fail" else
+                                    "A bug in chat-smoke: report it with the job's report.json."),
+        }
+    if merged["verdict"] == "pass":
+        banner = f"✅ chat-smoke passed on all {len(jobs)} job(s)"
+    else:
+        what = "was cancelled" if merged["verdict"] == "cancelled" else "failed"
+        banner = (f"❌ chat-smoke {what} on {len(failing) or 1} of {len(jobs) or 1} job(s): "
+                  f"{merged['category'] or merged['verdict']} (exit {merged['exit_code']})")
+    deciding = next(iter(steps.values()), None)
+    if not jobs and merged["checks"]:  # the merge itself failed
+        check = merged["checks"][0]
+        deciding = {"category": "config", "hint": check["hint"],
+                    "docs_url": _docs_url("config"), "jobs": "merge"}
+    return {**merged, "banner": banner, "next_steps": list(steps.values()),
+            "deciding": deciding}
+
+
+def render(merged: dict[str, Any]) -> str:
+    source = resources.files("smoke.reports.summary").joinpath("templates", TEMPLATE)
+    template = environment().from_string(source.read_text("utf-8"))
+    return cap(template.render(context(merged)))

@@ -1,0 +1,423 @@
+"""The sticky pull-request comment (issue 15), against a fake GitHub REST API on loopback
+that records every call: list (paged by Link headers), create, update, and scripted
+403 / 404 / 422 / 5xx / rate limits / slow answers. The whole action runs as the runner
+starts it (tests/test_entrypoint.py's environment); the finer cases call the module."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from smoke.categories import Category
+from smoke.ci import github_comment
+from smoke.ci.github import GitHubConsole
+from smoke.output import redact
+from smoke.results import Check, GateResult
+from smoke.stub import StubServer
+from tests.conftest import KEY
+from tests.runner_rules import parse_output_file, run_commands
+from tests.test_entrypoint import ENTRYPOINT, runner_env
+
+TOKEN = "ghs_" + "FakeInstallationToken0123456789abcdef"
+PREFIX = "/api/v3"  # as on Enterprise Server: the API is not at the host's root
+REPO = "acme/shop"
+NUMBER = 42
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class FakeGitHub:
+    """The issue-comments API of one repository, in memory."""
+
+    comments: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
+    # method -> what the next calls get: a status code, or "slow" (longer than any budget)
+    script: dict[str, list[int | str]] = field(default_factory=dict)
+    rate_limited: bool = False
+    link_host: str | None = None  # a Link header pointing elsewhere (the token must not go)
+    next_id: int = 1000
+    url: str = ""
+
+    def add(self, body: str, number: int = NUMBER) -> dict[str, Any]:
+        self.next_id += 1
+        comment = {"id": self.next_id, "number": number, "body": body,
+                   "user": {"login": "someone"}}
+        self.comments.append(comment)
+        return comment
+
+    def on(self, number: int = NUMBER) -> list[dict[str, Any]]:
+        return [c for c in self.comments if c["number"] == number]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass
+
+    def _record(self) -> tuple[FakeGitHub, Call]:
+        fake = self.server.fake
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        call = Call(self.command, parts.path, parse_qs(parts.query), dict(self.headers),
+                    json.loads(raw) if raw else None)
+        fake.calls.append(call)
+        return fake, call
+
+    def _send(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
+        body = json.dumps(data).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _scripted(self, fake: FakeGitHub) -> bool:
+        queue = fake.script.get(self.command) or []
+        if not queue:
+            return False
+        what = queue.pop(0)
+        if what == "slow":
+            time.sleep(30)
+            return False
+        assert isinstance(what, int)
+        messages = {403: "Resource not accessible by integration", 404: "Not Found",
+                    422: "Validation Failed", 500: "Server Error", 502: "Bad Gateway"}
+        self._send(what, {"message": messages.get(what, "error"),
+                          "documentation_url": "https://docs.github.com/rest"})
+        return True
+
+    def do_GET(self) -> None:  # noqa: N802
+        fake, call = self._record()
+        if self._scripted(fake):
+            return
+        if fake.rate_limited:
+            self._send(403, {"message": "API rate limit exceeded"},
+                       {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1900000000"})
+            return
+        match = re.fullmatch(rf"{PREFIX}/repos/{REPO}/issues/(\d+)/comments", call.path)
+        if not match:
+            self._send(404, {"message": "Not Found"})
+            return
+        per_page = int(call.query.get("per_page", ["30"])[0])
+        page = int(call.query.get("page", ["1"])[0])
+        items = fake.on(int(match.group(1)))
+        chunk = items[(page - 1) * per_page: page * per_page]
+        headers = {}
+        if page * per_page < len(items):
+            root = fake.link_host or fake.url
+            headers["Link"] = (f'<{root}{call.path}?per_page={per_page}&page={page + 1}>;'
+                               f' rel="next", <{root}{call.path}?page=1>; rel="first"')
+        self._send(200, chunk, headers)
+
+    def do_POST(self) -> None:  # noqa: N802
+        fake, call = self._record()
+        if self._scripted(fake):
+            return
+        match = re.fullmatch(rf"{PREFIX}/repos/{REPO}/issues/(\d+)/comments", call.path)
+        if not match or not isinstance(call.body, dict):
+            self._send(404, {"message": "Not Found"})
+            return
+        if len(call.body.get("body", "")) > 65536:
+            self._send(422, {"message": "Validation Failed: body is too long"})
+            return
+        self._send(201, fake.add(call.body["body"], int(match.group(1))))
+
+    def do_PATCH(self) -> None:  # noqa: N802
+        fake, call = self._record()
+        if self._scripted(fake):
+            return
+        match = re.fullmatch(rf"{PREFIX}/repos/{REPO}/issues/comments/(\d+)", call.path)
+        found = [c for c in fake.comments if match and c["id"] == int(match.group(1))]
+        if not found or not isinstance(call.body, dict):
+            self._send(404, {"message": "Not Found"})
+            return
+        found[0]["body"] = call.body["body"]
+        self._send(200, found[0])
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, fake: FakeGitHub) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.fake = fake
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    fake = FakeGitHub()
+    server = _Server(fake)
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield fake
+    server.shutdown()
+    server.server_close()
+
+
+def _event(tmp_path: Path, number: int = NUMBER) -> str:
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps({"action": "synchronize", "number": number,
+                                "pull_request": {"number": number}}), "utf-8")
+    return str(path)
+
+
+def _github_env(fake: FakeGitHub, tmp_path: Path, **more: str) -> dict[str, str]:
+    return {
+        "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_EVENT_PATH": _event(tmp_path),
+        "GITHUB_API_URL": fake.url + PREFIX,
+        "GITHUB_SERVER_URL": "https://github.example.test",
+        "GITHUB_REPOSITORY": REPO,
+        "GITHUB_RUN_ID": "1234",
+        "GITHUB_WORKFLOW": "release gate",
+        "GITHUB_JOB": "gate",
+        "INPUT_COMMENT-ON-PR": "true",
+        "INPUT_GITHUB-TOKEN": TOKEN,
+        **more,
+    }
+
+
+@dataclass
+class ActionRun:
+    code: int
+    stdout: str
+    outputs: dict[str, str]
+    seconds: float
+
+
+def _run_action(tmp_path: Path, fake: FakeGitHub, stub: StubServer, scenario: str | None,
+                name: str, event: str = "pull_request", **inputs: str) -> ActionRun:
+    base = tmp_path / name
+    workspace, files = base / "workspace", base / "files"
+    for folder in (workspace, files, files / "home", files / "temp"):
+        folder.mkdir(parents=True)
+    env = runner_env(workspace, files, {
+        "api-key": KEY, "base-url": stub.url(scenario), "model": "stub-model",
+        "environment": "staging", "comment-on-pr": "true", "github-token": TOKEN,
+        "retries": "0", **inputs})
+    env.update({k: v for k, v in _github_env(fake, base).items() if not k.startswith("INPUT_")})
+    env["GITHUB_EVENT_NAME"] = event
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, str(ENTRYPOINT)], cwd=workspace, env=env,
+                          capture_output=True, text=True, timeout=90)
+    seconds = time.monotonic() - started
+    pairs = parse_output_file(Path(env["GITHUB_OUTPUT"]).read_text("utf-8"))
+    return ActionRun(proc.returncode, proc.stdout + proc.stderr, dict(pairs), seconds)
+
+
+def _warnings(log: str) -> list[str]:
+    return [c.data for c in run_commands(log) if c.name == "warning"
+            and c.properties.get("title") == github_comment.TITLE]
+
+
+# -- the whole action -------------------------------------------------------------------
+def test_one_comment_created_then_updated_in_place(tmp_path: Path, github: FakeGitHub,
+                                                   stub: StubServer) -> None:
+    github.add("an unrelated review comment")
+    first = _run_action(tmp_path, github, stub, None, "one")
+    assert first.code == 0, first.stdout
+    assert [c.method for c in github.calls] == ["GET", "POST"]
+    assert len(github.on()) == 2
+    ours = github.on()[1]
+    marker = "<!-- chat-smoke:release_gate:gate:staging -->"
+    assert ours["body"].startswith(marker + "\n")
+    assert "## ✅ chat-smoke passed on staging" in ours["body"]
+    assert "(https://github.example.test/acme/shop/actions/runs/1234)" in ours["body"]
+    assert all(c.headers["Authorization"] == f"Bearer {TOKEN}" for c in github.calls)
+    assert all(c.path.startswith(PREFIX + "/") for c in github.calls)
+    assert first.outputs["summary"] == "chat-smoke-reports/summary.md"
+
+    second = _run_action(tmp_path, github, stub, "bad-key", "two")
+    assert second.code == 3
+    assert [c.method for c in github.calls] == ["GET", "POST", "GET", "PATCH"]
+    assert github.calls[-1].path == f"{PREFIX}/repos/{REPO}/issues/comments/{ours['id']}"
+    assert len(github.on()) == 2  # updated in place, not added
+    assert ours["body"].startswith(marker)
+    assert "chat-smoke failed on staging" in ours["body"]
+    assert KEY not in ours["body"]
+    for run in (first, second):
+        log = run.stdout
+        assert f"::add-mask::{TOKEN}" in log
+        assert TOKEN not in log.replace(f"::add-mask::{TOKEN}", "")
+        assert _warnings(log) == []
+
+
+def test_a_fork_style_403_is_a_warning_and_the_exit_code_is_unchanged(
+        tmp_path: Path, github: FakeGitHub, stub: StubServer) -> None:
+    github.script["POST"] = [403, 403]
+    passed = _run_action(tmp_path, github, stub, None, "pass")
+    assert passed.code == 0
+    warnings = _warnings(passed.stdout)
+    assert len(warnings) == 1
+    assert "HTTP 403: Resource not accessible by integration" in warnings[0]
+    assert "permissions: pull-requests: write" in warnings[0]
+    assert "forks" in warnings[0]
+    failed = _run_action(tmp_path, github, stub, "bad-key", "fail")
+    assert failed.code == 3
+    assert len(_warnings(failed.stdout)) == 1
+    assert github.on() == []
+    assert [c.method for c in github.calls] == ["GET", "POST", "GET", "POST"]  # no retry
+
+
+def test_not_a_pull_request_event_sends_nothing(tmp_path: Path, github: FakeGitHub,
+                                                stub: StubServer) -> None:
+    push = _run_action(tmp_path, github, stub, None, "push", event="push")
+    assert push.code == 0 and github.calls == []
+    off = _run_action(tmp_path, github, stub, None, "off", **{"comment-on-pr": "false"})
+    assert off.code == 0 and github.calls == []
+    target = _run_action(tmp_path, github, stub, None, "target", event="pull_request_target")
+    assert target.code == 0 and [c.method for c in github.calls] == ["GET", "POST"]
+
+
+# -- the module, case by case -----------------------------------------------------------
+def _result(environment: str = "staging", message: str = "answered 'pong'") -> GateResult:
+    check = Check("positive:m", "positive", "chat completion (m)", "m", outcome="pass",
+                  message=message)
+    return GateResult("pass", 0, None, "2026-11-27T02:04:05.123Z", 12, environment, None,
+                      {"base_url": "https://gw.example.test/v1", "host": "gw.example.test",
+                       "path": "/v1"}, [check])
+
+
+def _post(env: dict[str, str], result: GateResult | None = None) -> tuple[str | None, str,
+                                                                          float]:
+    out = io.StringIO()
+    console = GitHubConsole(out)
+    started = time.monotonic()
+    done = github_comment.comment_on_pr(result or _result(), env, console)
+    console.close()
+    return done, out.getvalue(), time.monotonic() - started
+
+
+def test_found_on_the_third_page(tmp_path: Path, github: FakeGitHub) -> None:
+    for number in range(230):
+        github.add(f"comment {number}")
+    ours = github.add("<!-- chat-smoke:release_gate:gate:staging -->\nold summary")
+    github.add("a later comment")
+    done, log, _ = _post(_github_env(github, tmp_path))
+    assert done == "updated", log
+    pages = [c.query.get("page", ["1"])[0] for c in github.calls if c.method == "GET"]
+    assert pages == ["1", "2", "3"]
+    assert all(c.query["per_page"] == ["100"] for c in github.calls if c.method == "GET")
+    assert github.calls[-1].method == "PATCH"
+    assert ours["body"].startswith("<!-- chat-smoke:release_gate:gate:staging -->\n## ✅")
+
+
+def test_the_token_follows_no_link_to_another_host(tmp_path: Path, github: FakeGitHub) -> None:
+    for number in range(150):
+        github.add(f"comment {number}")
+    github.link_host = "http://localhost:9"  # another origin than GITHUB_API_URL
+    done, log, _ = _post(_github_env(github, tmp_path))
+    assert done is None and len(github.calls) == 1
+    assert "not under GITHUB_API_URL" in _warnings(log)[0]
+
+
+def test_the_comment_key_and_the_environment_keep_comments_apart(
+        tmp_path: Path, github: FakeGitHub) -> None:
+    env = _github_env(github, tmp_path)
+    assert _post({**env, "INPUT_COMMENT-KEY": "gpt-4o"})[0] == "created"
+    assert _post({**env, "INPUT_COMMENT-KEY": "claude"})[0] == "created"
+    assert _post(env, _result("production"))[0] == "created"
+    assert _post({**env, "INPUT_COMMENT-KEY": "gpt-4o"})[0] == "updated"
+    markers = sorted(c["body"].split("\n")[0] for c in github.on())
+    assert markers == [
+        "<!-- chat-smoke:release_gate:gate:production -->",
+        "<!-- chat-smoke:release_gate:gate:staging:claude -->",
+        "<!-- chat-smoke:release_gate:gate:staging:gpt-4o -->",
+    ]
+
+
+@pytest.mark.parametrize(("script", "problem"), [
+    ({"GET": [404]}, "HTTP 404: Not Found"),
+    ({"POST": [422]}, "HTTP 422: Validation Failed"),
+    ({"GET": [500, 502]}, "HTTP 502: Bad Gateway"),
+])
+def test_api_errors_are_warnings(tmp_path: Path, github: FakeGitHub,
+                                 script: dict[str, list[int | str]], problem: str) -> None:
+    github.script = script
+    done, log, _ = _post(_github_env(github, tmp_path))
+    assert done is None
+    warnings = _warnings(log)
+    assert len(warnings) == 1 and problem in warnings[0], warnings
+    assert "pull-requests: write" in warnings[0]
+
+
+def test_a_server_error_is_retried_once(tmp_path: Path, github: FakeGitHub) -> None:
+    github.script = {"POST": [502]}
+    done, log, _ = _post(_github_env(github, tmp_path))
+    assert done == "created", log
+    assert [c.method for c in github.calls] == ["GET", "POST", "POST"]
+    assert len(github.on()) == 1
+
+
+def test_a_rate_limit_is_a_warning_without_retry(tmp_path: Path, github: FakeGitHub) -> None:
+    github.rate_limited = True
+    done, log, _ = _post(_github_env(github, tmp_path))
+    assert done is None
+    assert "rate limited" in _warnings(log)[0]
+    assert len(github.calls) == 1
+
+
+def test_a_slow_api_is_bounded(tmp_path: Path, github: FakeGitHub) -> None:
+    github.script = {"GET": ["slow", "slow"]}
+    done, log, seconds = _post(_github_env(github, tmp_path))
+    assert done is None
+    assert seconds < 20  # the budget is 10 s; generous for a loaded machine
+    assert len(_warnings(log)) == 1 and "ReadTimeout" in _warnings(log)[0]
+
+
+def test_the_body_stays_under_githubs_limit(tmp_path: Path, github: FakeGitHub) -> None:
+    checks = [Check(f"positive:m{i}", "positive", "p", f"m{i}", outcome="fail",
+                    category=Category.ASSERTION, message="x" * 290) for i in range(600)]
+    result = GateResult("fail", 6, Category.ASSERTION, "2026-11-27T02:04:05.123Z", 12,
+                        "staging", None, _result().endpoint, checks)
+    done, log, _ = _post(_github_env(github, tmp_path), result)
+    assert done == "created", log
+    text = github.on()[0]["body"]
+    assert 50_000 < len(text) < 65_536
+    assert "The summary was cut to stay under GitHub's size limit" in text
+    assert text.startswith("<!-- chat-smoke:release_gate:gate:staging -->")
+    assert "actions/runs/1234" in text
+
+
+def test_no_pull_request_number_is_a_warning(tmp_path: Path, github: FakeGitHub) -> None:
+    (tmp_path / "push-event.json").write_text('{"ref": "refs/heads/main"}')
+    env = {**_github_env(github, tmp_path),
+           "GITHUB_EVENT_PATH": str(tmp_path / "push-event.json")}
+    done, log, _ = _post(env)
+    assert done is None and github.calls == []
+    assert "no pull-request number" in _warnings(log)[0]
+
+
+def test_the_token_is_masked_and_scrubbed(tmp_path: Path, github: FakeGitHub) -> None:
+    result = _result(message=f"echoed {TOKEN} back")
+    done, log, _ = _post(_github_env(github, tmp_path), result)
+    assert done == "created"
+    assert f"::add-mask::{TOKEN}" in log
+    assert TOKEN not in github.on()[0]["body"]
+    assert TOKEN in redact.registered()

@@ -1,0 +1,122 @@
+"""Release hygiene read from the files: the action's metadata, the base image tag, the
+release workflow's pin step, Dependabot, the license, the examples' image references."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _yaml(path: Path) -> dict[Any, Any]:
+    loaded = yaml.safe_load(path.read_text("utf-8"))
+    assert isinstance(loaded, dict), path
+    return loaded
+
+
+def _version() -> str:
+    with (REPO / "pyproject.toml").open("rb") as f:
+        return str(tomllib.load(f)["project"]["version"])
+
+
+def test_action_description_fits_the_marketplace() -> None:
+    description = _yaml(REPO / "action.yml")["description"]
+    assert isinstance(description, str) and description.strip()
+    assert len(description) <= 125, f"{len(description)} characters; the Marketplace allows 125"
+
+
+def test_main_builds_the_dockerfile_and_release_pins_that_line() -> None:
+    # main: `image: Dockerfile`, so a pull request's self-test runs its own code. The
+    # release job rewrites exactly that line to docker://IMAGE@DIGEST.
+    action = _yaml(REPO / "action.yml")
+    assert action["runs"] == {"using": "docker", "image": "Dockerfile"}
+    assert "\n  image: Dockerfile\n" in (REPO / "action.yml").read_text("utf-8")
+    release = (REPO / ".github" / "workflows" / "release.yml").read_text("utf-8")
+    assert "grep -qx '  image: Dockerfile' action.yml" in release
+    assert 's|^  image: Dockerfile\\$|  image: docker://$IMAGE@$DIGEST|' in release
+
+
+def test_release_workflow_builds_both_platforms_with_attestations() -> None:
+    workflow = _yaml(REPO / ".github" / "workflows" / "release.yml")
+    assert workflow[True]["push"]["tags"] == ["v*.*.*"]  # YAML reads `on` as True
+    steps = [s for job in workflow["jobs"].values() for s in job["steps"]]
+    build = next(s for s in steps if s.get("uses", "").startswith("docker/build-push-action@"))
+    assert build["with"]["platforms"] == "linux/amd64,linux/arm64"
+    assert build["with"]["push"] is True and build["with"]["sbom"] is True
+    assert str(build["with"]["provenance"]).startswith("mode=")
+    assert any(s.get("uses", "").startswith("actions/attest-build-provenance@") for s in steps)
+    assert "bash .ci/run" in [s.get("run") for s in workflow["jobs"]["test"]["steps"]]
+    assert workflow["jobs"]["publish"]["needs"] == "test"
+
+
+def test_base_image_is_on_a_patch_level_tag() -> None:
+    froms = [line.split()[1] for line in (REPO / "Dockerfile").read_text("utf-8").splitlines()
+             if line.upper().startswith("FROM ")]
+    assert len(froms) == 1
+    assert re.fullmatch(r"python:3\.\d+\.\d+-slim-[a-z]+", froms[0]), froms[0]
+
+
+def test_dependabot_covers_actions_the_base_image_and_pip() -> None:
+    config = _yaml(REPO / ".github" / "dependabot.yml")
+    assert config["version"] == 2
+    ecosystems = {u["package-ecosystem"]: u for u in config["updates"]}
+    assert set(ecosystems) == {"github-actions", "docker", "pip"}
+    assert all(u["directory"] == "/" for u in ecosystems.values())
+    # Dependabot's pip support reads requirements*.txt files, not a .lock.
+    assert (REPO / "requirements.txt").is_file()
+    assert not (REPO / "requirements.lock").exists()
+    assert "--output-file=requirements.txt" in (REPO / "requirements.txt").read_text("utf-8")
+
+
+def test_license_and_security_policy() -> None:
+    with (REPO / "pyproject.toml").open("rb") as f:
+        declared = tomllib.load(f)["project"]["license"]
+    assert declared == {"text": "MIT"}
+    assert (REPO / "LICENSE").read_text("utf-8").startswith("MIT License\n")
+    security = (REPO / "SECURITY.md").read_text("utf-8")
+    assert "## Supported versions" in security and "## Reporting a vulnerability" in security
+
+
+def test_changelog_has_the_release_section() -> None:
+    changelog = (REPO / "CHANGELOG.md").read_text("utf-8")
+    assert re.search(rf"^## \[{re.escape(_version())}\]", changelog, re.M), _version()
+
+
+def test_examples_use_the_image_by_digest() -> None:
+    digest_ref = "ghcr.io/<owner>/chat-smoke@sha256:<digest>"
+    gitlab = _yaml(REPO / "examples" / "gitlab-ci.yml")
+    assert gitlab["chat-smoke"]["image"]["name"] == digest_ref
+    jenkins = (REPO / "examples" / "Jenkinsfile").read_text("utf-8")
+    assert f"docker.image('{digest_ref}')" in jenkins
+    for text in (jenkins, (REPO / "README.md").read_text("utf-8")):
+        assert "chat-smoke:0.1.0" not in text  # no mutable tag left to copy
+
+
+def test_jenkins_example_keeps_the_key_off_argv() -> None:
+    jenkins = (REPO / "examples" / "Jenkinsfile").read_text("utf-8")
+    assert "file(credentialsId:" in jenkins and "variable: 'KEY_FILE'" in jenkins
+    assert "sh 'chat-smoke run --api-key-file \"$KEY_FILE\"" in jenkins
+    assert "string(credentialsId:" not in jenkins
+    readme = (REPO / "README.md").read_text("utf-8")
+    jenkins_section = readme[readme.index("## Run it in Jenkins"):]
+    jenkins_section = jenkins_section[:jenkins_section.index("\n## ", 1)]
+    assert "file(credentialsId:" in jenkins_section
+    assert '--api-key-file "$KEY_FILE"' in jenkins_section
+    assert "string(credentialsId:" not in jenkins_section
+
+
+def test_ci_runs_the_container_suite_on_its_engine() -> None:
+    # .ci/run is the README's test command, and pytest's testpaths include
+    # tests/container: GitHub's runner has a docker engine, so the suite builds and runs
+    # the real image there.
+    workflow = _yaml(REPO / ".github" / "workflows" / "ci.yml")
+    assert "bash .ci/run" in [s.get("run") for s in workflow["jobs"]["test"]["steps"]]
+    assert "python -m pytest" in (REPO / ".ci" / "run").read_text("utf-8")
+    with (REPO / "pyproject.toml").open("rb") as f:
+        testpaths = tomllib.load(f)["tool"]["pytest"]["ini_options"]["testpaths"]
+    assert testpaths == ["tests"] and (REPO / "tests" / "container" / "test_image.py").is_file()
