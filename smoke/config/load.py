@@ -194,8 +194,8 @@ def check_secret_free(url: str, where: str, key: str | None = None) -> None:
         values = [unquote(v) for _, v in parse_qsl(parts.query, keep_blank_values=True)]
         if key in parts.query or key in unquote(parts.query) or any(key in v for v in values):
             raise ConfigError(
-                f"{where}: the URL's query carries the API key; remove it: the key goes in "
-                f"the Authorization header, from COMETAPI_API_KEY. The URL is not shown"
+                f"{where}: the URL's query carries the API key; remove it: the key is sent "
+                f"in a header (--auth-header), from COMETAPI_API_KEY. The URL is not shown"
             )
 
 
