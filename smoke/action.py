@@ -112,6 +112,9 @@ def _problem(inputs: Mapping[str, str]) -> str | None:
 
 def run(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> int:
     """Action mode: read the inputs, run the gate, return the step's exit code."""
+    from smoke import cancel
+
+    cancel.install()  # first thing: a cancelled step still leaves its evidence
     env = dict(os.environ if env is None else env)
     inputs = read_inputs(env)
     # Registered before anything prints: the platform masks it first thing. The scope
@@ -121,7 +124,7 @@ def run(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> int:
 
 
 def _run(env: dict[str, str], inputs: Mapping[str, str], cwd: Path | None) -> int:
-    from smoke import ci
+    from smoke import cancel, ci
     from smoke.ci.platform import PlatformStream, fail_on_error
     from smoke.config import parse_bool
     from smoke.config.key import register_all
@@ -151,7 +154,10 @@ def _run(env: dict[str, str], inputs: Mapping[str, str], cwd: Path | None) -> in
         sys.stderr = stderr
         platform.close()
     # fail-on-error: false (a monitor that alerts by other means): the platform has
-    # already turned the failure into a warning; the step succeeds.
+    # already turned the failure into a warning; the step succeeds. Not a cancellation:
+    # the run did not complete, and the CI asked it to stop.
+    if code == cancel.exit_code():
+        return code
     return code if fail_on_error(env) else 0
 
 
@@ -181,10 +187,12 @@ def config_failure(message: str, flags: Mapping[str, Any], env: Mapping[str, str
     platform.check(check)
     platform.verdict(result)
     targets = {**platform.default_reports, **reports.paths(None, flags)}
-    reports.write_all(result, targets)
+    result, problems = reports.write_all(result, targets)
+    for problem in problems:
+        platform.line(f"chat-smoke: error: {problem}")
     platform.publish(result, env, None, targets)
     platform.report_error(f"chat-smoke: config error: {message}")
-    return code
+    return result.exit_code
 
 
 def main(argv: Sequence[str]) -> int:

@@ -61,7 +61,10 @@ def run(
     if loaded is None:  # the gate leaves the one line for a config error to its caller
         console.line(f"chat-smoke: config error: {result.checks[0].message}")
     targets = {kind: str(folder / path) for kind, path in reports.paths(loaded, flags).items()}
-    reports.write_all(result, targets, loaded.summary_template if loaded else None)
+    result, problems = reports.write_all(result, targets,
+                                         loaded.summary_template if loaded else None)
+    if problems:  # every other report was written, and names the failed one
+        raise problems[0]
     return result
 
 

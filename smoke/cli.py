@@ -129,7 +129,11 @@ def main() -> None:
               "tokens (default 2).")
 def run(**options: Any) -> None:
     """Run the release gate once and exit with its code (0 pass, 2 config, 3 credentials,
-    4 endpoint or contract, 5 transient, 6 assertion, 1 internal error)."""
+    4 endpoint or contract, 5 transient, 6 assertion, 1 internal error; 130, 143, 129
+    when SIGINT, SIGTERM or SIGHUP cancelled it, after writing the reports)."""
+    from smoke import cancel
+
+    cancel.install()  # SIGINT, SIGTERM, SIGHUP: stop, write the evidence, exit 128 + N
     options["headers"] = list(options["headers"]) or None
     options["expect"] = _expect(options.pop("expect_contains"), options.pop("expect_regex"),
                                 options.pop("expect_equals"), options.get("expect"))

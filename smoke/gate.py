@@ -6,18 +6,21 @@ reports are written by the caller (``runner``) from the :class:`GateResult` retu
 
 from __future__ import annotations
 
+import copy
 import os
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from smoke import config
+from smoke import cancel, config
 from smoke.categories import Category
 from smoke.checks import registry
-from smoke.checks.pool import run_tasks
+from smoke.checks.pool import Pool
 from smoke.checks.send import endpoint_of
 from smoke.checks.task import Plan
 from smoke.errors import ConfigError
@@ -26,7 +29,7 @@ from smoke.http.parse import total_tokens
 from smoke.http.payload import prompt_version
 from smoke.http.transport import new_session, proxy_for, public_proxy
 from smoke.output.console import Console
-from smoke.results import Check, GateResult
+from smoke.results import Check, GateResult, Verdict
 from smoke.verdict import decide
 
 SHA_VARIABLES = ("GITHUB_SHA", "CI_COMMIT_SHA", "GIT_COMMIT")
@@ -39,21 +42,108 @@ def _deployment_sha(env: Mapping[str, str]) -> str | None:
     return None
 
 
+# The provisional report is rewritten at most this often while checks finish.
+PROGRESS_EVERY_S = 1.0
+
+Progress = Callable[[GateResult, config.Settings | None], None]
+
+
+@dataclass
+class _State:
+    """What a run has so far: read by the thread that waits on it, to report a cancelled
+    run or a provisional one."""
+
+    flags: Mapping[str, Any]
+    env: Mapping[str, str]
+    started_at: str
+    clock: float
+    config_check: Check | None = None
+    settings: config.Settings | None = None
+    plan: Plan | None = None
+    pool: Pool | None = None
+    proxy: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    checks: list[Check] | None = None  # every check, once the run is over
+    error: BaseException | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+    def progress_mark(self) -> tuple[int, int]:
+        preflights = len(self.plan.preflights) if self.plan else 0
+        return preflights, self.pool.finished_count if self.pool else 0
+
+
 def run(
     flags: Mapping[str, Any],
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     console: Console | None = None,
+    progress: Progress | None = None,
 ) -> tuple[GateResult, config.Settings | None]:
-    """Run the whole gate. Never raises for a problem of the endpoint or the config."""
+    """Run the whole gate. Never raises for a problem of the endpoint or the config.
+
+    The checks run in a worker thread; this thread waits for them, and stops waiting when
+    :mod:`smoke.cancel` says a signal asked the run to stop: the result then holds every
+    finished check as it is and every other one ``cancelled``. ``progress`` is called with
+    a provisional result (verdict ``incomplete``) before the first request and then at
+    most once a second as checks finish."""
     env = os.environ if env is None else env
     console = console or Console()
-    started_at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    clock = time.monotonic()
+    state = _State(flags, env, datetime.now(UTC).isoformat(timespec="milliseconds")
+                   .replace("+00:00", "Z"), time.monotonic())
+    worker = threading.Thread(target=_work, args=(state, cwd, console, progress),
+                              daemon=True, name="chat-smoke-gate")
+    worker.start()
+    mark = state.progress_mark()
+    written, every = time.monotonic(), PROGRESS_EVERY_S
+    while not state.done.wait(cancel.POLL_S):
+        if cancel.requested() is not None:
+            break
+        if progress is not None and time.monotonic() - written >= every:
+            now = state.progress_mark()
+            if now != mark and not state.done.is_set():
+                mark, began = now, time.monotonic()
+                progress(_provisional(state), state.settings)
+                written = time.monotonic()
+                # A big run's report takes a while to render: spend at most a tenth of the
+                # time on it, so the evidence never slows the checks down much.
+                every = max(PROGRESS_EVERY_S, 9 * (written - began))
+    verdict: Verdict | None = None
+    if state.done.is_set() and state.checks is not None:
+        checks = state.checks
+    elif state.done.is_set() and state.error is not None:
+        raise state.error
+    else:
+        reason = _CANCELLED.format(signal=cancel.name())
+        checks, verdict = _so_far(state, reason), "cancelled"
+        if state.settings is not None:
+            checks += registry.postflight(state.settings, checks)
+    result = _result(state, checks, verdict)
+    if state.settings is not None:  # a config error is reported as one line by the caller
+        for check in checks:
+            console.check(check)
+        console.verdict(result)
+    return result, state.settings
+
+
+_CANCELLED = "cancelled by {signal}: the run was stopped before this check finished"
+_PROVISIONAL = "not finished when this provisional report was written"
+
+
+def _work(state: _State, cwd: Path | None, console: Console, progress: Progress | None) -> None:
+    try:
+        _checks(state, cwd, console, progress)
+    except BaseException as exc:  # a bug: re-raised in the waiting thread
+        state.error = exc
+    finally:
+        state.done.set()
+
+
+def _checks(state: _State, cwd: Path | None, console: Console, progress: Progress | None
+            ) -> None:
     preflight = Check(id="preflight:config", kind="preflight", name="configuration")
     settings: config.Settings | None = None
     try:
-        settings = config.load(flags, env, cwd)
+        settings = config.load(state.flags, state.env, cwd)
     except ConfigError as exc:
         preflight.fail(Category.CONFIG, str(exc))
         preflight.steps = []
@@ -62,55 +152,104 @@ def run(
         preflight.message = (
             f"loaded (file: {settings.config_file or 'none'}; key from {settings.api_key_source})"
         )
-    checks = [preflight]
-    proxy: str | None = None
-    warnings: list[str] = []
-    if settings is not None:
-        console.configuration(settings)
-        for note in settings.notes:
-            warnings.append(note)
-            console.warning(note)
-        proxy = public_proxy(proxy_for(settings.endpoint))
-        if proxy:
-            console.note(f"using proxy {proxy} (from the environment)")
-        if settings.allow_plain_http and settings.base_url.startswith("http://"):
-            warning = "--allow-plain-http: the key is sent unencrypted to " + settings.host
-            warnings.append(warning)
-            console.warning(warning)
-        deadline = Deadline(settings.deadline, start=clock)  # config loading counts
-        context = Plan(settings, new_session(endpoint_of(settings)), deadline)
-        tasks = registry.plan(context)
-        checks += registry.preflight(context)
-        ran = iter(run_tasks([t for t in tasks if t.skip is None], deadline, settings.concurrency))
-        checks += [task.check if task.skip is not None else next(ran) for task in tasks]
-        checks += registry.postflight(settings, checks)
-        for check in checks:
-            warnings += check.warnings
+    state.config_check = preflight
+    if settings is None:
+        state.checks = [preflight]
+        return
+    state.settings = settings
+    console.configuration(settings)
+    for note in settings.notes:
+        state.warnings.append(note)
+        console.warning(note)
+    state.proxy = public_proxy(proxy_for(settings.endpoint))
+    if state.proxy:
+        console.note(f"using proxy {state.proxy} (from the environment)")
+    if settings.allow_plain_http and settings.base_url.startswith("http://"):
+        warning = "--allow-plain-http: the key is sent unencrypted to " + settings.host
+        state.warnings.append(warning)
+        console.warning(warning)
+    deadline = Deadline(settings.deadline, start=state.clock)  # config loading counts
+    context = Plan(settings, new_session(endpoint_of(settings)), deadline)
+    tasks = registry.plan(context)
+    state.plan = context
+    if progress is not None:  # evidence before the first request, even against SIGKILL
+        progress(_provisional(state), state.settings)
+    registry.preflight(context)
+    if cancel.requested() is not None:
+        return
+    state.pool = Pool([t for t in tasks if t.skip is None], deadline, settings.concurrency)
+    state.pool.start()  # after it is in ``state``: a snapshot sees every check it starts
+    if not state.pool.wait():
+        if cancel.requested() is not None:
+            return
+    ran = iter(state.pool.snapshot())
+    checks = [preflight, *context.preflights]
+    checks += [task.check if task.skip is not None else next(ran) for task in tasks]
+    checks += registry.postflight(settings, checks)
+    state.checks = checks
+
+
+def _provisional(state: _State) -> GateResult:
+    return _result(state, _so_far(state, _PROVISIONAL), "incomplete")
+
+
+def _so_far(state: _State, reason: str) -> list[Check]:
+    """Every check as it stands now: finished ones as they are, the others ``cancelled``
+    with ``reason`` (copies: a worker that finishes later changes nothing here)."""
+    if state.config_check is None:
+        return [Check(id="preflight:config", kind="preflight", name="configuration")
+                .cancel(f"{reason} (the configuration was loading)")]
+    checks = [state.config_check]
+    plan = state.plan
+    if plan is None:
+        return checks
+    checks += list(plan.preflights)
+    pool = state.pool
+    if pool is None and plan.running is not None:
+        checks.append(Check(id=f"preflight:{plan.running}", kind="preflight",
+                            name=f"preflight {plan.running}").cancel(reason))
+    ran = iter(pool.snapshot(reason)) if pool is not None else None
+    for task in plan.tasks:
+        if task.skip is not None:
+            checks.append(task.check)
+        elif ran is not None:
+            checks.append(next(ran))
+        else:
+            checks.append(copy.copy(task.check).cancel(f"{reason} before this check began"))
+    return checks
+
+
+def _result(state: _State, checks: list[Check], verdict: Verdict | None) -> GateResult:
+    """The run's result. ``verdict`` None: decided by the checks. ``cancelled``: exit
+    128 + the signal whatever the checks found; the category still names the deciding
+    one among the finished failures, for information."""
     exit_code, category = decide(checks)
-    if settings is not None:  # a config error is reported as one line by the caller
-        for check in checks:
-            console.check(check)
-    base_url = settings.public_base_url if settings else str(flags.get("base_url") or "")
+    if verdict == "cancelled":
+        exit_code = cancel.exit_code() or exit_code
+    elif verdict is None:
+        verdict = "pass" if exit_code == 0 else "fail"
+    settings = state.settings
+    base_url = settings.public_base_url if settings else str(state.flags.get("base_url") or "")
     parts = urlsplit(base_url)
-    result = GateResult(
-        verdict="pass" if exit_code == 0 else "fail",
+    warnings = list(state.warnings)
+    for check in checks:
+        warnings += check.warnings
+    return GateResult(
+        verdict=verdict,
         exit_code=exit_code,
         category=category,
-        started_at=started_at,
-        duration_ms=int((time.monotonic() - clock) * 1000),
+        started_at=state.started_at,
+        duration_ms=int((time.monotonic() - state.clock) * 1000),
         environment=settings.environment if settings else "",
-        deployment_sha=_deployment_sha(env),
+        deployment_sha=_deployment_sha(state.env),
         endpoint={"base_url": base_url, "host": parts.hostname or "", "path": parts.path},
         checks=checks,
         config=settings.public() if settings else {},
-        proxy=proxy,
+        proxy=state.proxy,
         warnings=warnings,
         usage_total=_usage_total(checks),
         prompt_version=prompt_version(settings) if settings else None,
     )
-    if settings is not None:
-        console.verdict(result)
-    return result, settings
 
 
 def _usage_total(checks: list[Check]) -> int | None:

@@ -28,6 +28,9 @@ from smoke.results import Attempt, Check, GateResult, Step
 MERGE_PRECEDENCE: tuple[int | str, ...] = (
     *(c for c in EXIT_PRECEDENCE if c != 5), 1, "cancelled", 5, 0)
 _STOPPED = ("cancelled", "incomplete")
+# The exit code of a leg whose report is still the provisional one (verdict incomplete,
+# exit_code null): its process was killed before it finished (128 + SIGKILL).
+KILLED = 137
 
 _BAD_REPORT = (
     "merge: {path}: {problem}. Give the report.json files the matrix jobs wrote with "
@@ -53,6 +56,8 @@ class Leg:
 
     @property
     def code(self) -> int:
+        if self.report["exit_code"] is None:  # a provisional report: the job was killed
+            return KILLED
         return int(self.report["exit_code"])
 
     @property
@@ -101,6 +106,8 @@ def load(path: str) -> Leg:
         raise MergeError(path, "not a JSON object")
     for name, kind in (("schema_version", int), ("exit_code", int), ("verdict", str),
                        ("checks", list)):
+        if name == "exit_code" and data.get(name) is None and data.get("verdict") == "incomplete":
+            continue  # a provisional report has no exit code yet
         if not isinstance(data.get(name), kind) or isinstance(data.get(name), bool):
             want = "a list" if kind is list else "an integer" if kind is int else "text"
             raise MergeError(path, f"not a chat-smoke report ({name} is missing or not {want})")

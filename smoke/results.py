@@ -7,7 +7,11 @@ from typing import Any, Literal
 
 from smoke.categories import Category
 
-Outcome = Literal["pass", "fail", "skip"]
+# ``cancelled``: the run was stopped by a signal before this check finished.
+Outcome = Literal["pass", "fail", "skip", "cancelled"]
+# ``cancelled``: stopped by a signal; ``incomplete``: only in the provisional report.json
+# written while the run goes on (outputs never say it).
+Verdict = Literal["pass", "fail", "cancelled", "incomplete"]
 
 
 @dataclass
@@ -77,8 +81,16 @@ class Check:
         self.outcome, self.category, self.message = "fail", category, message
         return self
 
+    def cancel(self, message: str) -> Check:
+        self.outcome, self.category, self.message = "cancelled", None, message
+        return self
+
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        # Field by field, not ``dataclasses.asdict``: that deep-copies every value, which a
+        # report of 1,000 checks (rewritten as the run goes) pays for many times over.
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        data["steps"] = [asdict(step) for step in self.steps]
+        data["attempt_log"] = [asdict(attempt) for attempt in self.attempt_log]
         data["category"] = self.category.value if self.category else None
         data["transient"] = self.transient
         data["hint"] = self.hint
@@ -90,7 +102,7 @@ class Check:
 
 @dataclass
 class GateResult:
-    verdict: Literal["pass", "fail"]
+    verdict: Verdict
     exit_code: int
     category: Category | None
     started_at: str

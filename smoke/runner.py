@@ -3,17 +3,19 @@ publish to the platform."""
 
 from __future__ import annotations
 
-import sys
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from smoke import ci, config, gate, reports
 from smoke.ci.platform import Platform
+from smoke.config.settings import Settings
 from smoke.errors import ConfigError, ReportError
 from smoke.output import redact
-from smoke.output.commands import defuse
-from smoke.output.console import Console
+from smoke.output.console import Console, error_line
+from smoke.reports import json_report
+from smoke.reports.files import replaceable, write_text
 from smoke.results import GateResult
 
 
@@ -29,6 +31,35 @@ def choose_platform(flags: Mapping[str, Any], env: Mapping[str, str],
     except ConfigError:
         choice = str(flags.get("ci") or env.get("SMOKE_CI", "")).strip() or None
     return ci.resolve(choice, env)
+
+
+class Provisional:
+    """The provisional ``report.json`` (verdict ``incomplete``): written before the first
+    request and rewritten as checks finish, so even a SIGKILL leaves evidence. Only to a
+    regular file (never ``-`` or a device); closed before the final reports are written,
+    so a late rewrite can never replace them."""
+
+    def __init__(self, flags: Mapping[str, Any], defaults: Mapping[str, str]) -> None:
+        self.flags = flags
+        self.defaults = defaults
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def __call__(self, result: GateResult, settings: Settings | None) -> None:
+        path = {**self.defaults, **reports.paths(settings, self.flags)}.get("report_json")
+        if not path or not replaceable(path):
+            return
+        with self._lock:
+            if self._closed:
+                return
+            try:
+                write_text(path, json_report.render(result))
+            except ReportError:
+                self._closed = True  # the final write says what is wrong with the path
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
 
 
 def execute(
@@ -50,22 +81,25 @@ def _execute(
 ) -> int:
     if platform is None:
         platform = ci.make(choose_platform(flags, env, cwd))
-    result, settings = gate.run(flags, env, cwd, platform)
+    provisional = Provisional(flags, platform.default_reports)
+    result, settings = gate.run(flags, env, cwd, platform, provisional)
+    provisional.close()
     template = settings.summary_template if settings else None
     # Where the CI collects reports by itself (Bitbucket's test-results/), unless given.
     targets = {**platform.default_reports, **reports.paths(settings, flags)}
-    code = result.exit_code
-    try:
-        reports.write_all(result, targets, template)
-    except ReportError as exc:
-        platform.line(f"chat-smoke: error: {exc}")
-        code = code or 1
+    # Local evidence first: every report, then the outputs, annotations and job summary.
+    # A report that cannot be written becomes a check of its own (report:junit, config).
+    result, problems = reports.write_all(result, targets, template)
+    for problem in problems:
+        platform.line(f"chat-smoke: error: {problem}")
+    if problems and settings is not None:
+        platform.verdict(result)  # the verdict printed before did not know of them
     # Outputs, annotations and the summary go out even when a report file could not be
     # written: a later step still learns the verdict.
     platform.publish(result, env, template, targets)
     if result.checks[0].outcome == "fail":
         platform.report_error(f"chat-smoke: config error: {result.checks[0].message}")
-    return code
+    return result.exit_code
 
 
 _INTERNAL = (
@@ -84,9 +118,8 @@ def execute_safely(flags: Mapping[str, Any], env: Mapping[str, str],
             if env.get("CHAT_SMOKE_DEBUG"):
                 import traceback
 
-                print(defuse(redact.scrub(traceback.format_exc())), file=sys.stderr)
-            print(defuse(redact.scrub(_INTERNAL.format(error=f"{type(exc).__name__}: {exc}"))),
-                  file=sys.stderr)
+                error_line(traceback.format_exc())
+            error_line(_INTERNAL.format(error=f"{type(exc).__name__}: {exc}"))
             return 1
 
 

@@ -38,18 +38,20 @@ def test_every_category_has_its_section(category: Category) -> None:
         assert verdict.group(1) == "Yes"
 
 
-# Sections that are no category: exit 1, a bug of chat-smoke itself (issue 11).
-NOT_CATEGORIES = {"internal"}
+# Not categories, but what a run can end as besides them (issue 11): a signal, and a bug.
+NOT_CATEGORIES = {"cancelled": "130, 143 or 129", "internal": "1"}
 
 
 def test_no_section_without_a_category() -> None:
-    assert set(_sections()) == {c.value for c in Category} | NOT_CATEGORIES
+    assert set(_sections()) == {c.value for c in Category} | set(NOT_CATEGORIES)
 
 
-def test_the_internal_section_says_it_is_a_bug() -> None:
-    body = _sections()["internal"]
-    assert "**Exit code:** 1." in body and "bug in chat-smoke" in body
-    assert "CHAT_SMOKE_DEBUG=1" in body
+@pytest.mark.parametrize("name", sorted(NOT_CATEGORIES))
+def test_cancelled_and_internal_have_their_section(name: str) -> None:
+    body = _sections()[name]
+    assert "**Means:**" in body and "**Exit code:**" in body
+    for code in re.findall(r"\d+", NOT_CATEGORIES[name]):
+        assert code in body
 
 
 def test_the_owner_column_is_what_the_summary_says() -> None:

@@ -70,16 +70,18 @@ def plan(context: Plan) -> list[Task]:
 
 def preflight(context: Plan) -> list[Check]:
     """Run the preflights that are on; mark the tasks they held back as skipped."""
-    found: list[Check] = []
+    found = context.preflights  # filled as they go: a cancelled run reports what ran
     for entry in PREFLIGHTS:
         if not entry.on(context.settings):
             continue
         step: Preflight = entry.load()
         started = time.monotonic()
+        context.running = entry.name
         added = step(context)
         for check in added:
             check.duration_ms = int((time.monotonic() - started) * 1000)
         found += added
+        context.running = None
         if any(c.outcome == "fail" and c.category is Category.CONFIG for c in found):
             for task in context.tasks:
                 task.skip = task.skip or f"not run: preflight {found[-1].id} failed"

@@ -33,12 +33,15 @@ class Task:
 @dataclass
 class Plan:
     """What every planner and preflight is given: the run's settings, its one HTTP session,
-    its deadline, and the tasks planned so far (in report order)."""
+    its deadline, and the tasks planned so far (in report order). The preflights' checks
+    and the one running are kept here as they go, so a cancelled run can report them."""
 
     settings: Settings
     session: requests.Session
     deadline: Deadline
     tasks: list[Task] = field(default_factory=list)
+    preflights: list[Check] = field(default_factory=list)
+    running: str | None = None  # the name of the preflight under way
 
 
 class Planner(Protocol):

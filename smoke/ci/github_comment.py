@@ -47,6 +47,9 @@ class Console(Protocol):
 EVENTS = ("pull_request", "pull_request_target")
 BODY_LIMIT = 65_536  # characters, GitHub's limit for a comment body
 BUDGET_S = 10.0  # every call of one posting together
+# A cancelled run has little time left before the CI kills it (GitHub: SIGTERM 7.5 s after
+# SIGINT); its local evidence is already written, so the comment gets a short budget.
+CANCELLED_BUDGET_S = 2.0
 CALL_TIMEOUT_S = 5.0  # (connect, read) bound of one call, within the budget
 PER_PAGE = 100
 MAX_PAGES = 50  # 5,000 comments: past that, a new comment rather than an endless search
@@ -145,7 +148,7 @@ def body(target: Target, summary: str) -> str:
 class _Client:
     """The few calls the comment needs, on one session, within one time budget."""
 
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: Target, budget: float = BUDGET_S) -> None:
         import requests
 
         self.target = target
@@ -157,7 +160,8 @@ class _Client:
             "X-GitHub-Api-Version": "2022-11-28",
             "User-Agent": "chat-smoke",
         })
-        self.ends = time.monotonic() + BUDGET_S
+        self.budget = budget
+        self.ends = time.monotonic() + budget
         self.retried = False
 
     def call(self, method: str, url: str, **kwargs: Any) -> requests.Response:
@@ -166,7 +170,7 @@ class _Client:
         while True:
             left = self.ends - time.monotonic()
             if left <= 0.05:
-                raise CommentError(f"no answer within {BUDGET_S:g} s")
+                raise CommentError(f"no answer within {self.budget:g} s")
             bound = min(CALL_TIMEOUT_S, left)
             try:
                 response = self.session.request(method, url, timeout=(bound, bound),
@@ -256,7 +260,8 @@ def comment_on_pr(result: GateResult, env: Mapping[str, str],
         marker=marker(env, result.environment), run_url=run_url(env))
     try:
         text = redact.scrub(body(target, compact(result, target.run_url)))
-        done = _Client(target).post(text)
+        budget = CANCELLED_BUDGET_S if result.verdict == "cancelled" else BUDGET_S
+        done = _Client(target, budget).post(text)
     except CommentError as exc:
         console.command("warning", _CANNOT.format(number=number, problem=str(exc)),
                         title=TITLE)

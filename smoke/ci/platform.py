@@ -27,7 +27,7 @@ from smoke.categories import EXIT_PRECEDENCE
 from smoke.config import parse_bool
 from smoke.output import redact
 from smoke.output.commands import defuse
-from smoke.output.console import Console, write_safely
+from smoke.output.console import Console, error_line, safe_write
 
 if TYPE_CHECKING:
     from smoke.config.settings import Settings
@@ -117,9 +117,9 @@ class Platform(Console):
 
     # -- the raw stream ------------------------------------------------------------
     def emit(self, raw: str) -> None:
-        """Write one line as it is (the platform's own commands)."""
-        write_safely(self.out, raw + "\n")
-        self.out.flush()
+        """Write one line as it is (the platform's own commands); a closed or broken
+        stream stops nothing."""
+        safe_write(self.out, raw + "\n")
 
     # -- masking -------------------------------------------------------------------
     def mask(self, secret: str) -> None:
@@ -150,9 +150,7 @@ class Platform(Console):
 
     def report_error(self, text: str) -> None:
         """The one line about bad input: on stderr, where a terminal shows it."""
-        import sys
-
-        print(defuse(redact.scrub(text)), file=sys.stderr)
+        error_line(text)
 
     # -- groups --------------------------------------------------------------------
     def open_group(self, title: str) -> None:
@@ -230,6 +228,16 @@ class Platform(Console):
     def annotate_result(self, result: GateResult, env: Mapping[str, str]) -> None:
         """Queue the failures (deciding one first) and the run's warnings."""
         soft = not fail_on_error(env)
+        if result.verdict == "cancelled":
+            stopped = [c.id for c in result.checks if c.outcome == "cancelled"]
+            self.annotate(
+                "error",
+                f"The run was cancelled (exit {result.exit_code}) before {len(stopped)} "
+                f"check(s) finished: {', '.join(stopped)[:ANNOTATION_LIMIT // 2]}. The "
+                "checks that finished are in the reports. See "
+                "https://github.com/chat-smoke/chat-smoke/blob/main/docs/failures.md"
+                "#cancelled",
+                "chat-smoke: cancelled", (RANK_DECIDING,))
         for i, check in enumerate(ordered_failures(result)):
             self.annotate("warning" if soft else "error", failure_message(check),
                           failure_title(check),

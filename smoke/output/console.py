@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from typing import TYPE_CHECKING, TextIO
 
@@ -12,18 +14,50 @@ if TYPE_CHECKING:
     from smoke.config.settings import Settings
     from smoke.results import Check, GateResult
 
-_MARK = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP"}
+_MARK = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP", "cancelled": "CANCELLED"}
+# A console that is gone (``| head`` closed the pipe, the job closed stdout) must not stop
+# the gate or its reports: the reports are the evidence, the console is a courtesy.
+_GONE = (errno.EPIPE, errno.EBADF, errno.ECONNRESET)
 
 
-def write_safely(stream: TextIO, text: str) -> None:
-    """Write ``text``; on a stream whose encoding cannot carry it (``LANG=C`` with an old
-    Python, ``PYTHONIOENCODING=ascii``), with escapes instead of an error: a model's
-    answer in Cyrillic must not turn into exit 1."""
+def safe_write(out: TextIO | None, text: str) -> bool:
+    """Write and flush ``text``; False when the stream is closed or broken. A broken
+    stdout is pointed at /dev/null, so the interpreter's own flush at exit cannot fail
+    (it would turn the exit code into 120)."""
+    if out is None:
+        return False
     try:
-        stream.write(text)
-    except UnicodeEncodeError:
-        encoding = getattr(stream, "encoding", None) or "ascii"
-        stream.write(text.encode(encoding, "backslashreplace").decode(encoding, "replace"))
+        try:
+            out.write(text)
+        except UnicodeEncodeError:
+            # A stream whose encoding cannot carry outside text (PYTHONIOENCODING=ascii,
+            # a C locale on an older image): escapes, not exit 1 (issue 11).
+            encoding = getattr(out, "encoding", None) or "ascii"
+            out.write(text.encode(encoding, "backslashreplace").decode(encoding, "replace"))
+        out.flush()
+        return True
+    except (BrokenPipeError, ValueError):  # ValueError: I/O on a closed file
+        pass
+    except OSError as exc:
+        if exc.errno not in _GONE:
+            raise
+    _silence(out)
+    return False
+
+
+def error_line(text: str) -> None:
+    """One scrubbed line on stderr (which may be closed, too)."""
+    safe_write(sys.stderr, defuse(redact.scrub(text)).rstrip("\n") + "\n")
+
+
+def _silence(out: TextIO) -> None:
+    try:
+        fd = out.fileno()
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, fd)
+        os.close(null)
+    except (OSError, ValueError):
+        pass
 
 
 class Console:
@@ -33,13 +67,13 @@ class Console:
     :mod:`smoke.ci` add groups, annotations and masking on top."""
 
     def __init__(self, out: TextIO | None = None, quiet: bool = False) -> None:
-        self.out = out or sys.stdout
+        # sys.stdout is None when the process started with its stdout closed.
+        self.out: TextIO | None = out or sys.stdout
         self.quiet = quiet
 
     def line(self, text: str = "") -> None:
         if not self.quiet:
-            write_safely(self.out, defuse(redact.scrub(text)) + "\n")
-            self.out.flush()
+            safe_write(self.out, defuse(redact.scrub(text)) + "\n")
 
     def note(self, text: str) -> None:
         self.line(f"note: {text}")
@@ -78,6 +112,9 @@ class Console:
     def verdict(self, result: GateResult) -> None:
         if result.verdict == "pass":
             self.line(f"chat-smoke: PASS ({result.duration_ms} ms)")
+        elif result.verdict == "cancelled":
+            self.line(f"chat-smoke: CANCELLED exit {result.exit_code} ({result.duration_ms} ms);"
+                      " the checks that finished are in the reports")
         else:
             category = result.category.value if result.category else "internal"
             self.line(

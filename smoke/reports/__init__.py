@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
+from smoke.categories import Category
+from smoke.errors import ReportError
 from smoke.reports import json_report
-from smoke.reports.files import write_text
-from smoke.results import GateResult
+from smoke.reports.files import replaceable, write_text
+from smoke.results import Check, GateResult
 
 KINDS = ("report_json", "report_junit", "summary", "report_dotenv", "report_prometheus")
+# The check a report that cannot be written becomes: report:json, report:junit, ...
+CHECK_NAMES = {"report_json": "json", "report_junit": "junit", "summary": "summary",
+               "report_dotenv": "dotenv", "report_prometheus": "prometheus"}
 
 
 def paths(settings: Any, flags: Mapping[str, Any]) -> dict[str, str]:
@@ -48,5 +53,46 @@ def render(kind: str, result: GateResult, template: str | None = None) -> str:
 
 def write_all(
     result: GateResult, targets: Mapping[str, str], template: str | None = None
-) -> list[Path]:
-    return [write_text(path, render(kind, result, template)) for kind, path in targets.items()]
+) -> tuple[GateResult, list[ReportError]]:
+    """Write every report. One that cannot be written becomes a failed check of its own
+    (``report:junit``, category ``config``) that joins the verdict, and every other report
+    is still written. Returns the result the reports carry, and the problems.
+
+    Order: regular files first, the JSON report last among them (it then names a failure
+    of the others without a rewrite), streams and devices after; a regular file written
+    before a failure is rewritten so that every report names every failure."""
+    order = sorted(targets, key=lambda kind: (not replaceable(targets[kind]),
+                                              kind == "report_json"))
+    problems: list[ReportError] = []
+    written: list[str] = []
+    for kind in order:
+        try:
+            write_text(targets[kind], render(kind, result, template))
+        except ReportError as exc:
+            problems.append(exc)
+            result = failed_report(result, kind, str(exc))
+            for earlier in written:
+                if replaceable(targets[earlier]):
+                    try:
+                        write_text(targets[earlier], render(earlier, result, template))
+                    except ReportError:  # pragma: no cover - written a moment ago
+                        pass
+        else:
+            written.append(kind)
+    return result, problems
+
+
+def failed_report(result: GateResult, kind: str, message: str) -> GateResult:
+    """``result`` with a failed ``report:<kind>`` check (``config``) and the verdict decided
+    again: it decides the exit code only when the gate's own checks passed (so an auth
+    failure still exits 3, a pass exits 2); a cancelled run keeps 128 + the signal."""
+    from smoke.verdict import decide
+
+    name = CHECK_NAMES.get(kind, kind)
+    check = Check(id=f"report:{name}", kind="report", name=f"{name} report")
+    checks = [*result.checks, check.fail(Category.CONFIG, message)]
+    code, category = decide(checks)
+    if result.verdict in ("cancelled", "incomplete"):
+        return dataclasses.replace(result, checks=checks, category=category)
+    return dataclasses.replace(result, checks=checks, exit_code=code, category=category,
+                               verdict="pass" if code == 0 else "fail")

@@ -1,4 +1,9 @@
-"""The JSON report, ``schema_version: 1``: a public contract. Add fields; never rename."""
+"""The JSON report, ``schema_version: 2``: a public contract. Add fields; never rename.
+
+Version 2 (from 1): the outcome ``cancelled`` for a check, the verdicts ``cancelled``
+(exit 128 + the signal) and ``incomplete`` (only in the provisional report written while
+the run goes on; its ``exit_code`` is null), and ``report:*`` checks (kind ``report``) for
+a report that could not be written."""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from smoke._version import __version__
 from smoke.output import redact
 from smoke.results import GateResult
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def as_dict(result: GateResult) -> dict[str, Any]:
@@ -18,7 +23,8 @@ def as_dict(result: GateResult) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "chat-smoke", "version": __version__},
         "verdict": result.verdict,
-        "exit_code": result.exit_code,
+        # A provisional report has no exit code yet: the run is still going.
+        "exit_code": None if result.verdict == "incomplete" else result.exit_code,
         "category": result.category.value if result.category else None,
         "started_at": result.started_at,
         "duration_ms": result.duration_ms,

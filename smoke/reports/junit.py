@@ -109,6 +109,10 @@ def _testcase(suite: ET.Element, check: Check) -> None:
         # No category means chat-smoke itself broke: an error, not a finding.
         error = ET.SubElement(case, "error", type="internal", message=message)
         error.text = _details(check)
+    elif check.outcome == "cancelled":
+        # Not a pass and not a finding: the run was stopped before this check finished.
+        error = ET.SubElement(case, "error", type="cancelled", message=message)
+        error.text = _details(check)
     elif check.outcome == "skip":
         ET.SubElement(case, "skipped", message=message)
     if check.answer:
@@ -117,7 +121,8 @@ def _testcase(suite: ET.Element, check: Check) -> None:
 
 def render(result: GateResult) -> str:
     failures = sum(1 for c in result.checks if c.outcome == "fail" and c.category is not None)
-    errors = sum(1 for c in result.checks if c.outcome == "fail" and c.category is None)
+    errors = sum(1 for c in result.checks
+                 if (c.outcome == "fail" and c.category is None) or c.outcome == "cancelled")
     skipped = sum(1 for c in result.checks if c.outcome == "skip")
     counts = {"tests": str(len(result.checks)), "failures": str(failures),
               "errors": str(errors), "skipped": str(skipped),
