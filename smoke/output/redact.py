@@ -18,7 +18,9 @@ A run registers its secrets inside :func:`scope`; leaving the scope forgets them
 them, so two gates in one process (threads, a library user) never unregister each
 other's secrets, and a long-lived process does not accumulate every key it ever saw.
 A secret registered outside any scope goes to a small process-wide registry that keeps the
-most recent ones (:data:`AMBIENT_LIMIT`). :func:`clear` is for tests.
+most recent ones (:data:`AMBIENT_LIMIT`). :func:`clear` is for tests. The scope lives in
+a context variable: a thread that registers secrets for a run must be started in a copy
+of the run's context (``contextvars.copy_context().run``), as the gate's worker is.
 """
 
 from __future__ import annotations
