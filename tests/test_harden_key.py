@@ -136,40 +136,41 @@ def test_a_key_inside_the_config_file_url_is_refused_unseen(tmp_path: Path) -> N
 SLASHY = "sk-live/AbC+dEf=gh1234567890/xyZ~q"
 
 
-def _echoes(key: str) -> str:
-    """Every form a server, a proxy or a debugging gateway is known to echo a key in."""
-    b64 = base64.b64encode
-    forms = [
-        f"Authorization: Bearer {key}",
-        quote(key, safe=""),
-        quote_plus(key),
-        json.dumps(key)[1:-1].replace("/", "\\/"),
-        json.dumps(f"Bearer {key}", ensure_ascii=True),
-        b64(f"Bearer {key}".encode()).decode(),
-        b64(f"Authorization: Bearer {key}".encode()).decode(),
-        b64(f":{key}".encode()).decode(),  # basic auth, empty user
-        b64(f"{key}:".encode()).decode(),  # basic auth, empty password
-        b64(f"user:{key}".encode()).decode(),
-        base64.urlsafe_b64encode(f"x{key}".encode()).decode(),
-        key[:16] + "..." + key[-6:],
-    ]
-    return " | ".join(forms)
+ECHOES = {  # every form a server, a proxy or a debugging gateway is known to echo a key in
+    "header-dump": lambda key: f"Authorization: Bearer {key}",
+    "url-encoded": lambda key: quote(key, safe=""),
+    "form-encoded": lambda key: quote_plus(key),
+    "json-escaped": lambda key: json.dumps(key)[1:-1].replace("/", "\\/"),
+    "json-bearer": lambda key: json.dumps(f"Bearer {key}", ensure_ascii=True),
+    "base64-bearer": lambda key: base64.b64encode(f"Bearer {key}".encode()).decode(),
+    "base64-header": lambda key: base64.b64encode(
+        f"Authorization: Bearer {key}".encode()).decode(),
+    "base64-basic-empty-user": lambda key: base64.b64encode(f":{key}".encode()).decode(),
+    "base64-basic-empty-password": lambda key: base64.b64encode(f"{key}:".encode()).decode(),
+    "base64-basic-user": lambda key: base64.b64encode(f"user:{key}".encode()).decode(),
+    "base64-urlsafe": lambda key: base64.urlsafe_b64encode(f"x{key}".encode()).decode(),
+    "abbreviated": lambda key: key[:16] + "..." + key[-6:],
+}
 
 
 def _encoded(key: str) -> list[str]:
     """What must not appear: the key in each encoding, long enough to identify it."""
     b64 = base64.b64encode
     found = [key, quote(key, safe=""), quote_plus(key), json.dumps(key)[1:-1],
-             key.replace("/", "\\/")]
-    for prefix in ("", ":", "Bearer ", "user:", "Authorization: Bearer "):
-        text = b64(f"{prefix}{key}".encode()).decode()
-        found.append(text[len(prefix) * 4 // 3 + 4 : -4])  # the part that is the key's
+             key.replace("/", "\\/"), key[:16]]
+    for prefix in ("", ":", "x", "Bearer ", "user:", "Authorization: Bearer "):
+        for encode in (b64, base64.urlsafe_b64encode):
+            text = encode(f"{prefix}{key}".encode()).decode()
+            found.append(text[len(prefix) * 4 // 3 + 4 : -4])  # the part that is the key's
     return [form for form in found if len(form) >= 12]
 
 
+@pytest.mark.parametrize("form", list(ECHOES))
 @pytest.mark.parametrize("key", [KEY, SLASHY], ids=["plain", "with-slash-plus-equals"])
-def test_every_encoded_echo_of_the_key_is_masked(tmp_path: Path, key: str) -> None:
-    body = json.dumps({"error": {"message": "Invalid API key. You sent: " + _echoes(key),
+def test_every_encoded_echo_of_the_key_is_masked(tmp_path: Path, key: str, form: str) -> None:
+    # One form per run, at the start of the message, so that no cut hides a leak.
+    echoed = ECHOES[form](key)
+    body = json.dumps({"error": {"message": f"{echoed} is not a valid key",
                                  "type": "invalid_request_error", "code": "invalid_api_key"}})
     answer = (b"HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n"
               b"Content-Length: %d\r\n\r\n" % len(body.encode()) + body.encode())
@@ -177,13 +178,14 @@ def test_every_encoded_echo_of_the_key_is_masked(tmp_path: Path, key: str) -> No
         run, wall = gate_all(tmp_path, "--base-url", server.url, "--model", "m", key=key)
     report = assert_reports(run, tmp_path, key)
     assert (run.code, report["category"]) == (3, "auth")
+    message = next(c for c in report["checks"] if c["id"] == "positive:m")["message"]
+    assert "is not a valid key" in message and "***" in message, message
     outputs = {"stdout": run.stdout, "stderr": run.stderr,
                **{p.name: p.read_text("utf-8") for p in tmp_path.iterdir() if p.is_file()}}
     for where, text in outputs.items():
-        for form in _encoded(key):
-            assert form not in text, f"{form!r} leaked into {where}"
-    assert "***" in report["checks"][-1]["message"]
-    record("key: echoed encoded (URL, base64, JSON)", "auth", run.code, wall)
+        for encoded in _encoded(key):
+            assert encoded not in text, f"{encoded!r} leaked into {where}"
+    record(f"key: echoed as {form}", "auth", run.code, wall)
 
 
 def test_a_key_given_where_a_value_goes_is_not_echoed(tmp_path: Path) -> None:
