@@ -4,7 +4,9 @@ report written, nothing sent, quickly and in bounded memory."""
 
 from __future__ import annotations
 
-import resource
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -91,13 +93,33 @@ def test_a_hostile_config_file_is_one_clear_line(tmp_path: Path, name: str) -> N
     record(f"config file: {name}", "config", run.code, wall)
 
 
+# Runs the gate as its only child and prints the exit code and the child's peak RSS (kB):
+# the test process's own RUSAGE_CHILDREN would also count every earlier test's children
+# (a browser, a container engine, a proxy).
+_PEAK = (
+    "import resource, subprocess, sys\n"
+    "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+    "sys.stderr.write(p.stderr)\n"
+    "print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+)
+
+
 def test_an_alias_bomb_is_refused_in_bounded_memory(tmp_path: Path) -> None:
     (tmp_path / "chat-smoke.yml").write_text(BILLION_LAUGHS)
-    run, wall = gate_all(tmp_path, "--base-url", "http://127.0.0.1:9/v1")
-    assert run.code == 2 and "alias-expansion bomb" in run.stderr
-    # ru_maxrss of the largest child so far (kB on Linux): the gate stays an ordinary
-    # Python process, nowhere near the gigabytes an expansion would take.
-    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 300_000
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COMETAPI_", "SMOKE_"))}
+    env["COMETAPI_API_KEY"] = KEY
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-c", _PEAK, sys.executable, "-m", "smoke", "run",
+         "--base-url", "http://127.0.0.1:9/v1", "--report-json", str(tmp_path / "r.json")],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    wall = time.monotonic() - started
+    code, peak_kb = (int(x) for x in proc.stdout.split())
+    assert code == 2 and "alias-expansion bomb" in proc.stderr, proc.stderr
+    # The gate stays an ordinary Python process, nowhere near the gigabytes an expansion
+    # would take.
+    assert peak_kb < 300_000, f"peak RSS {peak_kb} kB"
+    print(f"alias bomb refused: peak RSS {peak_kb} kB")
     assert wall < 20
 
 
