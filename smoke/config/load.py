@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import ipaddress
 import math
 import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 from smoke.config import headers as http_headers
 from smoke.config import key as api_key
-from smoke.config import query as http_query
-from smoke.config import yamlfile
+from smoke.config import url, yamlfile
 from smoke.config.expect import Expectation
 from smoke.config.settings import Settings as Settings  # re-exported: config.Settings
 from smoke.config.validate import errors, schema, suggest
@@ -50,10 +47,6 @@ _INVALID_KEY_NO_AUTH = (
     "(no key is sent): drop invalid-key from the negative checks"
 )
 _NO_MODEL = "no model: set --model, COMETAPI_MODEL, or model: in chat-smoke.yml"
-_PLAIN_HTTP = (
-    "base_url {url} is plain http to a host that is not loopback, which would send the key "
-    "unencrypted: use https, or pass --allow-plain-http for an internal gateway"
-)
 _KEY_IN_FILE = (
     "api_key is never read from the config file: put the key in COMETAPI_API_KEY, or name "
     "its variable with api_key_env, or its file with api_key_file"
@@ -165,78 +158,6 @@ def _trust_fallback(merged: dict[str, Any], where: dict[str, str],
         if env.get(var, "").strip():
             merged["ca_bundle"], where["ca_bundle"] = env[var].strip(), var
             return
-
-
-def _shown(url: str) -> str:
-    """``url`` for a message: without user info or query, which may hold a secret."""
-    try:
-        parts = urlsplit(url.strip())
-        netloc = parts.netloc.rpartition("@")[2]
-        return repr(urlunsplit((parts.scheme, netloc, parts.path, "", ""))[:200])
-    except ValueError:
-        return "(the URL)"
-
-
-def check_secret_free(url: str, where: str, key: str | None = None) -> None:
-    """A key inside the URL would be logged by every proxy on the way: refuse it without
-    echoing it. User info (``https://user:KEY@host``) is always refused; a query value
-    (``?api-version=...`` is fine) only when it holds the key."""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return  # normalize_url says what is wrong
-    if "@" in parts.netloc:
-        raise ConfigError(
-            f"{where}: the URL carries credentials (user info before '@'); remove them and "
-            f"put the key in COMETAPI_API_KEY. The URL is not shown"
-        )
-    if key and parts.query:
-        values = [unquote(v) for _, v in parse_qsl(parts.query, keep_blank_values=True)]
-        if key in parts.query or key in unquote(parts.query) or any(key in v for v in values):
-            raise ConfigError(
-                f"{where}: the URL's query carries the API key; remove it: the key is sent "
-                f"in a header (--auth-header), from COMETAPI_API_KEY. The URL is not shown"
-            )
-
-
-def normalize_url(url: str, where: str) -> str:
-    """The base URL without a trailing slash (an empty path gets /v1). A query string
-    (Azure's ``?api-version=…``) is kept: it is sent on every request. Nothing secret is
-    echoed: user info is refused unseen, and a message shows no query."""
-    check_secret_free(url, where)
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        raise ConfigError(f"{where}: not a valid URL; use the form "
-                          f"https://api.cometapi.com/v1") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(
-            f"{where}: {_shown(url)} is not an http(s) URL; use the form "
-            f"https://api.cometapi.com/v1"
-        )
-    if parts.fragment or url.strip().endswith("#"):
-        raise ConfigError(f"{where}: {_shown(url)} has a #fragment, which is never sent; "
-                          f"remove it")
-    try:
-        parts.port  # noqa: B018 - raises on a bad port
-    except ValueError:
-        raise ConfigError(f"{where}: {_shown(url)} has an invalid port") from None
-    path = parts.path.rstrip("/") or "/v1"
-    if path.endswith("/chat/completions"):
-        raise ConfigError(
-            f"{where}: give the base URL without /chat/completions, e.g. "
-            f"{urlunsplit((parts.scheme, parts.netloc, path[: -len('/chat/completions')], '', ''))}"
-        )
-    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def load(
@@ -359,36 +280,17 @@ def _build(
         key, source = "", _NO_KEY_NEEDED
     else:
         key, source = api_key.read(merged, env, fallback)
-    raw_url = str(merged.get("base_url", DEFAULT_BASE_URL))
-    check_secret_free(raw_url, where.get("base_url", "base_url"), key)
-    full_url = normalize_url(raw_url, where.get("base_url", "base_url"))
-    base_url, base_query = http_query.split(full_url)
-    http_query.register(base_query)
     allow_plain = bool(merged.get("allow_plain_http", False))
-    host = urlsplit(base_url).hostname or ""
-    if base_url.startswith("http://") and not is_loopback(host) and not allow_plain:
-        raise ConfigError(_PLAIN_HTTP.format(url=base_url))
-
-    raw_models = merged.get("model")
-    models = [raw_models] if isinstance(raw_models, str) else list(raw_models or [])
-    models = [m.strip() for text in models for m in re.split(r"[,\n]", text) if m.strip()]
-    if not models:
-        raise ConfigError(_NO_MODEL)
-    if len(set(models)) != len(models):
-        raise ConfigError(f"{where.get('model', 'model')}: a model is listed twice: {models}")
-
+    base_url, base_query = url.endpoint(str(merged.get("base_url", DEFAULT_BASE_URL)),
+                                        where.get("base_url", "base_url"), key, allow_plain)
+    models = _models(merged.get("model"), where.get("model", "model"))
     expect = Expectation.parse(merged.get("expect"), where.get("expect", "expect"))
     expect_model = merged.get("expect_model")
     if expect_model:
         _compile(str(expect_model), where["expect_model"])
 
     _trust_fallback(merged, where, env)
-    for name in ("ca_bundle", "summary_template", "baseline"):
-        if merged.get(name):
-            path = cwd / str(merged[name])
-            if not path.is_file():
-                raise ConfigError(f"{where[name]}: {merged[name]}: no such file")
-            merged[name] = str(path)
+    _files(merged, where, cwd)
 
     headers = http_headers.build(extra or {}, env, auth_header)
     notes = tuple(
@@ -425,6 +327,27 @@ def _build(
         config_file=str(config_path) if config_path else None,
     )
     return Settings(**fields)
+
+
+def _models(given: Any, where: str) -> list[str]:
+    """The model ids: a string (comma or line separated) or a list, none twice."""
+    listed = [given] if isinstance(given, str) else list(given or [])
+    models = [m.strip() for text in listed for m in re.split(r"[,\n]", text) if m.strip()]
+    if not models:
+        raise ConfigError(_NO_MODEL)
+    if len(set(models)) != len(models):
+        raise ConfigError(f"{where}: a model is listed twice: {models}")
+    return models
+
+
+def _files(merged: dict[str, Any], where: dict[str, str], cwd: Path) -> None:
+    """Settings that name a file must name one (relative to ``cwd``); made absolute."""
+    for name in ("ca_bundle", "summary_template", "baseline"):
+        if merged.get(name):
+            path = cwd / str(merged[name])
+            if not path.is_file():
+                raise ConfigError(f"{where[name]}: {merged[name]}: no such file")
+            merged[name] = str(path)
 
 
 def _direct() -> set[str]:
