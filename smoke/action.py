@@ -112,17 +112,25 @@ def _problem(inputs: Mapping[str, str]) -> str | None:
 
 def run(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> int:
     """Action mode: read the inputs, run the gate, return the step's exit code."""
-    from smoke import cancel, ci
-    from smoke.ci.platform import PlatformStream, fail_on_error
-    from smoke.runner import choose_platform
+    from smoke import cancel
 
     cancel.install()  # first thing: a cancelled step still leaves its evidence
     env = dict(os.environ if env is None else env)
     inputs = read_inputs(env)
-    # Registered before anything prints: the platform masks it first thing.
-    redact.register(inputs.get("api-key"))
-    from smoke.config import parse_bool
+    # Registered before anything prints: the platform masks it first thing. The scope
+    # holds the run's secrets, and forgets them when the run is over.
+    with redact.scope(inputs.get("api-key")):
+        return _run(env, inputs, cwd)
 
+
+def _run(env: dict[str, str], inputs: Mapping[str, str], cwd: Path | None) -> int:
+    from smoke import cancel, ci
+    from smoke.ci.platform import PlatformStream, fail_on_error
+    from smoke.config import parse_bool
+    from smoke.config.key import register_all
+    from smoke.runner import choose_platform
+
+    register_all(inputs.get("api-key", ""))  # and each piece of two keys pasted together
     if parse_bool(inputs.get("comment-on-pr", "")):  # the comment's token: masked too
         redact.register(inputs.get("github-token"))
     env[KEY_VARIABLE] = inputs.get("api-key", "")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from smoke import gate, reports
+from smoke.output import redact
 from smoke.output.console import Console
 from smoke.results import GateResult
 
@@ -52,6 +53,13 @@ def run(
     :class:`~smoke.errors.ReportError` when a report the settings name cannot be written
     (the gate has run by then). Any other exception is a bug in chat-smoke.
     """
+    with redact.scope():  # this run's secrets, forgotten when it returns
+        return _run(settings, env, cwd, output, keys)
+
+
+def _run(settings: Mapping[str, Any] | None, env: Mapping[str, str] | None,
+         cwd: str | os.PathLike[str] | None, output: TextIO | None,
+         keys: dict[str, Any]) -> GateResult:
     flags = {**_mapping(settings, "settings", "setting names (base_url, model, ...)"), **keys}
     flags = {name: _plain(value) for name, value in flags.items()}
     env = os.environ if env is None else _mapping(env, "env", "variable names to strings")

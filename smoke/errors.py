@@ -9,8 +9,19 @@ class SmokeError(Exception):
     """Base class for every error chat-smoke raises on purpose."""
 
 
+# Control characters (line breaks included) shown as escapes: a config error is one line
+# whatever a path or a value holds (issue 11; tests/test_fuzz.py found file names).
+_ESCAPES = {code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F, *range(0x80, 0xA0)]}
+_ESCAPES.update({0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t", 0x2028: "\\u2028",
+                 0x2029: "\\u2029"})
+
+
 class ConfigError(SmokeError):
-    """The configuration is missing or invalid; nothing was sent."""
+    """The configuration is missing or invalid; nothing was sent. The message is always
+    one line."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message.translate(_ESCAPES))
 
 
 class ReportError(SmokeError):

@@ -6,6 +6,7 @@ reports are written by the caller (``runner``) from the :class:`GateResult` retu
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import os
 import threading
@@ -90,7 +91,10 @@ def run(
     console = console or Console()
     state = _State(flags, env, datetime.now(UTC).isoformat(timespec="milliseconds")
                    .replace("+00:00", "Z"), time.monotonic())
-    worker = threading.Thread(target=_work, args=(state, cwd, console, progress),
+    # In a copy of this context: the secrets the gate registers (the key, a proxy's
+    # password) belong to the caller's redaction scope (redact.scope), not the process.
+    worker = threading.Thread(target=contextvars.copy_context().run,
+                              args=(_work, state, cwd, console, progress),
                               daemon=True, name="chat-smoke-gate")
     worker.start()
     mark = state.progress_mark()
@@ -168,7 +172,7 @@ def _checks(state: _State, cwd: Path | None, console: Console, progress: Progres
         warning = "--allow-plain-http: the key is sent unencrypted to " + settings.host
         state.warnings.append(warning)
         console.warning(warning)
-    deadline = Deadline(settings.deadline)
+    deadline = Deadline(settings.deadline, start=state.clock)  # config loading counts
     context = Plan(settings, new_session(endpoint_of(settings)), deadline)
     tasks = registry.plan(context)
     state.plan = context

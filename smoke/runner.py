@@ -26,7 +26,8 @@ def choose_platform(flags: Mapping[str, Any], env: Mapping[str, str],
     before its first line; when the configuration is broken, the flag or SMOKE_CI still
     counts and the gate reports the problem."""
     try:
-        choice: str | None = config.load(flags, env, cwd).ci
+        # peek, not load: the key is read once, by the gate (a key file may be a pipe)
+        choice: str | None = config.peek("ci", flags, env, cwd)
     except ConfigError:
         choice = str(flags.get("ci") or env.get("SMOKE_CI", "")).strip() or None
     return ci.resolve(choice, env)
@@ -68,6 +69,16 @@ def execute(
     platform: Platform | None = None,
 ) -> int:
     """Run the gate with ``flags`` and write every report; return the exit code."""
+    with redact.scope():  # the run's secrets, forgotten when it is over
+        return _execute(flags, env, cwd, platform)
+
+
+def _execute(
+    flags: Mapping[str, Any],
+    env: Mapping[str, str],
+    cwd: Path | None,
+    platform: Platform | None,
+) -> int:
     if platform is None:
         platform = ci.make(choose_platform(flags, env, cwd))
     provisional = Provisional(flags, platform.default_reports)
@@ -100,15 +111,16 @@ _INTERNAL = (
 def execute_safely(flags: Mapping[str, Any], env: Mapping[str, str],
                    platform: Platform | None = None) -> int:
     """:func:`execute`, with a bug reported as one scrubbed line and exit 1."""
-    try:
-        return execute(flags, env, platform=platform)
-    except Exception as exc:
-        if env.get("CHAT_SMOKE_DEBUG"):
-            import traceback
+    with redact.scope():  # the same run as execute's: the key stays masked in the error
+        try:
+            return execute(flags, env, platform=platform)
+        except Exception as exc:
+            if env.get("CHAT_SMOKE_DEBUG"):
+                import traceback
 
-            error_line(traceback.format_exc())
-        error_line(_INTERNAL.format(error=f"{type(exc).__name__}: {exc}"))
-        return 1
+                error_line(traceback.format_exc())
+            error_line(_INTERNAL.format(error=f"{type(exc).__name__}: {exc}"))
+            return 1
 
 
 def demo(key: str) -> int:
@@ -117,7 +129,7 @@ def demo(key: str) -> int:
 
     console = Console()
     env = {"CHAT_SMOKE_DEMO_KEY": key}
-    with StubServer(key=key) as stub:
+    with redact.scope(key), StubServer(key=key) as stub:
         console.line(f"chat-smoke demo: stub listening at {stub.base_url}\n")
         console.line("== 1. a healthy endpoint: the gate passes ==")
         passing, _ = gate.run(_demo_flags(stub.url()), env, console=console)
@@ -129,7 +141,6 @@ def demo(key: str) -> int:
         + ("both runs behaved as a release gate should (exit 0, then exit 3 auth)."
            if ok else f"unexpected results: {_brief(passing)}, {_brief(failing)}")
     )
-    redact.clear()
     return 0 if ok else 1
 
 

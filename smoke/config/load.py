@@ -8,32 +8,32 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import ipaddress
+import math
 import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from smoke.config import headers as http_headers
-from smoke.config import query as http_query
+from smoke.config import key as api_key
+from smoke.config import url, yamlfile
 from smoke.config.expect import Expectation
 from smoke.config.settings import Settings as Settings  # re-exported: config.Settings
 from smoke.config.validate import errors, schema, suggest
 from smoke.errors import ConfigError
-from smoke.output import redact
 
 DEFAULT_BASE_URL = "https://api.cometapi.com/v1"
 DEFAULT_CONFIG_FILE = "chat-smoke.yml"
-KEY_VARIABLES = ("COMETAPI_API_KEY", "COMETAPI_KEY")
+KEY_VARIABLES = api_key.KEY_VARIABLES
 # Read only when nothing else sets the key or the base URL (no flag, no CometAPI
 # variable, no config file): a CI that exports them for other tools must never redirect
 # a configured gate (issue 13).
-FALLBACK_KEY = "OPENAI_API_KEY"
+FALLBACK_KEY = api_key.FALLBACK_KEY
 FALLBACK_BASE_URL = "OPENAI_BASE_URL"
 NEGATIVE_CHECKS = ("invalid-model", "missing-field", "invalid-key")
 SCHEMA_NAME = "smoke/schema/chat-smoke.schema.json"
+TRUST_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
 
 # Environment variables with a name of their own; every other key is SMOKE_<KEY>.
 _ENV_NAMES = {
@@ -41,21 +41,12 @@ _ENV_NAMES = {
     "model": ("COMETAPI_MODEL", "SMOKE_MODEL"),
     "environment": ("SMOKE_ENVIRONMENT",),
 }
-_NO_KEY = (
-    "no API key: set COMETAPI_API_KEY (or COMETAPI_KEY), name another variable with "
-    "--api-key-env, or point --api-key-file at a mounted secret. The key is never a flag. "
-    "(A gateway that holds the key itself: --auth-header none)"
-)
 _NO_KEY_NEEDED = "not sent (auth_header: none)"
 _INVALID_KEY_NO_AUTH = (
     "{where}: the invalid-key negative check cannot mean anything with --auth-header none "
     "(no key is sent): drop invalid-key from the negative checks"
 )
 _NO_MODEL = "no model: set --model, COMETAPI_MODEL, or model: in chat-smoke.yml"
-_PLAIN_HTTP = (
-    "base_url {url} is plain http to a host that is not loopback, which would send the key "
-    "unencrypted: use https, or pass --allow-plain-http for an internal gateway"
-)
 _KEY_IN_FILE = (
     "api_key is never read from the config file: put the key in COMETAPI_API_KEY, or name "
     "its variable with api_key_env, or its file with api_key_file"
@@ -109,7 +100,10 @@ def coerce(name: str, text: str, where: str) -> Any:
         if "integer" in kinds:
             return int(raw)
         if "number" in kinds:
-            return float(raw)
+            number = float(raw)
+            if not math.isfinite(number):
+                raise ConfigError(f"{where}: expected a finite number, got {text!r}")
+            return number
     except ValueError:
         want = "true or false" if "boolean" in kinds else f"a {kinds[0]}"
         raise ConfigError(f"{where}: expected {want}, got {text!r}") from None
@@ -124,28 +118,13 @@ def _check(name: str, value: Any, where: str) -> None:
 
 def read_file(path: Path) -> dict[str, Any]:
     """Read and validate a chat-smoke.yml file."""
-    import yaml  # only the runs that have a config file pay for PyYAML
-
-    try:
-        text = path.read_text("utf-8")
-    except OSError as exc:
-        raise ConfigError(f"config file {path}: cannot be read ({exc.strerror})") from None
-    try:
-        loaded = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise ConfigError(
-            f"config file {path}: invalid YAML{where}: {problem}. Fix the syntax; "
-            f"the keys are listed in {SCHEMA_NAME}"
-        ) from None
+    loaded, line = yamlfile.load(path)
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
         raise ConfigError(
-            f"config file {path}: expected a mapping of keys (base_url: ..., model: ...), "
-            f"got {type(loaded).__name__}"
+            f"config file {path}: line {line}: expected a mapping of keys (base_url: ..., "
+            f"model: ...), got {type(loaded).__name__}"
         )
     if "api_key" in loaded:
         raise ConfigError(f"config file {path}: {_KEY_IN_FILE}")
@@ -163,72 +142,22 @@ def _env_layer(env: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
             if text.strip():
                 layer[name] = (coerce(name, text, var), var)
                 break
-    if "ca_bundle" not in layer:
-        for var in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
-            if env.get(var, "").strip():
-                layer["ca_bundle"] = (env[var].strip(), var)
-                break
     return layer
 
 
-def normalize_url(url: str, where: str) -> str:
-    """The base URL without a trailing slash (an empty path gets /v1). A query string
-    (Azure's ``?api-version=…``) is kept: it is sent on every request."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(
-            f"{where}: {url!r} is not an http(s) URL; use the form https://api.cometapi.com/v1"
-        )
-    if parts.username or parts.password:
-        raise ConfigError(f"{where}: the URL carries credentials; put the key in COMETAPI_API_KEY")
-    if parts.fragment or url.strip().endswith("#"):
-        raise ConfigError(f"{where}: {url!r} has a #fragment, which is never sent; remove it")
-    try:
-        parts.port  # noqa: B018 - raises on a bad port
-    except ValueError:
-        raise ConfigError(f"{where}: {url!r} has an invalid port") from None
-    path = parts.path.rstrip("/") or "/v1"
-    if path.endswith("/chat/completions"):
-        raise ConfigError(
-            f"{where}: give the base URL without /chat/completions, e.g. "
-            f"{urlunsplit((parts.scheme, parts.netloc, path[: -len('/chat/completions')], '', ''))}"
-        )
-    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def _read_key(
-    merged: Mapping[str, Any], env: Mapping[str, str], fallback: bool
-) -> tuple[str, str]:
-    if merged.get("api_key_file"):
-        path = Path(str(merged["api_key_file"]))
-        try:
-            key = path.read_text("utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(f"api_key_file {path}: cannot be read ({exc.strerror})") from None
-        if not key:
-            raise ConfigError(f"api_key_file {path}: the file is empty")
-        return key, f"file {path}"
-    names: tuple[str, ...] = (
-        (str(merged["api_key_env"]),) if merged.get("api_key_env") else KEY_VARIABLES
-    )
-    if fallback and not merged.get("api_key_env"):
-        names += (FALLBACK_KEY,)
-    for name in names:
-        key = env.get(name, "").strip()
-        if key:
-            return key, name
-    if merged.get("api_key_env"):
-        raise ConfigError(f"--api-key-env {names[0]}: that variable is not set or empty")
-    raise ConfigError(_NO_KEY)
+def _trust_fallback(merged: dict[str, Any], where: dict[str, str],
+                    env: Mapping[str, str]) -> None:
+    """The documented order (README, "Trust"): an explicit ca_bundle (flag, config file,
+    action input, SMOKE_CA_BUNDLE) > REQUESTS_CA_BUNDLE > CURL_CA_BUNDLE (both read by
+    requests) > SSL_CERT_FILE (OpenSSL's) > certifi. Resolved here once, and the result
+    passed on every request (smoke.http.transport.verify_for), so requests' own reading
+    of the environment never overrides it."""
+    if merged.get("ca_bundle"):
+        return
+    for var in TRUST_VARIABLES:
+        if env.get(var, "").strip():
+            merged["ca_bundle"], where["ca_bundle"] = env[var].strip(), var
+            return
 
 
 def load(
@@ -241,6 +170,24 @@ def load(
     """
     env = os.environ if env is None else env
     cwd = cwd or Path.cwd()
+    return _build(*_merge(flags, env, cwd), cwd)
+
+
+def peek(name: str, flags: Mapping[str, Any], env: Mapping[str, str] | None = None,
+         cwd: Path | None = None) -> Any:
+    """One merged, validated setting, without building :class:`Settings`: the key is not
+    read (a key file may be a pipe, readable once: --api-key-file <(...))."""
+    merged = _merge(flags, os.environ if env is None else env, cwd or Path.cwd())[0]
+    return merged.get(name)
+
+
+def _merge(
+    flags: Mapping[str, Any], env: Mapping[str, str], cwd: Path
+) -> tuple[dict[str, Any], dict[str, str], Mapping[str, str], Path | None,
+           dict[str, tuple[str, str]], set[str]]:
+    """The layers merged and each value validated: (merged, where, env, config file,
+    headers, header names given on the command line)."""
+    api_key.preregister(flags, env)  # before any message could show it
     props = _properties()
     unknown = [name for name in flags if name not in props and name != "config"]
     if unknown:
@@ -294,7 +241,7 @@ def load(
             value = coerce(name, value, flag)
         _check(name, value, flag)
         merged[name], where[name] = value, flag
-    return _build(merged, where, env, config_path, cwd, extra, argv_headers)
+    return merged, where, env, config_path, extra, argv_headers
 
 
 def _add_headers(
@@ -311,45 +258,17 @@ def _build(
     where: dict[str, str],
     env: Mapping[str, str],
     config_path: Path | None,
+    extra: Mapping[str, tuple[str, str]] | None,
+    argv_headers: set[str] | None,
     cwd: Path,
-    extra: Mapping[str, tuple[str, str]] | None = None,
-    argv_headers: set[str] | None = None,
 ) -> Settings:
     # OPENAI_* only when nothing else speaks: no flag, no CometAPI variable, no file.
     fallback = config_path is None
     if "base_url" not in merged and fallback and env.get(FALLBACK_BASE_URL, "").strip():
         merged["base_url"] = env[FALLBACK_BASE_URL].strip()
         where["base_url"] = FALLBACK_BASE_URL
-    full_url = normalize_url(
-        str(merged.get("base_url", DEFAULT_BASE_URL)), where.get("base_url", "base_url")
-    )
-    base_url, base_query = http_query.split(full_url)
-    http_query.register(base_query)
-    allow_plain = bool(merged.get("allow_plain_http", False))
-    host = urlsplit(base_url).hostname or ""
-    if base_url.startswith("http://") and not is_loopback(host) and not allow_plain:
-        raise ConfigError(_PLAIN_HTTP.format(url=base_url))
-
-    raw_models = merged.get("model")
-    models = [raw_models] if isinstance(raw_models, str) else list(raw_models or [])
-    models = [m.strip() for text in models for m in re.split(r"[,\n]", text) if m.strip()]
-    if not models:
-        raise ConfigError(_NO_MODEL)
-    if len(set(models)) != len(models):
-        raise ConfigError(f"{where.get('model', 'model')}: a model is listed twice: {models}")
-
-    expect = Expectation.parse(merged.get("expect"), where.get("expect", "expect"))
-    expect_model = merged.get("expect_model")
-    if expect_model:
-        _compile(str(expect_model), where["expect_model"])
-
-    for name in ("ca_bundle", "summary_template", "baseline"):
-        if merged.get(name):
-            path = cwd / str(merged[name])
-            if not path.is_file():
-                raise ConfigError(f"{where[name]}: {merged[name]}: no such file")
-            merged[name] = str(path)
-
+    # The key first (registered as a secret inside), so that nothing below can show it
+    # and a key pasted into the base URL's query is refused unseen.
     auth_header = http_headers.check_auth_header(
         str(merged.get("auth_header") or http_headers.AUTHORIZATION),
         where.get("auth_header", "auth_header"),
@@ -360,8 +279,19 @@ def _build(
             raise ConfigError(_INVALID_KEY_NO_AUTH.format(where=where.get("negative", "negative")))
         key, source = "", _NO_KEY_NEEDED
     else:
-        key, source = _read_key(merged, env, fallback)
-    redact.register(key)
+        key, source = api_key.read(merged, env, fallback)
+    allow_plain = bool(merged.get("allow_plain_http", False))
+    base_url, base_query = url.endpoint(str(merged.get("base_url", DEFAULT_BASE_URL)),
+                                        where.get("base_url", "base_url"), key, allow_plain)
+    models = _models(merged.get("model"), where.get("model", "model"))
+    expect = Expectation.parse(merged.get("expect"), where.get("expect", "expect"))
+    expect_model = merged.get("expect_model")
+    if expect_model:
+        _compile(str(expect_model), where["expect_model"])
+
+    _trust_fallback(merged, where, env)
+    _files(merged, where, cwd)
+
     headers = http_headers.build(extra or {}, env, auth_header)
     notes = tuple(
         http_headers.LITERAL_SECRET.format(name=name)
@@ -397,6 +327,27 @@ def _build(
         config_file=str(config_path) if config_path else None,
     )
     return Settings(**fields)
+
+
+def _models(given: Any, where: str) -> list[str]:
+    """The model ids: a string (comma or line separated) or a list, none twice."""
+    listed = [given] if isinstance(given, str) else list(given or [])
+    models = [m.strip() for text in listed for m in re.split(r"[,\n]", text) if m.strip()]
+    if not models:
+        raise ConfigError(_NO_MODEL)
+    if len(set(models)) != len(models):
+        raise ConfigError(f"{where}: a model is listed twice: {models}")
+    return models
+
+
+def _files(merged: dict[str, Any], where: dict[str, str], cwd: Path) -> None:
+    """Settings that name a file must name one (relative to ``cwd``); made absolute."""
+    for name in ("ca_bundle", "summary_template", "baseline"):
+        if merged.get(name):
+            path = cwd / str(merged[name])
+            if not path.is_file():
+                raise ConfigError(f"{where[name]}: {merged[name]}: no such file")
+            merged[name] = str(path)
 
 
 def _direct() -> set[str]:

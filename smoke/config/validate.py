@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 from functools import cache
 from importlib import resources
@@ -51,8 +52,40 @@ def suggest(name: str, known: list[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+# Bounds the schema does not spell out, for every value from outside (issue 11): a
+# configuration value is a few words or a URL; these stop a hostile or broken file.
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.-]{1,60}")  # shown as is; any other key as repr()
+MAX_STRING = 64 * 1024
+MAX_ITEMS = 10_000
+MAX_OBJECT_BYTES = 64 * 1024  # extra_body and expect, serialized
+
+
+def _bounds(value: object, path: str) -> list[str]:
+    if isinstance(value, float) and not math.isfinite(value):
+        return [f"{path}: must be a finite number, got {value}"]
+    if isinstance(value, str) and len(value) > MAX_STRING:
+        return [f"{path}: {len(value)} characters, more than the {MAX_STRING} allowed"]
+    if isinstance(value, str) and "\x00" in value:
+        return [f"{path}: contains a NUL character (\\0), which no setting can hold"]
+    if isinstance(value, list) and len(value) > MAX_ITEMS:
+        return [f"{path}: {len(value)} items, more than the {MAX_ITEMS} allowed"]
+    if isinstance(value, dict) and path:
+        try:
+            size = len(json.dumps(value, allow_nan=False).encode("utf-8", "surrogatepass"))
+        except ValueError:
+            return [f"{path}: holds a number that is not finite (NaN or infinity)"]
+        except (TypeError, RecursionError):
+            return [f"{path}: holds a value that is not JSON (nested too deeply?)"]
+        if size > MAX_OBJECT_BYTES:
+            return [f"{path}: {size} bytes as JSON, more than the {MAX_OBJECT_BYTES} allowed"]
+    return []
+
+
 def errors(value: object, node: dict[str, Any], path: str) -> list[str]:
     """Return readable problems with ``value`` against schema ``node``; empty if valid."""
+    bounded = _bounds(value, path)
+    if bounded:
+        return bounded
     if "anyOf" in node:
         branches = [errors(value, sub, path) for sub in node["anyOf"]]
         if any(not b for b in branches):
@@ -92,7 +125,8 @@ def errors(value: object, node: dict[str, Any], path: str) -> list[str]:
     if isinstance(value, dict):
         props: dict[str, Any] = node.get("properties", {})
         for key, item in value.items():
-            where = f"{path}.{key}" if path else str(key)
+            name = str(key) if _PLAIN_KEY.fullmatch(str(key)) else _describe(key)
+            where = f"{path}.{name}" if path else name
             if key in props:
                 problems += errors(item, props[key], where)
             elif node.get("additionalProperties", True) is False:

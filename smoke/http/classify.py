@@ -7,6 +7,7 @@ OpenAI's contract in a known way (docs/compatibility.md) lands where it should.
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import socket
@@ -236,6 +237,8 @@ def response(status: int, headers: Mapping[str, str], body: bytes) -> tuple[Cate
             )
         fix = field_fix(err)
         return Category.REQUEST, f"{message}. Fix: {fix}" if fix else message
+    if status > 599 or status < 100:
+        return Category.PROTOCOL, f"HTTP {status} is not an HTTP status (100-599): {message}"
     if status >= 500:
         # CometAPI documents a 500 with error.code invalid_request as a bad request
         # that must not be retried.
@@ -257,6 +260,40 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return seen
 
 
+_NOT_HTTP = (
+    "the answer is not HTTP/1.x: {what}. Is base_url's port a TLS port spoken to in plain "
+    "http, a non-HTTP service, or a broken gateway?"
+)
+
+
+def malformed(chain: list[BaseException]) -> str | None:
+    """What is wrong with an answer that is not valid HTTP framing, if that is the fault:
+    a bad or missing status line (HTTP/0.9, garbage), an oversized header line, too many
+    headers, a malformed chunked body. A connection closed early is not this: it may be
+    a passing network fault, and stays ``connect``."""
+    import urllib3
+
+    for error in chain:
+        if isinstance(error, http.client.RemoteDisconnected):
+            return None  # a BadStatusLine too, but it means "closed without an answer"
+        if isinstance(error, urllib3.exceptions.InvalidChunkLength) or (
+            # http.client's own chunked reader (urllib3 2's read1): int(size, 16)
+            # failed; on b"" the connection simply closed early, which stays ``connect``.
+            isinstance(error, ValueError) and "base 16" in str(error)
+            and not str(error).endswith("b''")
+        ):
+            return "the chunked body is malformed (a chunk size that is not a hex number)"
+        if isinstance(error, http.client.BadStatusLine):
+            return _NOT_HTTP.format(what="the status line is malformed or missing")
+        if isinstance(error, http.client.LineTooLong):
+            return _NOT_HTTP.format(what="a header line is longer than 64 KiB")
+        if isinstance(error, http.client.HTTPException) and "headers" in str(error):
+            return _NOT_HTTP.format(what="more than 100 header lines")
+        if isinstance(error, urllib3.exceptions.InvalidHeader | http.client.InvalidURL):
+            return _NOT_HTTP.format(what="a header is malformed")
+    return None
+
+
 def exception(exc: BaseException, reading_body: bool = False) -> tuple[Category, str]:
     """Classify a transport exception (from requests, urllib3 or the socket)."""
     import requests
@@ -266,6 +303,9 @@ def exception(exc: BaseException, reading_body: bool = False) -> tuple[Category,
     text = one_line(" ".join(str(e) for e in chain), 400)
     if any(isinstance(e, socket.gaierror) for e in chain) or "NameResolution" in names:
         return Category.DNS, "the host does not resolve (name resolution failed)"
+    framing = malformed(chain)
+    if framing is not None:
+        return Category.PROTOCOL, framing
     if any(isinstance(e, ssl.SSLError | requests.exceptions.SSLError) for e in chain):
         if "hostname" in text.lower() or "doesn't match" in text or "IP address mismatch" in text:
             return Category.TLS, "TLS: the certificate does not match the host name"

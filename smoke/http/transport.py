@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 _CHUNK = 64 * 1024
 _MAX_SAME_HOST_REDIRECTS = 3
 USER_AGENT = "chat-smoke"
+_BAD_LOCATION = (
+    "a redirect whose Location header is not a valid URL (not followed): the endpoint or a "
+    "proxy in front of it is misconfigured; set base_url to the final address"
+)
 # A fresh id on every attempt, so support can correlate even when the server sends none.
 CLIENT_ID_HEADER = "X-Client-Request-Id"
 
@@ -128,12 +132,19 @@ class _Session(requests.Session):
 
 def new_session(endpoint: Endpoint) -> requests.Session:
     session = _Session()
-    # trust_env (the default) honours HTTPS_PROXY/HTTP_PROXY/NO_PROXY and
-    # REQUESTS_CA_BUNDLE; an explicit bundle wins.
-    if endpoint.ca_bundle:
-        session.verify = endpoint.ca_bundle
+    # trust_env (the default) honours HTTPS_PROXY/HTTP_PROXY/NO_PROXY. Trust is passed on
+    # every request instead (verify_for): requests' merge_environment_settings lets
+    # REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override session.verify (psf/requests#3829).
+    session.verify = verify_for(endpoint)
     session.headers["User-Agent"] = endpoint.user_agent
     return session
+
+
+def verify_for(endpoint: Endpoint) -> str | bool:
+    """What to trust: the bundle the configuration resolved (explicit ca_bundle >
+    REQUESTS_CA_BUNDLE > CURL_CA_BUNDLE > SSL_CERT_FILE, see smoke.config.load), else
+    requests' own default (certifi), named, so the environment cannot slip in."""
+    return endpoint.ca_bundle or requests.utils.DEFAULT_CA_BUNDLE_PATH
 
 
 def proxy_for(url: str) -> str | None:
@@ -246,15 +257,27 @@ def open_stream(
                 ),
                 allow_redirects=False,
                 stream=True,
+                # Per request: the only way an explicit bundle beats the environment's.
+                verify=verify_for(endpoint),
             )
         except requests.RequestException as exc:
             category, message = classify.exception(exc)
             raise TransportFailure(category, message) from None
+        except ValueError:
+            # requests parses a redirect's Location even when it does not follow it
+            # (Session.send, resolve_redirects): "http://[bad" raises here.
+            raise TransportFailure(Category.PROTOCOL, _BAD_LOCATION) from None
         location = response.headers.get("Location")
         if response.status_code in (307, 308) and location:
-            target = urljoin(url, location)
-            parts = urlsplit(target)
-            if parts[:2] + (parts.port,) == origin:
+            try:
+                target = urljoin(url, location)
+                parts = urlsplit(target)
+                same = parts[:2] + (parts.port,) == origin
+            except ValueError:
+                response.close()
+                raise TransportFailure(Category.PROTOCOL, _BAD_LOCATION,
+                                       response.status_code) from None
+            if same:
                 response.close()
                 url = target
                 continue

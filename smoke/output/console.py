@@ -27,7 +27,13 @@ def safe_write(out: TextIO | None, text: str) -> bool:
     if out is None:
         return False
     try:
-        out.write(text)
+        try:
+            out.write(text)
+        except UnicodeEncodeError:
+            # A stream whose encoding cannot carry outside text (PYTHONIOENCODING=ascii,
+            # a C locale on an older image): escapes, not exit 1 (issue 11).
+            encoding = getattr(out, "encoding", None) or "ascii"
+            out.write(text.encode(encoding, "backslashreplace").decode(encoding, "replace"))
         out.flush()
         return True
     except (BrokenPipeError, ValueError):  # ValueError: I/O on a closed file

@@ -8,9 +8,11 @@ a report that could not be written."""
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from smoke._version import __version__
+from smoke.output import redact
 from smoke.results import GateResult
 
 SCHEMA_VERSION = 2
@@ -48,5 +50,24 @@ def drift(result: GateResult) -> dict[str, Any] | None:
     return None
 
 
+def finite(value: Any) -> Any:
+    """``value`` with every number JSON (RFC 8259) cannot carry, NaN or infinity from a
+    server's ``usage`` (``1e999`` parses as infinity), turned into null; and every string
+    scrubbed before it is escaped (a mask laid over the escaped text could cut an escape
+    such as ``\\u001f`` in two; the writer's scrub is then only a safety net)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, str):
+        return redact.scrub(value)
+    if isinstance(value, dict):
+        return {redact.scrub(str(k)): finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
+
+
 def render(result: GateResult) -> str:
-    return json.dumps(as_dict(result), indent=2, ensure_ascii=False) + "\n"
+    # allow_nan=False: a report that parses everywhere, or an error here, never "NaN".
+    # Lone surrogates are left to the writer's scrub (redact.scrub replaces them).
+    return json.dumps(finite(as_dict(result)), indent=2, ensure_ascii=False,
+                      allow_nan=False) + "\n"

@@ -1,0 +1,100 @@
+"""The base URL: normalised, and refused where it would leak the key."""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
+
+from smoke.config import query as http_query
+from smoke.errors import ConfigError
+
+_PLAIN_HTTP = (
+    "base_url {url} is plain http to a host that is not loopback, which would send the key "
+    "unencrypted: use https, or pass --allow-plain-http for an internal gateway"
+)
+
+
+def shown(url: str) -> str:
+    """``url`` for a message: without user info or query, which may hold a secret."""
+    try:
+        parts = urlsplit(url.strip())
+        netloc = parts.netloc.rpartition("@")[2]
+        return repr(urlunsplit((parts.scheme, netloc, parts.path, "", ""))[:200])
+    except ValueError:
+        return "(the URL)"
+
+
+def check_secret_free(url: str, where: str, key: str | None = None) -> None:
+    """A key inside the URL would be logged by every proxy on the way: refuse it without
+    echoing it. User info (``https://user:KEY@host``) is always refused; a query value
+    (``?api-version=...`` is fine) only when it holds the key."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return  # normalize_url says what is wrong
+    if "@" in parts.netloc:
+        raise ConfigError(
+            f"{where}: the URL carries credentials (user info before '@'); remove them and "
+            f"put the key in COMETAPI_API_KEY. The URL is not shown"
+        )
+    if key and parts.query:
+        values = [unquote(v) for _, v in parse_qsl(parts.query, keep_blank_values=True)]
+        if key in parts.query or key in unquote(parts.query) or any(key in v for v in values):
+            raise ConfigError(
+                f"{where}: the URL's query carries the API key; remove it: the key is sent "
+                f"in a header (--auth-header), from COMETAPI_API_KEY. The URL is not shown"
+            )
+
+
+def normalize_url(url: str, where: str) -> str:
+    """The base URL without a trailing slash (an empty path gets /v1). A query string
+    (Azure's ``?api-version=…``) is kept: it is sent on every request. Nothing secret is
+    echoed: user info is refused unseen, and a message shows no query."""
+    check_secret_free(url, where)
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        raise ConfigError(f"{where}: not a valid URL; use the form "
+                          f"https://api.cometapi.com/v1") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"{where}: {shown(url)} is not an http(s) URL; use the form "
+            f"https://api.cometapi.com/v1"
+        )
+    if parts.fragment or url.strip().endswith("#"):
+        raise ConfigError(f"{where}: {shown(url)} has a #fragment, which is never sent; "
+                          f"remove it")
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise ConfigError(f"{where}: {shown(url)} has an invalid port") from None
+    path = parts.path.rstrip("/") or "/v1"
+    if path.endswith("/chat/completions"):
+        raise ConfigError(
+            f"{where}: give the base URL without /chat/completions, e.g. "
+            f"{urlunsplit((parts.scheme, parts.netloc, path[: -len('/chat/completions')], '', ''))}"
+        )
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+
+
+def endpoint(raw_url: str, where: str, key: str, allow_plain: bool) -> tuple[str, str]:
+    """(base URL, its query) from a configured base URL, refusing what would leak the key:
+    credentials or the key in the URL, and plain http to a host that is not loopback."""
+    check_secret_free(raw_url, where, key)
+    base_url, base_query = http_query.split(normalize_url(raw_url, where))
+    http_query.register(base_query)
+    host = urlsplit(base_url).hostname or ""
+    if base_url.startswith("http://") and not is_loopback(host) and not allow_plain:
+        raise ConfigError(_PLAIN_HTTP.format(url=base_url))
+    return base_url, base_query
