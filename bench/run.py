@@ -54,6 +54,7 @@ ROUND1_GATE_PER_SDK = 0.142 / 0.478
 # run in the same rounds: the most direct "+10 ms over round 1".
 ROUND1_COMMIT = "c9c4cdc"
 ROUND1 = f"round 1's gate ({ROUND1_COMMIT}, same command)"
+ROUND1_HELP = f"round 1's --help ({ROUND1_COMMIT})"
 PLAIN = "chat-smoke run (plain gate: 3 reports, features off)"
 FULL = "chat-smoke run (full feature set)"
 SDK = "openai SDK script"
@@ -189,6 +190,7 @@ def startup(runs: int) -> tuple[str, list[Row]]:
                      "--env-var", "model=stub-model", "--reporters", "cli"],
             CURL: curl,
             HELP: [*chat_smoke(), "--help"],
+            **({ROUND1_HELP: [*round1, "--help"]} if round1 else {}),
             PASS: [str(venv / "bin" / "python"), "-c", "pass"],
         }
         times, cpu = interleaved(commands, env, runs)
@@ -241,9 +243,13 @@ def startup(runs: int) -> tuple[str, list[Row]]:
         Row("plain gate ÷ newman", f"{gate_s / med[NEWMAN]:.2f}", "≤ 0.3",
             gate_s / med[NEWMAN] <= 0.3),
         Row("plain gate − curl", f"{gate_s - med[CURL]:.3f} s", "≤ 0.3 s",
-            gate_s - med[CURL] <= 0.3),
+            gate_s - med[CURL] <= 0.3,
+            f"round 1's gate in this run: {med[ROUND1] - med[CURL]:.3f} s" if ROUND1 in med
+            else ""),
         Row("`--help` ÷ `python -c pass`", f"{med[HELP] / med[PASS]:.2f}", "≤ 5",
-            med[HELP] / med[PASS] <= 5),
+            med[HELP] / med[PASS] <= 5,
+            f"round 1's in this run: {med[ROUND1_HELP] / med[PASS]:.2f}" if ROUND1_HELP in med
+            else ""),
     ]
     for label, values in worst.items():
         rows.append(Row(f"time to verdict, endpoint {label}, --deadline 5",
