@@ -115,3 +115,19 @@ def test_one_session_reads_the_environment_per_host(stub: StubServer, proxy: int
     assert session.merge_environment_settings(
         stub.url(host="localhost"), {}, None, None, None)["proxies"]["http"].endswith(
         f":{proxy}")
+
+
+def test_a_netrc_entry_for_the_host_does_not_replace_the_key(tmp_path: Path,
+                                                             stub: StubServer) -> None:
+    # requests reads ~/.netrc when a session has no auth of its own, and its Basic
+    # credentials then replace the Authorization header the gate set: a developer's or a
+    # CI image's .netrc (written by many deploy tools) would turn every run into 401.
+    home = tmp_path / "home"
+    home.mkdir()
+    netrc = home / ".netrc"
+    netrc.write_text(f"machine {stub.host} login deploy password not-the-key\n")
+    netrc.chmod(0o600)
+    run = run_cli(tmp_path, "--base-url", stub.url(), "--model", "stub-model",
+                  env={"HOME": str(home), "NETRC": str(netrc)})
+    assert run.code == 0, run.stdout + run.stderr
+    assert stub.requests[-1]["headers"]["Authorization"] == f"Bearer {KEY}"

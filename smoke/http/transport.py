@@ -130,8 +130,19 @@ class _Session(requests.Session):
         return settings
 
 
+class _NoNetrc(requests.auth.AuthBase):
+    """Leaves a request as it is. Set as the session's auth, so requests never reads
+    ``~/.netrc``: with trust_env it would put Basic credentials for the host in place of
+    the key's header (psf/requests: "Authorization headers set with headers= will be
+    overridden if credentials are specified in .netrc")."""
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        return r
+
+
 def new_session(endpoint: Endpoint) -> requests.Session:
     session = _Session()
+    session.auth = _NoNetrc()
     # trust_env (the default) honours HTTPS_PROXY/HTTP_PROXY/NO_PROXY. Trust is passed on
     # every request instead (verify_for): requests' merge_environment_settings lets
     # REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override session.verify (psf/requests#3829).
