@@ -13,11 +13,11 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, cast
 
 from smoke._version import __version__
 from smoke.categories import EXIT_PRECEDENCE, Category
+from smoke.config import reportfile
 from smoke.output import redact
 from smoke.output.commands import defuse
 from smoke.reports.json_report import SCHEMA_VERSION
@@ -90,29 +90,15 @@ class Leg:
 
 
 def load(path: str) -> Leg:
+    """A leg's report: untrusted JSON, checked against smoke/schema/report.schema.json."""
     try:
-        text = Path(path).read_text("utf-8")
-    except FileNotFoundError:
-        raise MergeError(path, "no such file") from None
-    except OSError as exc:
-        raise MergeError(path, f"cannot be read ({exc.strerror})") from None
-    except UnicodeDecodeError:
-        raise MergeError(path, "not UTF-8 text") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise MergeError(path, f"not JSON (line {exc.lineno}: {exc.msg})") from None
-    if not isinstance(data, dict):
-        raise MergeError(path, "not a JSON object")
-    for name, kind in (("schema_version", int), ("exit_code", int), ("verdict", str),
-                       ("checks", list)):
-        if name == "exit_code" and data.get(name) is None and data.get("verdict") == "incomplete":
-            continue  # a provisional report has no exit code yet
-        if not isinstance(data.get(name), kind) or isinstance(data.get(name), bool):
-            want = "a list" if kind is list else "an integer" if kind is int else "text"
-            raise MergeError(path, f"not a chat-smoke report ({name} is missing or not {want})")
-    if not all(isinstance(c, dict) and isinstance(c.get("id"), str) for c in data["checks"]):
-        raise MergeError(path, "not a chat-smoke report (a check without an id)")
+        data = reportfile.load(path)
+    except reportfile.ReportFileError as exc:
+        raise MergeError(path, str(exc)) from None
+    if data["exit_code"] is None and data["verdict"] != "incomplete":
+        # Only a provisional report has no exit code yet.
+        raise MergeError(path, "not a chat-smoke report: $.exit_code: null, but the verdict "
+                         f"is {data['verdict']!r} (only an incomplete report has none)")
     return Leg(path, data)
 
 
@@ -160,7 +146,7 @@ def merge(legs: list[Leg]) -> dict[str, Any]:
             str(leg.report.get("environment")) for leg in legs
             if leg.report.get("environment"))),
         "deployment_sha": shas.pop() if len(shas) == 1 else None,
-        "endpoint": decider.report.get("endpoint") if decider else {},
+        "endpoint": (decider.report.get("endpoint") or {}) if decider else {},
         "usage_total_tokens": sum(u for u in usage if isinstance(u, int)) or None,
         "warnings": [f"{leg.job}: {w}" for leg in legs for w in leg.report.get("warnings") or []],
         "jobs": jobs,
@@ -223,13 +209,62 @@ def _check(data: dict[str, Any]) -> Check:
     return Check(**fields)
 
 
+def _render(kind: str, report: dict[str, Any]) -> str:
+    from smoke.reports import junit
+    from smoke.reports.summary import merged as summary
+
+    if kind == "report_junit":
+        return junit.render(as_result(report))
+    if kind == "summary":
+        return summary.render(report)
+    return json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def write(report: dict[str, Any], targets: dict[str, str]) -> list[str]:
+    """Write every target. One that cannot be written becomes a failed ``report:<kind>``
+    check (``config``; it decides the exit code only when the jobs passed), every other
+    report is still written, and those written before it are rewritten to name it."""
+    from smoke.errors import ReportError
+    from smoke.reports.files import replaceable, write_text
+
+    order = sorted(targets, key=lambda kind: (not replaceable(targets[kind]),
+                                              kind == "report_json"))
+    problems: list[str] = []
+    written: list[str] = []
+    for kind in order:
+        try:
+            write_text(targets[kind], _render(kind, report))
+        except ReportError as exc:
+            problems.append(str(exc))
+            _report_failed(report, kind, str(exc))
+            for earlier in written:
+                if replaceable(targets[earlier]):
+                    try:
+                        write_text(targets[earlier], _render(earlier, report))
+                    except ReportError:  # pragma: no cover - written a moment ago
+                        pass
+        else:
+            written.append(kind)
+    return problems
+
+
+_REPORT_NAMES = {"report_json": "json", "report_junit": "junit", "summary": "summary"}
+
+
+def _report_failed(report: dict[str, Any], kind: str, message: str) -> None:
+    name = _REPORT_NAMES.get(kind, kind)
+    check = Check(f"report:{name}", "report", f"merged {name} report")
+    report["checks"].append({**_check_dict(check.fail(Category.CONFIG, message)),
+                             "job": "merge"})
+    if report["exit_code"] == 0:
+        report.update(verdict="fail", exit_code=2, category="config")
+
+
 def execute(paths: list[str], targets: dict[str, str], env: dict[str, str]) -> int:
     """Merge ``paths``, write the ``targets`` (report_json, report_junit, summary) and,
     on a GitHub runner, append the summary to the job summary; return the exit code."""
     import sys
 
-    from smoke.reports import junit
-    from smoke.reports.files import write_text
     from smoke.reports.summary import merged as summary
 
     try:
@@ -240,11 +275,8 @@ def execute(paths: list[str], targets: dict[str, str], env: dict[str, str]) -> i
         report = failed(exc.path, str(exc))
         # Job names and a malformed file's text are outside text: no CI command in them.
         print(defuse(redact.scrub(f"chat-smoke: config error: {exc}")), file=sys.stderr)
-    renderers = {"report_json": lambda: json.dumps(report, indent=2, ensure_ascii=False) + "\n",
-                 "report_junit": lambda: junit.render(as_result(report)),
-                 "summary": lambda: summary.render(report)}
-    for kind, path in targets.items():
-        write_text(path, renderers[kind]())
+    for problem in write(report, targets):
+        print(defuse(redact.scrub(f"chat-smoke: error: {problem}")), file=sys.stderr)
     if env.get("GITHUB_ACTIONS") == "true":
         from smoke.ci.github import append_summary
 

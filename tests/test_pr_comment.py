@@ -387,8 +387,11 @@ def test_a_slow_api_is_bounded(tmp_path: Path, github: FakeGitHub) -> None:
     github.script = {"GET": ["slow", "slow"]}
     done, log, seconds = _post(_github_env(github, tmp_path))
     assert done is None
-    assert seconds < 20  # the budget is 10 s; generous for a loaded machine
-    assert len(_warnings(log)) == 1 and "ReadTimeout" in _warnings(log)[0]
+    assert seconds < 15  # the budget is 10 s for the whole call (smoke/bounded.py)
+    warnings = _warnings(log)
+    # The second read's bound is what is left of the budget: whichever ends first.
+    assert len(warnings) == 1 and ("ReadTimeout" in warnings[0]
+                                   or "no answer within 10 s" in warnings[0]), warnings
 
 
 def test_the_body_stays_under_githubs_limit(tmp_path: Path, github: FakeGitHub) -> None:

@@ -18,7 +18,8 @@ from smoke.output import redact
 AUTHORIZATION = "Authorization"
 NO_AUTH = "none"
 # RFC 9110 token: the characters a field name may hold.
-_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+# Anchored with \A…\Z: "$" would also match before a final line break ("X-Foo\n").
+_NAME = re.compile(r"\A[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # Line breaks, NUL and other control characters (a tab is allowed) would split the
 # request or be refused by the HTTP client after the gate started.

@@ -78,7 +78,7 @@ BUDGET = 512 * 1024
 COMPACT_BUDGET = 60_000
 # A link to the full summary is only ever a plain http(s) URL: nothing that could end
 # the Markdown link or add another.
-_RUN_URL = re.compile(r"https?://[A-Za-z0-9._~:/?#@!$&'*+,;=%-]+")
+_RUN_URL = re.compile(r"\Ahttps?://[A-Za-z0-9._~:/?#@!$&'*+,;=%-]+\Z")
 TEMPLATE = "summary.md.j2"
 
 _TEMPLATE_ERROR = (
