@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from smoke.output import redact
 
@@ -126,11 +125,12 @@ def run(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> int:
 def _run(env: dict[str, str], inputs: Mapping[str, str], cwd: Path | None) -> int:
     from smoke import cancel, ci
     from smoke.ci.platform import PlatformStream, fail_on_error
-    from smoke.config import parse_bool
+    from smoke.config import parse_bool, url
     from smoke.config.key import register_all
     from smoke.runner import choose_platform
 
     register_all(inputs.get("api-key", ""))  # and each piece of two keys pasted together
+    url.register_secrets(inputs.get("base-url"))  # user info, a secret query, a fragment
     if parse_bool(inputs.get("comment-on-pr", "")):  # the comment's token: masked too
         redact.register(inputs.get("github-token"))
     env[KEY_VARIABLE] = inputs.get("api-key", "")
@@ -167,21 +167,20 @@ def config_failure(message: str, flags: Mapping[str, Any], env: Mapping[str, str
     annotations, outputs. Nothing is sent."""
     from smoke import reports, verdict
     from smoke.categories import Category
+    from smoke.config import url
     from smoke.gate import SHA_VARIABLES
     from smoke.results import Check, GateResult
 
     check = Check("preflight:config", "preflight", "configuration").fail(Category.CONFIG,
                                                                          message)
     code, category = verdict.decide([check])
-    base_url = str(flags.get("base_url") or "")
-    parts = urlsplit(base_url)
     result = GateResult(
         verdict="fail", exit_code=code, category=category,
         started_at=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         duration_ms=0, environment=str(flags.get("environment") or ""),
         deployment_sha=next((env[n].strip() for n in SHA_VARIABLES if env.get(n, "").strip()),
                             None),
-        endpoint={"base_url": base_url, "host": parts.hostname or "", "path": parts.path},
+        endpoint=url.public_endpoint(str(flags.get("base_url") or "")),
         checks=[check],
     )
     platform.check(check)

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from smoke import cancel, config
 from smoke.categories import Category
@@ -24,6 +23,7 @@ from smoke.checks import registry
 from smoke.checks.pool import Pool
 from smoke.checks.send import endpoint_of
 from smoke.checks.task import Plan
+from smoke.config import url
 from smoke.errors import ConfigError
 from smoke.http.deadline import Deadline
 from smoke.http.parse import total_tokens
@@ -233,8 +233,9 @@ def _result(state: _State, checks: list[Check], verdict: Verdict | None) -> Gate
     elif verdict is None:
         verdict = "pass" if exit_code == 0 else "fail"
     settings = state.settings
-    base_url = settings.public_base_url if settings else str(state.flags.get("base_url") or "")
-    parts = urlsplit(base_url)
+    # Never the URL as given: a config error may be about it (user info, a secret query).
+    endpoint = url.public_endpoint(settings.public_base_url if settings
+                                   else str(state.flags.get("base_url") or ""))
     warnings = list(state.warnings)
     for check in checks:
         warnings += check.warnings
@@ -246,7 +247,7 @@ def _result(state: _State, checks: list[Check], verdict: Verdict | None) -> Gate
         duration_ms=int((time.monotonic() - state.clock) * 1000),
         environment=settings.environment if settings else "",
         deployment_sha=_deployment_sha(state.env),
-        endpoint={"base_url": base_url, "host": parts.hostname or "", "path": parts.path},
+        endpoint=endpoint,
         checks=checks,
         config=settings.public() if settings else {},
         proxy=state.proxy,

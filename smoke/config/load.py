@@ -188,6 +188,9 @@ def _merge(
     """The layers merged and each value validated: (merged, where, env, config file,
     headers, header names given on the command line)."""
     api_key.preregister(flags, env)  # before any message could show it
+    for candidate in (flags.get("base_url"), *(env.get(n) for n in (
+            *_ENV_NAMES["base_url"], FALLBACK_BASE_URL))):
+        url.register_secrets(candidate if isinstance(candidate, str) else None)
     props = _properties()
     unknown = [name for name in flags if name not in props and name != "config"]
     if unknown:
@@ -214,6 +217,7 @@ def _merge(
     if config_path is not None:
         for name, value in read_file(config_path).items():
             merged[name], where[name] = value, f"{config_path.name}: {name}"
+        url.register_secrets(merged.get("base_url"))
         _add_headers(extra, merged.pop("headers", None), f"{config_path.name}: headers")
     for name, (value, var) in _env_layer(env).items():
         _check(name, value, var)

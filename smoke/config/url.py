@@ -7,6 +7,11 @@ from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 from smoke.config import query as http_query
 from smoke.errors import ConfigError
+from smoke.output import redact
+
+# A user name or fragment shorter than this is not registered as a secret: masking a
+# short word ("api") everywhere would garble the output (it is never shown anyway).
+_REGISTER_MIN = 6
 
 _PLAIN_HTTP = (
     "base_url {url} is plain http to a host that is not loopback, which would send the key "
@@ -22,6 +27,50 @@ def shown(url: str) -> str:
         return repr(urlunsplit((parts.scheme, netloc, parts.path, "", ""))[:200])
     except ValueError:
         return "(the URL)"
+
+
+def register_secrets(url: str | None) -> None:
+    """Register what a URL may carry that is secret, before anything could show it (issue
+    26): the user info (user and password), secret-looking query values, the fragment.
+    A server or a proxy that echoes the URL back is then masked too."""
+    if not url:
+        return
+    try:
+        parts = urlsplit(str(url).strip())
+        user, password = parts.username, parts.password
+    except ValueError:
+        return
+    if password:
+        redact.register(unquote(password))
+        redact.register(password)
+    if user and len(user) >= _REGISTER_MIN:
+        redact.register(unquote(user))
+        redact.register(user)
+    if parts.fragment and len(parts.fragment) >= _REGISTER_MIN:
+        redact.register(parts.fragment)
+    http_query.register(parts.query)
+
+
+def public(url: str) -> str:
+    """``url`` as any output may show it, whatever it holds and even when it is invalid:
+    without user info and fragment, secret-looking query values masked."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return "(not a valid URL)"
+    netloc = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, netloc, parts.path, http_query.masked(parts.query), ""))
+
+
+def public_endpoint(url: str) -> dict[str, str]:
+    """The report's ``endpoint`` for a URL that was never validated (a config error)."""
+    shown = public(url)
+    try:
+        parts = urlsplit(shown)
+        host = parts.hostname or ""
+    except ValueError:
+        return {"base_url": shown, "host": "", "path": ""}
+    return {"base_url": shown, "host": host, "path": parts.path}
 
 
 def check_secret_free(url: str, where: str, key: str | None = None) -> None:
