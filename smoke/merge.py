@@ -18,6 +18,8 @@ from typing import Any, cast
 from smoke._version import __version__
 from smoke.categories import EXIT_PRECEDENCE, Category
 from smoke.config import reportfile
+from smoke.config import targets as targets_config
+from smoke.errors import ConfigError
 from smoke.output import redact
 from smoke.output.commands import defuse
 from smoke.reports.json_report import SCHEMA_VERSION
@@ -160,7 +162,8 @@ def failed(path: str, message: str) -> dict[str, Any]:
     report.update(verdict="fail", exit_code=2, category="config", jobs=[], checks=[{
         **_check_dict(Check("merge:config", "preflight", "merge the matrix reports")
                       .fail(Category.CONFIG, message)), "job": "merge"}])
-    report["failed_file"] = path
+    if path:
+        report["failed_file"] = path
     return report
 
 
@@ -268,13 +271,19 @@ def execute(paths: list[str], targets: dict[str, str], env: dict[str, str]) -> i
     from smoke.reports.summary import merged as summary
 
     try:
+        flags = {kind: "--" + kind.replace("_", "-") for kind in targets}
+        targets_config.check_distinct(targets, flags)
         if not paths:
             raise MergeError("(none)", "no report given")
         report = merge([load(path) for path in paths])
-    except MergeError as exc:
-        report = failed(exc.path, str(exc))
+    except (MergeError, ConfigError) as exc:
+        report = failed(exc.path if isinstance(exc, MergeError) else "", str(exc))
         # Job names and a malformed file's text are outside text: no CI command in them.
         print(defuse(redact.scrub(f"chat-smoke: config error: {exc}")), file=sys.stderr)
+    # The JSON report first where two share a place; a report on stdout keeps it alone.
+    targets = targets_config.distinct(dict(sorted(targets.items(),
+                                                  key=lambda item: item[0] != "report_json")))
+    console = sys.stderr if targets_config.to_stdout(targets) else sys.stdout
     for problem in write(report, targets):
         print(defuse(redact.scrub(f"chat-smoke: error: {problem}")), file=sys.stderr)
     if env.get("GITHUB_ACTIONS") == "true":
@@ -286,5 +295,6 @@ def execute(paths: list[str], targets: dict[str, str], env: dict[str, str]) -> i
         f"chat-smoke merge: {report['verdict']} (exit {code}) over {len(report['jobs'])} "
         "job(s)" + "".join(f"\n  {j['verdict']:<9} exit {j['exit_code']}  {j['job']}"
                            + (f"  {j['deciding_check']}: {j['category']}"
-                              if j["deciding_check"] else "") for j in report["jobs"]))))
+                              if j["deciding_check"] else "") for j in report["jobs"]))),
+        file=console)
     return code

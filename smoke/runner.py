@@ -3,6 +3,7 @@ publish to the platform."""
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 from smoke import ci, config, gate, reports
 from smoke.ci.platform import Platform
 from smoke.config.settings import Settings
+from smoke.config.targets import to_stdout
 from smoke.errors import ConfigError, ReportError
 from smoke.output import redact
 from smoke.output.console import Console, error_line
@@ -31,6 +33,17 @@ def choose_platform(flags: Mapping[str, Any], env: Mapping[str, str],
     except ConfigError:
         choice = str(flags.get("ci") or env.get("SMOKE_CI", "")).strip() or None
     return ci.resolve(choice, env)
+
+
+def report_paths(flags: Mapping[str, Any], env: Mapping[str, str],
+                 cwd: Path | None = None) -> dict[str, str]:
+    """Where the reports will go, read before the console exists (like the platform):
+    from the configuration, or from the flags alone when it is broken."""
+    try:
+        values = config.peek_many(reports.KINDS, flags, env, cwd)
+    except ConfigError:
+        values = {kind: flags.get(kind) for kind in reports.KINDS}
+    return {kind: str(value) for kind, value in values.items() if value}
 
 
 class Provisional:
@@ -80,13 +93,18 @@ def _execute(
     platform: Platform | None,
 ) -> int:
     if platform is None:
-        platform = ci.make(choose_platform(flags, env, cwd))
+        # A report on stdout ("-") keeps stdout to itself: the console goes to stderr.
+        out = sys.stderr if to_stdout(report_paths(flags, env, cwd)) else None
+        platform = ci.make(choose_platform(flags, env, cwd), out)
     provisional = Provisional(flags, platform.default_reports)
     result, settings = gate.run(flags, env, cwd, platform, provisional)
     provisional.close()
     template = settings.summary_template if settings else None
     # Where the CI collects reports by itself (Bitbucket's test-results/), unless given.
-    targets = {**platform.default_reports, **reports.paths(settings, flags)}
+    # A configuration that failed after its layers merged (a bad value, two reports on
+    # one path) still names its reports: the file's and the environment's too.
+    chosen = reports.paths(settings, flags) if settings else report_paths(flags, env, cwd)
+    targets = {**platform.default_reports, **chosen}
     # Local evidence first: every report, then the outputs, annotations and job summary.
     # A report that cannot be written becomes a check of its own (report:junit, config).
     result, problems = reports.write_all(result, targets, template)

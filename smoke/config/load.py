@@ -17,7 +17,7 @@ from typing import Any
 
 from smoke.config import headers as http_headers
 from smoke.config import key as api_key
-from smoke.config import url, yamlfile
+from smoke.config import targets, url, yamlfile
 from smoke.config.expect import Expectation
 from smoke.config.settings import Settings as Settings  # re-exported: config.Settings
 from smoke.config.validate import errors, schema, suggest
@@ -181,6 +181,13 @@ def peek(name: str, flags: Mapping[str, Any], env: Mapping[str, str] | None = No
     return merged.get(name)
 
 
+def peek_many(names: tuple[str, ...], flags: Mapping[str, Any],
+              env: Mapping[str, str] | None = None, cwd: Path | None = None) -> dict[str, Any]:
+    """Several merged, validated settings at once (see :func:`peek`)."""
+    merged = _merge(flags, os.environ if env is None else env, cwd or Path.cwd())[0]
+    return {name: merged.get(name) for name in names}
+
+
 def _merge(
     flags: Mapping[str, Any], env: Mapping[str, str], cwd: Path
 ) -> tuple[dict[str, Any], dict[str, str], Mapping[str, str], Path | None,
@@ -295,6 +302,8 @@ def _build(
 
     _trust_fallback(merged, where, env)
     _files(merged, where, cwd)
+    targets.check_distinct({k: str(merged[k]) for k in targets.KINDS if merged.get(k)},
+                           where)
 
     headers = http_headers.build(extra or {}, env, auth_header)
     notes = tuple(

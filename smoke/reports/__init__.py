@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from smoke.categories import Category
+from smoke.config.targets import distinct
 from smoke.errors import ReportError
 from smoke.reports import json_report
 from smoke.reports.files import replaceable, write_text
@@ -61,6 +62,9 @@ def write_all(
     Order: regular files first, the JSON report last among them (it then names a failure
     of the others without a rewrite), streams and devices after; a regular file written
     before a failure is rewritten so that every report names every failure."""
+    # Two kinds on one place is a config error; its own reports go to the place once
+    # (the JSON report first), never one over the other.
+    targets = distinct(dict(sorted(targets.items(), key=lambda item: item[0] != "report_json")))
     order = sorted(targets, key=lambda kind: (not replaceable(targets[kind]),
                                               kind == "report_json"))
     problems: list[ReportError] = []
