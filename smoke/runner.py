@@ -107,7 +107,9 @@ def _execute(
     targets = {**platform.default_reports, **chosen}
     # Local evidence first: every report, then the outputs, annotations and job summary.
     # A report that cannot be written becomes a check of its own (report:junit, config).
-    result, problems = reports.write_all(result, targets, template)
+    # A summary template renders within what the deadline leaves (at least a second).
+    left = settings.deadline - result.duration_ms / 1000 if settings else None
+    result, problems = reports.write_all(result, targets, template, left)
     for problem in problems:
         platform.line(f"chat-smoke: error: {problem}")
     if problems and settings is not None:

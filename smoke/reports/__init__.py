@@ -30,7 +30,8 @@ def paths(settings: Any, flags: Mapping[str, Any]) -> dict[str, str]:
     return found
 
 
-def render(kind: str, result: GateResult, template: str | None = None) -> str:
+def render(kind: str, result: GateResult, template: str | None = None,
+           budget: float | None = None) -> str:
     if kind == "report_json":
         return json_report.render(result)
     if kind == "report_junit":
@@ -40,7 +41,7 @@ def render(kind: str, result: GateResult, template: str | None = None) -> str:
     if kind == "summary":
         from smoke.reports.summary import markdown
 
-        return markdown.render(result, template)
+        return markdown.render(result, template, budget=budget)
     if kind == "report_dotenv":
         from smoke.reports import dotenv
 
@@ -53,7 +54,8 @@ def render(kind: str, result: GateResult, template: str | None = None) -> str:
 
 
 def write_all(
-    result: GateResult, targets: Mapping[str, str], template: str | None = None
+    result: GateResult, targets: Mapping[str, str], template: str | None = None,
+    budget: float | None = None,
 ) -> tuple[GateResult, list[ReportError]]:
     """Write every report. One that cannot be written becomes a failed check of its own
     (``report:junit``, category ``config``) that joins the verdict, and every other report
@@ -71,14 +73,15 @@ def write_all(
     written: list[str] = []
     for kind in order:
         try:
-            write_text(targets[kind], render(kind, result, template))
+            write_text(targets[kind], render(kind, result, template, budget))
         except ReportError as exc:
             problems.append(exc)
             result = failed_report(result, kind, str(exc))
             for earlier in written:
                 if replaceable(targets[earlier]):
                     try:
-                        write_text(targets[earlier], render(earlier, result, template))
+                        write_text(targets[earlier], render(earlier, result, template,
+                                                            budget))
                     except ReportError:  # pragma: no cover - written a moment ago
                         pass
         else:
