@@ -22,6 +22,7 @@ from smoke.config import targets as targets_config
 from smoke.errors import ConfigError
 from smoke.output import redact
 from smoke.output.commands import defuse
+from smoke.owners import Owner
 from smoke.reports.json_report import SCHEMA_VERSION
 from smoke.results import Attempt, Check, GateResult, Step
 
@@ -201,6 +202,7 @@ def _category(value: Any) -> Category | None:
 def _check(data: dict[str, Any]) -> Check:
     fields = {k: v for k, v in data.items() if k in _CHECK_FIELDS}
     fields["category"] = _category(fields.get("category"))
+    fields["owner"] = Owner.from_dict(fields.get("owner"))  # a leg's JSON, as an Owner
     fields["steps"] = [Step(**{k: v for k, v in s.items() if k in _STEP_FIELDS})
                        for s in fields.get("steps") or [] if isinstance(s, dict)]
     fields["attempt_log"] = [

@@ -128,10 +128,12 @@ def errors(value: object, node: dict[str, Any], path: str, *,
         if any(not b for b in branches):
             return []
         # Report the branch whose type matches, else a summary of what is accepted.
-        for branch, found in zip(node["anyOf"], branches, strict=True):
+        resolved = [root["$defs"][str(b["$ref"]).removeprefix("#/$defs/")] if "$ref" in b
+                    else b for b in node["anyOf"]]
+        for branch, found in zip(resolved, branches, strict=True):
             if "type" in branch and _is_type(value, branch["type"]):
                 return found
-        kinds = " or ".join(str(branch.get("type")) for branch in node["anyOf"])
+        kinds = " or ".join(str(branch.get("type")) for branch in resolved)
         return [f"{path}: expected {kinds}, got {_describe(value)}"]
     types = node.get("type")
     if types is not None:
