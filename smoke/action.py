@@ -119,7 +119,9 @@ def run(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> int:
     # Registered before anything prints: the platform masks it first thing. The scope
     # holds the run's secrets, and forgets them when the run is over.
     with redact.scope(inputs.get("api-key")):
-        return _run(env, inputs, cwd)
+        code = _run(env, inputs, cwd)
+    cancel.finish()  # the outputs and reports say this code: no late signal changes it
+    return code
 
 
 def _run(env: dict[str, str], inputs: Mapping[str, str], cwd: Path | None) -> int:

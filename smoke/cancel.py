@@ -7,6 +7,11 @@ reports as usual; the process then exits 128 + the signal number. A second signa
 once. A handler is needed as PID 1 too: the kernel drops a signal with the default
 disposition sent to a PID namespace's init, so ``docker stop`` would otherwise wait out
 its grace period and SIGKILL a gate that never learnt it was asked to stop.
+
+Once the result is decided (:func:`settle`), a signal no longer changes it: the reports
+and outputs being written carry that exit code, publishing stops at once (every network
+side effect waits through :mod:`smoke.bounded` with ``stop=requested``), and the process
+exits with that code, even on a second signal.
 """
 
 from __future__ import annotations
@@ -20,14 +25,42 @@ SIGNALS: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM, signal.SIG
 POLL_S = 0.05  # how often a wait looks at the flag: well inside the 1 s aim
 
 _signum: int | None = None
+# The exit code the reports already carry, once the run's result is decided and being
+# written: a late signal (while publishing: the PR comment, an incident, a notification)
+# cuts the rest short but never contradicts them (issue 26).
+_settled: int | None = None
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:
     global _signum
     if _signum is not None:
-        # The CI asked twice: leave now, with the code of the first request.
-        os._exit(128 + _signum)
+        # The CI asked twice: leave now, with the code of the first request, or the code
+        # the reports and outputs already say.
+        os._exit(_settled if _settled is not None else 128 + _signum)
     _signum = signum
+
+
+def settle(code: int | None) -> None:
+    """The run's exit code is decided and its evidence is being written: from now on a
+    signal stops only what is left to publish, and the process exits with ``code``.
+    None: a new run begins (nothing is decided)."""
+    global _settled
+    _settled = code
+
+
+def settled() -> int | None:
+    return _settled
+
+
+def finish() -> None:
+    """The process is about to exit with the code everything carries: from here a signal
+    is ignored. (Python puts back the default action of a signal it handled while the
+    interpreter shuts down, so a late SIGTERM would kill it: exit 143 against reports
+    and outputs that say otherwise.) Main thread only; elsewhere nothing happens."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
 
 
 def install() -> bool:
@@ -61,5 +94,6 @@ def request(signum: int) -> None:
 
 
 def reset() -> None:
-    global _signum
+    global _signum, _settled
     _signum = None
+    _settled = None

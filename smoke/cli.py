@@ -141,7 +141,9 @@ def run(**options: Any) -> None:
     _import_gate()
     from smoke.runner import execute_safely
 
-    sys.exit(execute_safely(options, dict(os.environ)))
+    code = execute_safely(options, dict(os.environ))
+    cancel.finish()  # the reports say this code: no late signal changes it now
+    sys.exit(code)
 
 
 def _import_gate() -> None:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from smoke import ci, config, gate, reports
+from smoke import cancel, ci, config, gate, reports
 from smoke.ci.platform import Platform
 from smoke.config.settings import Settings
 from smoke.config.targets import to_stdout
@@ -92,6 +92,7 @@ def _execute(
     cwd: Path | None,
     platform: Platform | None,
 ) -> int:
+    cancel.settle(None)  # nothing decided yet: a signal now cancels the run
     if platform is None:
         # A report on stdout ("-") keeps stdout to itself: the console goes to stderr.
         out = sys.stderr if to_stdout(report_paths(flags, env, cwd)) else None
@@ -109,7 +110,9 @@ def _execute(
     # A report that cannot be written becomes a check of its own (report:junit, config).
     # A summary template renders within what the deadline leaves (at least a second).
     left = settings.deadline - result.duration_ms / 1000 if settings else None
+    cancel.settle(result.exit_code)  # a late signal cuts publishing short, never the verdict
     result, problems = reports.write_all(result, targets, template, left)
+    cancel.settle(result.exit_code)  # a report that could not be written decided it
     for problem in problems:
         platform.line(f"chat-smoke: error: {problem}")
     if problems and settings is not None:

@@ -10,6 +10,7 @@ comment's documented budget is 10 s; the run must end within it plus a small mar
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -202,3 +203,51 @@ def test_the_helper_stops_when_asked_and_sends_nothing_after() -> None:
         time.sleep(0.3)
         stop.set()
         assert len(server.requests) == 1
+
+
+# -- class 10: a late signal while publishing --------------------------------------------
+@pytest.mark.parametrize(("scenario", "code", "signals"), [
+    (None, 0, (signal.SIGTERM,)),
+    ("bad-key", 3, (signal.SIGTERM,)),
+    (None, 0, (signal.SIGTERM, signal.SIGINT)),  # the second exits at once: same code
+    ("bad-key", 3, (signal.SIGINT, signal.SIGTERM)),
+])
+def test_a_signal_while_publishing_leaves_outputs_agreeing_with_the_exit_code(
+        tmp_path: Path, gate_stub: StubServer, scenario: str | None, code: int,
+        signals: tuple[signal.Signals, ...]) -> None:
+    stop = threading.Event()
+    with RawServer(_hang(stop)) as api:
+        workspace, files = tmp_path / "workspace", tmp_path / "files"
+        for folder in (workspace, files, files / "home", files / "temp"):
+            folder.mkdir(parents=True)
+        event = tmp_path / "event.json"
+        event.write_text(json.dumps({"number": 42, "pull_request": {"number": 42}}), "utf-8")
+        env = runner_env(workspace, files, {
+            "api-key": KEY, "base-url": gate_stub.url(scenario), "model": "stub-model",
+            "comment-on-pr": "true", "github-token": TOKEN, "retries": "0"})
+        env.update({"GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": str(event),
+                    "GITHUB_API_URL": api.url[:-3] + "/api/v3"})
+        proc = subprocess.Popen([sys.executable, str(ENTRYPOINT)], cwd=workspace, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for _ in range(400):  # publishing: the comment's first call has reached the API
+            if api.requests:
+                break
+            time.sleep(0.05)
+        assert api.requests, "the comment never started"
+        sent = time.monotonic()
+        for number in signals:
+            proc.send_signal(number)
+            time.sleep(0.2)
+        log, _ = proc.communicate(timeout=30)
+        took = time.monotonic() - sent
+        stop.set()
+    assert proc.returncode == code, log  # the verdict stands: not 128 + the signal
+    assert took < 3, took  # publishing stopped at once, not after the comment's 10 s
+    outputs = dict(parse_output_file(Path(env["GITHUB_OUTPUT"]).read_text("utf-8")))
+    assert outputs["exit-code"] == str(code)
+    assert outputs["verdict"] == ("pass" if code == 0 else "fail")
+    report = json.loads((workspace / outputs["report-json"]).read_text("utf-8"))
+    assert report["exit_code"] == code and report["verdict"] == outputs["verdict"]
+    if len(signals) == 1:
+        warnings = _comment_warnings(log)
+        assert len(warnings) == 1 and "stopped before the pull-request comment" in warnings[0]
