@@ -1,4 +1,11 @@
-"""The JSON report, ``schema_version: 2``: a public contract. Add fields; never rename.
+"""The JSON report, ``schema_version: 3``: a public contract. Add fields; never rename.
+
+Version 3 (from 2, one bump for the whole round): ``config.per_model`` (each model's own
+settings), ``config`` keys ``reasoning_effort``, ``request_body``, ``parser``,
+``parser_command``, ``require_fields``, ``require_headers``; a check's
+``details.request_body`` (``file``, ``sha256``, ``bytes``: never the body's text),
+``details.parser`` (``kind``, ``name``, ``text``, ``builtin_text``, ``duration_ms``) and
+``details.asserted_text_from``; preflight checks ``parser:NAME``.
 
 Version 2 (from 1): the outcome ``cancelled`` for a check, the verdicts ``cancelled``
 (exit 128 + the signal) and ``incomplete`` (only in the provisional report written while
@@ -15,7 +22,7 @@ from smoke._version import __version__
 from smoke.output import redact
 from smoke.results import GateResult
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def as_dict(result: GateResult) -> dict[str, Any]:
