@@ -18,6 +18,7 @@ from typing import Any
 from smoke.config import headers as http_headers
 from smoke.config import key as api_key
 from smoke.config import models as model_entries
+from smoke.config import owners as owners_map
 from smoke.config import url, yamlfile
 from smoke.config.expect import Expectation
 from smoke.config.settings import Settings as Settings  # re-exported: config.Settings
@@ -333,6 +334,7 @@ def _build(
         require_fields=tuple(merged.get("require_fields") or ()),
         require_headers=tuple(merged.get("require_headers") or ()),
         config_file=str(config_path) if config_path else None,
+        owners=owners_map.parse(merged.get("owners"), where.get("owners", "owners")),
         workdir=str(cwd),
         model_overrides=model_entries.resolved(
             entries, {f.name for f in dataclasses.fields(Settings)},
@@ -371,7 +373,8 @@ def _field(name: str, value: Any, where: str, cwd: Path) -> dict[str, Any]:
 
 def _files(merged: dict[str, Any], where: dict[str, str], cwd: Path) -> None:
     """Settings that name a file must name one (relative to ``cwd``); made absolute."""
-    for name in ("ca_bundle", "summary_template", "baseline"):
+    for name in ("ca_bundle", "summary_template", "baseline"):  # not previous_report: the
+        # first run of a monitor has none yet (a missing one is a note, not an error)
         if merged.get(name):
             path = cwd / str(merged[name])
             if not path.is_file():
