@@ -107,12 +107,24 @@ def _bounds(value: object, path: str, limits: bool = True) -> list[str]:
     return []
 
 
+def resolve(node: dict[str, Any], root: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``node``, or the node its local ``$ref`` (``#/properties/x``, ``#/$defs/x``) names
+    in ``root`` (default: the config file's schema): a model entry's overrides refer to the
+    top-level keys, so the two never disagree; the report schema's checks to ``$defs``."""
+    ref = node.get("$ref")
+    if not isinstance(ref, str):
+        return node
+    found: Any = schema() if root is None else root
+    for part in ref.removeprefix("#/").split("/"):
+        found = found[part]
+    return resolve(found, root)
+
+
 def errors(value: object, node: dict[str, Any], path: str, *,
            root: dict[str, Any] | None = None, limits: bool = True) -> list[str]:
     """Return readable problems with ``value`` against schema ``node``; empty if valid.
-    ``root``: the schema a ``$ref`` (``#/$defs/NAME``) points into (default: the config
-    file's). ``limits``: the size bounds of a configuration value (off for a report)."""
-    root = schema() if root is None else root
+    ``root``: the schema a ``$ref`` points into (default: the config file's). ``limits``:
+    the size bounds of a configuration value (off for a report)."""
 
     def sub(item: object, child: dict[str, Any], where: str) -> list[str]:
         return errors(item, child, where, root=root, limits=limits)
@@ -120,20 +132,17 @@ def errors(value: object, node: dict[str, Any], path: str, *,
     bounded = _bounds(value, path, limits)
     if bounded:
         return bounded
-    if "$ref" in node:
-        name = str(node["$ref"]).removeprefix("#/$defs/")
-        return sub(value, root["$defs"][name], path)
+    node = resolve(node, root)
     if "anyOf" in node:
-        branches = [sub(value, branch, path) for branch in node["anyOf"]]
+        subs = [resolve(branch, root) for branch in node["anyOf"]]
+        branches = [sub(value, branch, path) for branch in subs]
         if any(not b for b in branches):
             return []
         # Report the branch whose type matches, else a summary of what is accepted.
-        resolved = [root["$defs"][str(b["$ref"]).removeprefix("#/$defs/")] if "$ref" in b
-                    else b for b in node["anyOf"]]
-        for branch, found in zip(resolved, branches, strict=True):
+        for branch, found in zip(subs, branches, strict=True):
             if "type" in branch and _is_type(value, branch["type"]):
                 return found
-        kinds = " or ".join(str(branch.get("type")) for branch in resolved)
+        kinds = " or ".join(str(branch.get("type")) for branch in subs)
         return [f"{path}: expected {kinds}, got {_describe(value)}"]
     types = node.get("type")
     if types is not None:
@@ -165,7 +174,7 @@ def errors(value: object, node: dict[str, Any], path: str, *,
         props: dict[str, Any] = node.get("properties", {})
         for name in node.get("required", ()):
             if name not in value:
-                problems.append(f"{f'{path}.{name}' if path else name}: missing")
+                problems.append(f"{f'{path}.{name}' if path else name}: missing (required)")
         for key, item in value.items():
             name = str(key) if _PLAIN_KEY.fullmatch(str(key)) else _describe(key)
             where = f"{path}.{name}" if path else name
