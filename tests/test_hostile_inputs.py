@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from smoke import gate, merge
@@ -31,6 +31,7 @@ from smoke.stub import StubServer
 from tests.conftest import KEY, run_cli
 from tests.hardkit import strict_json
 from tests.reportschema import problems
+from tests.support.fuzz import examples
 
 GATE_CODES = {0, 2, 3, 4, 5, 6, 130, 137, 143, 129}
 
@@ -217,12 +218,7 @@ def _mutate(report: dict[str, Any], data: st.DataObject) -> Any:
     return mutated
 
 
-_FUZZ = settings(max_examples=int(os.environ.get("CHAT_SMOKE_FUZZ_EXAMPLES", "150")),
-                 deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                       HealthCheck.too_slow])
-
-
-@_FUZZ
+@examples(150)
 @given(data=st.data())
 def test_fuzzed_legs_never_exit_1_and_always_give_valid_reports(
         base: dict[str, Any], data: st.DataObject) -> None:
@@ -244,7 +240,7 @@ def test_fuzzed_legs_never_exit_1_and_always_give_valid_reports(
             assert str(bad) in err.getvalue()
 
 
-@_FUZZ
+@examples(100)
 @given(data=st.data())
 def test_fuzzed_baselines_never_exit_1_and_always_give_valid_reports(
         stub: StubServer, base: dict[str, Any], data: st.DataObject) -> None:
@@ -265,7 +261,7 @@ def test_fuzzed_legs_through_the_real_program(tmp_path: Path, base: dict[str, An
     """A few mutations through ``python -m smoke merge`` (the fuzz above is in-process)."""
     seen: list[int] = []
 
-    @settings(max_examples=12, deadline=None, database=None)
+    @examples(12)
     @given(data=st.data())
     def one(data: st.DataObject) -> None:
         mutated = _mutate(base, data)
