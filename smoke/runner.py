@@ -20,30 +20,40 @@ from smoke.reports import json_report
 from smoke.reports.files import replaceable, write_text
 from smoke.results import GateResult
 
+_NOT_READ: dict[str, Any] = {}
+
+
+def peek(flags: Mapping[str, Any], env: Mapping[str, str],
+         cwd: Path | None = None) -> dict[str, Any] | None:
+    """``ci`` and the report paths, merged from every layer without building the settings
+    (the key is read once, by the gate: a key file may be a pipe); None when the
+    configuration is broken there (the gate then reports the problem)."""
+    try:
+        found: dict[str, Any] = config.peek_many(("ci", *reports.KINDS), flags, env, cwd)
+    except ConfigError:
+        return None
+    return found
+
 
 def choose_platform(flags: Mapping[str, Any], env: Mapping[str, str],
-                    cwd: Path | None = None) -> str:
+                    cwd: Path | None = None,
+                    peeked: dict[str, Any] | None = _NOT_READ) -> str:
     """The platform to print for: ``ci`` from the flags, the environment or the config
     file (``auto``: detected). Read before the gate runs, because the console must exist
     before its first line; when the configuration is broken, the flag or SMOKE_CI still
     counts and the gate reports the problem."""
-    try:
-        # peek, not load: the key is read once, by the gate (a key file may be a pipe)
-        choice: str | None = config.peek("ci", flags, env, cwd)
-    except ConfigError:
-        choice = str(flags.get("ci") or env.get("SMOKE_CI", "")).strip() or None
+    if peeked is _NOT_READ:
+        peeked = peek(flags, env, cwd)
+    choice: str | None = peeked.get("ci") if peeked is not None else (
+        str(flags.get("ci") or env.get("SMOKE_CI", "")).strip() or None)
     return ci.resolve(choice, env)
 
 
-def report_paths(flags: Mapping[str, Any], env: Mapping[str, str],
-                 cwd: Path | None = None) -> dict[str, str]:
-    """Where the reports will go, read before the console exists (like the platform):
-    from the configuration, or from the flags alone when it is broken."""
-    try:
-        values = config.peek_many(reports.KINDS, flags, env, cwd)
-    except ConfigError:
-        values = {kind: flags.get(kind) for kind in reports.KINDS}
-    return {kind: str(value) for kind, value in values.items() if value}
+def report_paths(flags: Mapping[str, Any], peeked: dict[str, Any] | None) -> dict[str, str]:
+    """Where the reports go, from the configuration's layers (``peeked``), or from the
+    flags alone when it is broken."""
+    source = peeked if peeked is not None else flags
+    return {kind: str(source[kind]) for kind in reports.KINDS if source.get(kind)}
 
 
 class Provisional:
@@ -93,10 +103,12 @@ def _execute(
     platform: Platform | None,
 ) -> int:
     cancel.settle(None)  # nothing decided yet: a signal now cancels the run
+    peeked: dict[str, Any] | None = _NOT_READ
     if platform is None:
+        peeked = peek(flags, env, cwd)
         # A report on stdout ("-") keeps stdout to itself: the console goes to stderr.
-        out = sys.stderr if to_stdout(report_paths(flags, env, cwd)) else None
-        platform = ci.make(choose_platform(flags, env, cwd), out)
+        out = sys.stderr if to_stdout(report_paths(flags, peeked)) else None
+        platform = ci.make(choose_platform(flags, env, cwd, peeked), out)
     provisional = Provisional(flags, platform.default_reports)
     result, settings = gate.run(flags, env, cwd, platform, provisional)
     provisional.close()
@@ -104,7 +116,9 @@ def _execute(
     # Where the CI collects reports by itself (Bitbucket's test-results/), unless given.
     # A configuration that failed after its layers merged (a bad value, two reports on
     # one path) still names its reports: the file's and the environment's too.
-    chosen = reports.paths(settings, flags) if settings else report_paths(flags, env, cwd)
+    if settings is None and peeked is _NOT_READ:
+        peeked = peek(flags, env, cwd)
+    chosen = reports.paths(settings, flags) if settings else report_paths(flags, peeked)
     targets = {**platform.default_reports, **chosen}
     # Local evidence first: every report, then the outputs, annotations and job summary.
     # A report that cannot be written becomes a check of its own (report:junit, config).
