@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from smoke.categories import DOCS_URL, EXIT_PRECEDENCE, Category
+from smoke.categories import CANCELLED_HINT, DOCS_URL, EXIT_PRECEDENCE, INTERNAL_HINT, Category
 from smoke.reports.summary.text import ms
 
 # Checks that record what the run set up, not a finding about the endpoint: when they
@@ -18,10 +18,7 @@ FOLD_OVER = 3  # more passed checks than this fold into a <details>
 # A no-break space keeps the mark with its word in a narrow column.
 OUTCOMES = {"pass": "✅\u00a0pass", "warn": "⚠️\u00a0pass", "fail": "❌\u00a0fail",
             "skip": "⏭️\u00a0skip", "cancelled": "⏹️\u00a0cancelled"}
-INTERNAL_HINT = ("A bug in chat-smoke, not a finding about the endpoint: report it with "
-                 "report.json.")
-CANCELLED_FIX = ("Re-run the job: a check that did not finish decided nothing about the "
-                 "endpoint.")
+CANCELLED_FIX = CANCELLED_HINT
 
 
 # Failures rank by exit code as the verdict does (2, 3, 4, 6, 5); a cancelled check goes
