@@ -286,7 +286,9 @@ def test_more_than_three_passes_fold() -> None:
 def test_identical_failures_share_one_incident(stub: StubServer) -> None:
     # Three models refused the same key: the same category, status and message.
     text = markdown.render(_run(stub, "stub-model,gpt-4o-mini,gpt-5-mini", "bad-key"))
-    assert text.count("<pre>") == 1 and "### Incident: auth, HTTP 401 in 3 checks" in text
+    # One incident: its facts, and the first check's command in a block of its own.
+    assert text.count("### Incident") == 1 and text.count("<pre>") == 2
+    assert "### Incident: auth, HTTP 401 in 3 checks" in text
     incident = text.split("<pre>")[1].split("</pre>")[0]
     assert "models:         stub-model, gpt-4o-mini, gpt-5-mini" in incident
     assert "checks:         positive:stub-model, positive:gpt-4o-mini," in incident

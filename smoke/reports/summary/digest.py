@@ -183,7 +183,7 @@ def _incident(report: dict[str, Any], group: list[dict[str, Any]]) -> dict[str, 
         ("chat-smoke", report["tool"]["version"]),
     ]
     return {"check": first["id"], "checks": [c["id"] for c in group], "title": title,
-            "facts": facts}
+            "facts": facts, "command": reproduce(first)}
 
 
 def _traced(report: dict[str, Any], group: list[dict[str, Any]]) -> list[tuple[str, Any]]:
@@ -204,10 +204,19 @@ def _traced(report: dict[str, Any], group: list[dict[str, Any]]) -> list[tuple[s
         facts.append(("output", first["output_excerpt"]))
     lines = (first.get("reproduce") or "").splitlines()
     facts += [("export first", line.lstrip("# ")) for line in lines if line.startswith("#")]
-    command = [line for line in lines if not line.startswith("#")]
-    if command:
-        facts.append(("reproduce", "\n".join(command)))
+    if any(not line.startswith("#") for line in lines):
+        # The command itself is not a fact: wrapped with the others it would no longer
+        # paste (issue 21). It gets a block of its own (reproduce()).
+        facts.append(("reproduce", "the curl command below"))
     return facts
+
+
+def reproduce(check: dict[str, Any]) -> str | None:
+    """The check's curl command without its comment lines (they are "export first"
+    facts), or None when there is none."""
+    lines = (check.get("reproduce") or "").splitlines()
+    command = [line for line in lines if not line.startswith("#")]
+    return "\n".join(command) if command else None
 
 
 def next_steps(failures: list[dict[str, Any]]) -> list[dict[str, str]]:
