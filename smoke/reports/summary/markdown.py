@@ -187,6 +187,9 @@ def _user(result: GateResult, template: str, compact: bool, run_url: str | None,
             path=path, problem=f"cannot be read ({exc.strerror})")) from None
     except UnicodeDecodeError:
         raise ReportError(_TEMPLATE_ERROR.format(path=path, problem="not UTF-8 text")) from None
+    known = _FAILED.get((str(path), source))
+    if known is not None:  # the same template failed a moment ago (the job summary
+        raise ReportError(known)  # renders it again): no second wait for its budget
     seconds = sandbox.BUDGET_S if budget is None else budget
     seconds = max(sandbox.MIN_BUDGET_S, min(sandbox.BUDGET_S, seconds))
     loader = jinja2.FileSystemLoader(str(path.parent))
@@ -198,7 +201,13 @@ def _user(result: GateResult, template: str, compact: bool, run_url: str | None,
         if exc.stopped_by_signal:  # the run is ending: the evidence that can exist
             return _STOPPED.format(path=md(str(path))) + render(
                 result, None, compact=compact, run_url=run_url)
-        raise ReportError(_TEMPLATE_ERROR.format(path=path, problem=str(exc))) from None
+        message = _TEMPLATE_ERROR.format(path=path, problem=str(exc))
+        _FAILED[(str(path), source)] = message
+        raise ReportError(message) from None
+
+
+# Templates that failed in this process, by (path, source): at most a few per run.
+_FAILED: dict[tuple[str, str], str] = {}
 
 
 def cap(text: str, budget: int = BUDGET) -> str:
