@@ -10,6 +10,7 @@ echo variant, an error body that quotes the secret once). Goal: with the secret,
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import secrets
@@ -26,6 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, SCRATCH, machine, median  # noqa: E402
 
 BODY_BYTES = 1024 * 1024
+# http.server refuses a header line over 64 KiB (431); a gateway in front of a real
+# endpoint takes more, and the point is the gate's own cost: let the loopback server read it.
+http.client._MAXLINE = 4 * 1024 * 1024  # type: ignore[attr-defined]
 SECRET_BYTES = 100 * 1024
 _ALPHABET = string.ascii_letters + string.digits + "-_"
 
@@ -71,7 +75,7 @@ def _words(size: int) -> str:
     return " ".join(out)[:size]
 
 
-def _run(url: str, secret: str | None, folder: Path) -> float:
+def _run(url: str, secret: str | None, folder: Path, expected: int) -> float:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("COMETAPI_", "SMOKE_", "GITHUB_"))}
     env["COMETAPI_API_KEY"] = "sk-bench-" + "k" * 40
@@ -85,7 +89,7 @@ def _run(url: str, secret: str | None, folder: Path) -> float:
     proc = subprocess.run(argv, env=env, capture_output=True, text=True, cwd=folder,
                           timeout=600)
     took = time.perf_counter() - started
-    if proc.returncode not in (0, 4):
+    if proc.returncode != expected:
         raise SystemExit(f"unexpected exit {proc.returncode}: {proc.stdout}{proc.stderr}")
     if secret is not None and secret[:40] in proc.stdout + proc.stderr + "".join(
             p.read_text() for p in folder.iterdir()):
@@ -106,12 +110,13 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     os.chdir(ROOT)
     rows = []
-    for name, url in (("1 MB answer", f"{base}/v1"), ("1 MB error echoing it", f"{base}/echo/v1")):
+    for name, url, codes in (("1 MB answer", f"{base}/v1", (0, 0)),
+                             ("1 MB error echoing it", f"{base}/echo/v1", (0, 4))):
         plain: list[float] = []
         masked: list[float] = []
         for _ in range(args.runs):
-            plain.append(_run(url, None, folder))
-            masked.append(_run(url, secret, folder))
+            plain.append(_run(url, None, folder, codes[0]))
+            masked.append(_run(url, secret, folder, codes[1]))
         ratio = median(masked) / median(plain)
         rows.append((name, median(plain), median(masked), ratio))
     server.shutdown()
