@@ -49,14 +49,17 @@ def test_a_reasoning_model_that_spends_its_budget_is_fixed_by_its_own_max_comple
         tmp_path: Path, own_stub: StubServer) -> None:
     # With a small budget the reasoning model answers nothing (finish_reason length,
     # all of it reasoning tokens): the failure names max_completion_tokens as the fix.
-    _config(tmp_path, model=["stub-model", {**REASONING, "max_completion_tokens": 16}])
+    _config(tmp_path, model=["stub-model", {**REASONING, "max_completion_tokens": 16,
+                                            "stream": True}])
     short = run_gate(tmp_path, base_url=own_stub.base_url)
     assert short.code == 6
-    failed = short.check("positive:scenario/reasoning")
-    assert failed["category"] == "assertion"
-    assert "spent its completion budget on reasoning (16 reasoning tokens" in failed["message"]
-    assert "raise max_completion_tokens for this model" in failed["message"]
-    assert "max_completion_tokens" in failed["hint"]
+    for check_id in ("positive:scenario/reasoning", "stream:scenario/reasoning"):
+        failed = short.check(check_id)
+        assert failed["category"] == "assertion"
+        assert ("spent its completion budget on reasoning (16 reasoning tokens"
+                in failed["message"])
+        assert "raise max_completion_tokens for this model" in failed["message"]
+        assert "max_completion_tokens" in failed["hint"]
     assert short.check("positive:stub-model")["outcome"] == "pass"
 
     # The same model with its own, larger budget passes beside the chat model, and each
@@ -396,6 +399,24 @@ def test_a_node_parser_from_the_examples(tmp_path: Path, stub: StubServer) -> No
     assert check["category"] == "protocol"
     assert ("'node parse.js' exited 1: content is object, the app expects a string"
             in check["message"])
+
+
+def test_a_parser_commands_stderr_is_masked_and_a_model_entry_has_its_own_parser(
+        app: Path, stub: StubServer) -> None:
+    script = app / "parse.sh"
+    script.write_text(f"#!/bin/sh\necho 'upstream said: bad key {KEY}' >&2\nexit 3\n")
+    script.chmod(0o755)
+    _config(app, model=["stub-model", {"id": "gpt-4o-mini", "parser_command": "./parse.sh",
+                                       "require_fields": ["system_fingerprint"]}])
+    result = run_gate(app, base_url=stub.base_url)
+    assert result.check("positive:stub-model")["outcome"] == "pass"
+    assert "parser" not in result.check("positive:stub-model")["details"]
+    check = result.check("positive:gpt-4o-mini")
+    assert check["category"] == "protocol"
+    assert check["message"].startswith("the application's parser './parse.sh' exited 3: "
+                                       "upstream said: bad key ")
+    assert KEY not in json.dumps(result.report) and KEY not in result.console
+    assert [s["name"] for s in check["steps"]][-2:] == ["required", "app_parser"]
 
 
 def test_the_python_example_runs_as_configured(tmp_path: Path, stub: StubServer) -> None:
