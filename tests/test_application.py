@@ -265,6 +265,13 @@ PARSERS = textwrap.dedent('''
                         if os.environ["LEAK_PROBE_KEY"] in value
                         or "header-secret-value-123" in value)
         return "pong" if not leaked else "LEAKED " + " ".join(leaked)
+
+
+    def strict(body):
+        content = body["choices"][0]["message"]["content"]
+        if not content:
+            raise ValueError("empty reply")
+        return content
 ''')
 
 
@@ -305,6 +312,17 @@ def test_a_broken_python_parser_fails_protocol_with_its_exception_and_line(
                           parser="myapp.parsers:number")
     assert "'myapp.parsers:number' returned int, not str" in wrong_type.check(
         "positive:stub-model")["message"]
+
+
+def test_a_parser_that_chokes_on_a_spent_reasoning_budget_says_why_it_was_empty(
+        app: Path, stub: StubServer) -> None:
+    _config(app, model=[{**REASONING, "max_completion_tokens": 10}], parser="myapp.parsers:strict")
+    check = run_gate(app, base_url=stub.base_url).check("positive:scenario/reasoning")
+    assert check["category"] == "protocol"
+    assert check["message"].startswith("the application's parser 'myapp.parsers:strict' "
+                                       "failed: ValueError: empty reply at myapp/parsers.py:")
+    assert "spent its completion budget on reasoning (10 reasoning tokens" in check["message"]
+    assert "max_completion_tokens" in check["hint"]
 
 
 def test_a_parser_that_hangs_is_stopped_at_its_bound(app: Path, stub: StubServer) -> None:
