@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from smoke.categories import Category
+from smoke.categories import OBJECTIVE_HINT, Category
 
 # ``cancelled``: the run was stopped by a signal before this check finished.
 Outcome = Literal["pass", "fail", "skip", "cancelled"]
@@ -62,6 +62,10 @@ class Check:
     # Set when the gateway's own layer produced the error (classify.GATEWAY_HINTS): the
     # hint then says so instead of the category's.
     gateway_hint: str | None = None
+    # Set when the check failed only because it missed an objective the user declared
+    # (``latency``): such a failure has a hint of its own and is not transient (retrying
+    # a slow answer does not make the objective met), whatever its category.
+    objective: str | None = None
     steps: list[Step] = field(default_factory=list)
     attempt_log: list[Attempt] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
@@ -69,12 +73,14 @@ class Check:
 
     @property
     def transient(self) -> bool:
-        return bool(self.category and self.category.transient)
+        return bool(self.category and self.category.transient and not self.objective)
 
     @property
     def hint(self) -> str | None:
         if self.category is None:
             return None
+        if self.objective:
+            return OBJECTIVE_HINT
         return self.gateway_hint or self.category.hint
 
     def fail(self, category: Category, message: str) -> Check:

@@ -24,6 +24,7 @@ import requests
 import urllib3
 
 from smoke.categories import Category
+from smoke.checks import signals
 from smoke.checks.send import endpoint_of, record_output, record_send, send_with_retries
 from smoke.checks.task import Plan, Task
 from smoke.config.settings import Settings
@@ -76,6 +77,7 @@ class Assembly:
     refusal: str = ""
     tool_calls: set[int] = field(default_factory=set)
     done: bool = False
+    contract: signals.ContractLog | None = None  # checks every chunk, when on
 
     def add(self, event: Event) -> None:
         if event.data.strip() == "[DONE]":
@@ -97,6 +99,8 @@ class Assembly:
             raise StreamFailure(Category.PROTOCOL,
                           f"stream chunk {number} is a {type(data).__name__}, not an object")
         self.chunks = number
+        if self.contract is not None:
+            self.contract.chunk(number, data)
         self.model = self.model or _text(data, "model")
         self.system_fingerprint = self.system_fingerprint or _text(data, "system_fingerprint")
         usage = data.get("usage")
@@ -168,7 +172,8 @@ def stream(check: Check, settings: Settings, session: requests.Session,
     if not record_send(check, exchange) or exchange is None:
         return
     response: requests.Response = exchange.extra["response"]
-    assembly = Assembly(started=exchange.extra["started"])
+    assembly = Assembly(started=exchange.extra["started"],
+                        contract=signals.ContractLog(settings.contract))
     parser = EventParser()
     try:
         _read_events(response, exchange, settings, deadline, assembly, parser)
@@ -181,9 +186,12 @@ def stream(check: Check, settings: Settings, session: requests.Session,
     if check.outcome == "fail":
         return
     check.steps.append(Step("stream", "pass", f"{assembly.chunks} chunk(s), then [DONE]"))
+    if assembly.contract is not None and not assembly.contract.record(check):
+        return
     answer = assembly.completion()
     check.answer = one_line(answer.text, 500)
     record_output(check, settings, answer)
+    signals.judge(check, settings, check.details["stream"])
 
 
 def _record(check: Check, exchange: Exchange, assembly: Assembly, parser: EventParser) -> None:

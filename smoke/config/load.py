@@ -17,7 +17,7 @@ from typing import Any
 
 from smoke.config import headers as http_headers
 from smoke.config import key as api_key
-from smoke.config import url, yamlfile
+from smoke.config import objectives, url, yamlfile
 from smoke.config.expect import Expectation
 from smoke.config.settings import Settings as Settings  # re-exported: config.Settings
 from smoke.config.validate import errors, schema, suggest
@@ -289,6 +289,7 @@ def _build(
     if expect_model:
         _compile(str(expect_model), where["expect_model"])
 
+    objectives.check(merged.get("latency"), where.get("latency", "latency"))
     _trust_fallback(merged, where, env)
     _files(merged, where, cwd)
 

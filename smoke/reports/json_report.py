@@ -1,4 +1,12 @@
-"""The JSON report, ``schema_version: 2``: a public contract. Add fields; never rename.
+"""The JSON report, ``schema_version: 3``: a public contract. Add fields; never rename.
+
+Version 3 (from 2, this round's one bump; other issues add their fields under it): a
+check's ``objective`` (``latency`` when it failed only for missing a latency objective:
+category ``timeout``, not transient, a hint of its own) and its ``details`` ``contract``
+(mode, answers and chunks checked, deviations with path, rule and what was found),
+``ratelimit`` (per resource: limit, remaining, reset, reset_s; retry_after_s),
+``retirement`` (deprecation, sunset, sunset_days, links) and ``latency`` (per measure:
+value_ms, warn, fail, verdict).
 
 Version 2 (from 1): the outcome ``cancelled`` for a check, the verdicts ``cancelled``
 (exit 128 + the signal) and ``incomplete`` (only in the provisional report written while
@@ -15,7 +23,7 @@ from smoke._version import __version__
 from smoke.output import redact
 from smoke.results import GateResult
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def as_dict(result: GateResult) -> dict[str, Any]:
