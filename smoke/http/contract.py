@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -30,17 +29,28 @@ MAX_DEVIATIONS = 20  # per answer or chunk: enough to act on, bounded for a host
 
 Path = tuple[str | int, ...]
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,59}")
-_JSON_TYPES = (("null", type(None)), ("boolean", bool), ("integer", int), ("number", float),
-               ("string", str), ("array", list), ("object", dict))
 
 
-@dataclass(frozen=True)
 class Deviation:
-    """One broken rule: where (``parts``, shown as ``path``), which rule, what was found."""
+    """One broken rule: where (``parts``, shown as ``path``), which rule, what was found.
 
-    parts: Path
-    rule: str
-    found: str
+    A plain class, not a dataclass: generating a dataclass's methods costs more than
+    everything else this module does on a run's first answer."""
+
+    __slots__ = ("parts", "rule", "found")
+
+    def __init__(self, parts: Path, rule: str, found: str) -> None:
+        self.parts, self.rule, self.found = parts, rule, found
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Deviation) and (self.parts, self.rule, self.found) == (
+            other.parts, other.rule, other.found)
+
+    def __hash__(self) -> int:
+        return hash((self.parts, self.rule, self.found))
+
+    def __repr__(self) -> str:
+        return f"Deviation({self.parts!r}, {self.rule!r}, {self.found!r})"
 
     @property
     def path(self) -> str:
@@ -83,27 +93,43 @@ def chunk(data: Any) -> list[Deviation]:
     return _validate(data, "chunk")
 
 
+class _Full(Exception):
+    """Enough deviations found: stop walking."""
+
+
+Checker = Callable[[Any, Path, list[Deviation]], None]
+
+
 def _validate(data: Any, entry: str) -> list[Deviation]:
-    defs: dict[str, Any] = schema()["$defs"]
     found: list[Deviation] = []
-    for deviation in _walk(data, defs[entry], (), defs):
-        found.append(deviation)
-        if len(found) >= MAX_DEVIATIONS:
-            break
+    try:
+        _compiled(entry)(data, (), found)
+    except _Full:
+        pass
     return found
 
 
+@cache
+def _compiled(entry: str) -> Checker:
+    defs: dict[str, Any] = schema()["$defs"]
+    return _Compiler(defs).node(defs[entry])
+
+
+_KINDS: dict[type, str] = {type(None): "null", bool: "boolean", int: "integer",
+                           float: "number", str: "string", list: "array", dict: "object"}
+
+
 def _kind(value: Any) -> str:
-    for name, python in _JSON_TYPES:
-        if type(value) is python:
-            return name
-    return type(value).__name__
+    return _KINDS.get(type(value)) or type(value).__name__
 
 
-def _is(value: Any, name: str) -> bool:
-    kind = _kind(value)
-    return (kind == name or (name == "number" and kind == "integer")
-            or (name == "integer" and kind == "number" and float(value).is_integer()))
+def _is(value: Any, kind: str, names: tuple[str, ...]) -> bool:
+    """Whether ``value`` (of JSON type ``kind``) is one of the types ``names``."""
+    if kind in names:
+        return True
+    if kind == "integer":
+        return "number" in names
+    return kind == "number" and "integer" in names and float(value).is_integer()
 
 
 def _equal(a: Any, b: Any) -> bool:
@@ -122,52 +148,109 @@ def _shown(value: Any) -> str:
     return f"{_kind(value)} {text if len(text) <= 40 else text[:37] + '...'}"
 
 
-def _walk(value: Any, node: dict[str, Any], at: Path, defs: dict[str, Any]
-          ) -> Iterator[Deviation]:
-    ref = node.get("$ref")
-    if ref is not None:
-        node = defs[ref.rpartition("/")[2]]
-    types = node.get("type")
-    if types is not None:
-        names = [types] if isinstance(types, str) else types
-        if not any(_is(value, name) for name in names):
-            yield Deviation(at, "type", f"expected {' or '.join(names)}, got {_shown(value)}")
-            return
-    if "const" in node and not _equal(value, node["const"]):
-        yield Deviation(at, "const", f"{_shown(value)} is not {json.dumps(node['const'])}")
-    if "enum" in node and not any(_equal(value, v) for v in node["enum"]):
-        allowed = ", ".join("null" if v is None else str(v) for v in node["enum"])
-        yield Deviation(at, "enum", f"{_shown(value)} is not one of {allowed}")
-    if "anyOf" in node:
-        yield from _any(value, node["anyOf"], at, defs)
-    if "if" in node:
-        branch = node.get("then") if not any(_walk(value, node["if"], at, defs)) \
-            else node.get("else")
-        if branch is not None:
-            yield from _walk(value, branch, at, defs)
-    if isinstance(value, dict):
-        for name in node.get("required", ()):
-            if name not in value:
-                yield Deviation((*at, name), "required", "absent")
-        props: dict[str, Any] = node.get("properties", {})
-        extra = node.get("additionalProperties")
-        for name, item in value.items():
-            sub = props.get(name, extra)
-            if isinstance(sub, dict):
-                yield from _walk(item, sub, (*at, name), defs)
-    elif isinstance(value, list) and "items" in node:
-        for i, item in enumerate(value):
-            yield from _walk(item, node["items"], (*at, i), defs)
+def _add(found: list[Deviation], deviation: Deviation) -> None:
+    found.append(deviation)
+    if len(found) >= MAX_DEVIATIONS:
+        raise _Full
 
 
-def _any(value: Any, branches: list[dict[str, Any]], at: Path, defs: dict[str, Any]
-         ) -> Iterator[Deviation]:
+def _trial(check: Checker, value: Any, at: Path) -> list[Deviation]:
+    tried: list[Deviation] = []
+    try:
+        check(value, at, tried)
+    except _Full:
+        pass
+    return tried
+
+
+def _leaf(node: dict[str, Any]) -> str | None:
+    """The JSON type of a node that says nothing but ``{"type": "string"}``."""
+    kind = node.get("type") if len(node) == 1 else None
+    return kind if isinstance(kind, str) else None
+
+
+class _Compiler:
+    """Each schema node becomes one function (its keywords read once, here): checking an
+    answer is then a plain recursion over the answer, a few microseconds per object."""
+
+    def __init__(self, defs: dict[str, Any]) -> None:
+        self.defs = defs
+        self.refs: dict[str, Checker] = {}
+
+    def node(self, node: dict[str, Any]) -> Checker:
+        ref = node.get("$ref")
+        if ref is not None:
+            name = ref.rpartition("/")[2]
+            if name not in self.refs:
+                self.refs[name] = self.node(self.defs[name])
+            return self.refs[name]
+        types = node.get("type")
+        names = None if types is None else (types,) if isinstance(types, str) else tuple(types)
+        has_const, const = "const" in node, node.get("const")
+        enum = node.get("enum")
+        any_of = [self.node(b) for b in node["anyOf"]] if "anyOf" in node else None
+        cond = self.node(node["if"]) if "if" in node else None
+        then = self.node(node["then"]) if "then" in node else None
+        other = self.node(node["else"]) if "else" in node else None
+        required = tuple(node.get("required", ()))
+        props = {k: self.node(v) for k, v in node.get("properties", {}).items()}
+        leaves = {k: kind for k, v in node.get("properties", {}).items()
+                  if (kind := _leaf(v)) is not None}
+        extra_node = node.get("additionalProperties")
+        extra = self.node(extra_node) if isinstance(extra_node, dict) else None
+        walks = bool(props) or extra is not None
+        items = self.node(node["items"]) if "items" in node else None
+        item_leaf = _leaf(node["items"]) if "items" in node else None
+
+        def check(value: Any, at: Path, found: list[Deviation]) -> None:
+            kind = _KINDS.get(type(value)) or "unknown"
+            if names is not None and not _is(value, kind, names):
+                _add(found, Deviation(at, "type",
+                                      f"expected {' or '.join(names)}, got {_shown(value)}"))
+                return
+            if has_const and not _equal(value, const):
+                _add(found, Deviation(at, "const",
+                                      f"{_shown(value)} is not {json.dumps(const)}"))
+            if enum is not None and not any(_equal(value, v) for v in enum):
+                allowed = ", ".join("null" if v is None else str(v) for v in enum)
+                _add(found, Deviation(at, "enum", f"{_shown(value)} is not one of {allowed}"))
+            if any_of is not None:
+                _any(any_of, value, at, found)
+            if cond is not None:
+                branch = then if not _trial(cond, value, at) else other
+                if branch is not None:
+                    branch(value, at, found)
+            if kind == "object":
+                for name in required:
+                    if name not in value:
+                        _add(found, Deviation((*at, name), "required", "absent"))
+                if walks:
+                    for name, item in value.items():
+                        leaf = leaves.get(name)
+                        if leaf is not None and _KINDS.get(type(item)) == leaf:
+                            continue
+                        sub = props.get(name, extra)
+                        if sub is not None:
+                            sub(item, (*at, name), found)
+            elif kind == "array" and items is not None:
+                for i, item in enumerate(value):
+                    if item_leaf is None or _KINDS.get(type(item)) != item_leaf:
+                        items(item, (*at, i), found)
+
+        return check
+
+
+def _any(branches: list[Checker], value: Any, at: Path, found: list[Deviation]) -> None:
     """Valid when one branch is; else the deviations of the branch of the value's type."""
-    found = [list(_walk(value, branch, at, defs)) for branch in branches]
-    if any(not deviations for deviations in found):
-        return
-    for deviations in found:
-        if deviations[0].rule != "type" or deviations[0].parts != at:
-            yield from deviations
+    tried: list[list[Deviation]] = []
+    for branch in branches:
+        trial = _trial(branch, value, at)
+        if not trial:
             return
-    yield found[0][0]
+        tried.append(trial)
+    for trial in tried:
+        if trial[0].rule != "type" or trial[0].parts != at:
+            for deviation in trial:
+                _add(found, deviation)
+            return
+    _add(found, tried[0][0])
