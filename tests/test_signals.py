@@ -19,6 +19,7 @@ from smoke.stub import StubServer
 from tests.conftest import KEY, run_cli
 from tests.gatekit import run_gate
 
+
 def plain(markdown: str) -> str:
     """The summary's text without its Markdown escapes and break opportunities."""
     return markdown.replace("<wbr>", "").replace("\\", "")
@@ -247,7 +248,7 @@ def test_a_listed_model_not_found_is_retired_or_not_enabled(stub: StubServer,
     assert "GET /models lists" not in plain.check("positive:stub-model")["message"]
 
 
-# -- latency objectives -----------------------------------------------------------------------------
+# -- latency objectives ----------------------------------------------------------------------
 def test_over_a_fail_bound_is_timeout_with_its_own_hint_and_not_retried(
         tmp_path: Path, stub: StubServer) -> None:
     before = len(stub.requests)

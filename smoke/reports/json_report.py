@@ -1,6 +1,7 @@
 """The JSON report, ``schema_version: 3``: a public contract. Add fields; never rename.
 
-Version 3 (from 2, this round's one bump; other issues add their fields under it): a
+Version 3 (from 2): ``owner`` (team, mention, runbook, labels, assignees, source) for the
+verdict and for each failed check, from the owners map (``smoke.owners``). Also (issue 22): a
 check's ``objective`` (``latency`` when it failed only for missing a latency objective:
 category ``timeout``, not transient, a hint of its own) and its ``details`` ``contract``
 (mode, answers and chunks checked, deviations with path, rule and what was found),
@@ -34,6 +35,7 @@ def as_dict(result: GateResult) -> dict[str, Any]:
         # A provisional report has no exit code yet: the run is still going.
         "exit_code": None if result.verdict == "incomplete" else result.exit_code,
         "category": result.category.value if result.category else None,
+        "owner": _owner(result),
         "started_at": result.started_at,
         "duration_ms": result.duration_ms,
         "environment": result.environment,
@@ -47,6 +49,11 @@ def as_dict(result: GateResult) -> dict[str, Any]:
         "checks": [check.to_dict() for check in result.checks],
         "drift": drift(result),
     }
+
+
+def _owner(result: GateResult) -> dict[str, Any] | None:
+    owner = result.owner
+    return owner.to_dict() if owner else None
 
 
 def drift(result: GateResult) -> dict[str, Any] | None:
