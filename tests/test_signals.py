@@ -5,6 +5,7 @@ and latency objectives."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -319,3 +320,21 @@ def test_the_settings_are_shown_in_the_resolved_configuration(stub: StubServer) 
         "strict", 0.2, 7)
     assert config["latency"] == {"total_ms": {"warn": 1000, "fail": 9000}}
     assert json.dumps(config)  # plain data
+
+
+# -- warnings reach the CI as warning annotations --------------------------------------------
+def test_deviations_and_signals_are_warning_annotations(tmp_path: Path,
+                                                        stub: StubServer) -> None:
+    from smoke.ci import github
+    from tests.runner_rules import run_commands
+    from tests.test_github import _gate, _runner_files
+
+    out = io.StringIO()
+    result = _gate(stub, "contract-broken", out)
+    github.publish(result, _runner_files(tmp_path))
+    commands = run_commands(out.getvalue())
+    assert not [c for c in commands if c.name == "error"]
+    warnings = [c.data for c in commands if c.name == "warning"]
+    assert len(warnings) == 1 and warnings[0].startswith("contract: 7 deviation(s)")
+    assert "object: string \"chat_completion\" is not one of chat.completion (rule: enum)" \
+        in warnings[0]
