@@ -295,8 +295,8 @@ def test_first_token_objective_on_a_stream(stub: StubServer) -> None:
 
 
 def test_a_wrong_answer_that_is_also_slow_stays_an_assertion(stub: StubServer) -> None:
-    run = run_gate(base_url=stub.url("wrong-answer"), model="stub-model",
-                   latency={"total_ms": {"fail": 1}})
+    run = run_gate(base_url=stub.url("slow:0.2"), model="stub-model",
+                   expect="contains:no-such-word", latency={"total_ms": {"fail": 50}})
     check = run.check("positive:stub-model")
     assert check["category"] == "assertion" and check["objective"] is None
     assert any("over the fail bound" in w for w in check["warnings"])

@@ -17,6 +17,7 @@ no JSON Schema library at run time.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from functools import cache
@@ -144,6 +145,8 @@ def _shown(value: Any) -> str:
     """A short, safe picture of a scalar found where another was expected."""
     if value is None or isinstance(value, dict | list):
         return _kind(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return "a number that is not finite"  # NaN or infinity: not JSON, never in a report
     text = json.dumps(value)
     return f"{_kind(value)} {text if len(text) <= 40 else text[:37] + '...'}"
 
