@@ -338,3 +338,38 @@ def test_deviations_and_signals_are_warning_annotations(tmp_path: Path,
     assert len(warnings) == 1 and warnings[0].startswith("contract: 7 deviation(s)")
     assert "object: string \"chat_completion\" is not one of chat.completion (rule: enum)" \
         in warnings[0]
+
+
+# -- per model ----------------------------------------------------------------------------------
+def test_a_models_own_latency_objective_replaces_the_global_one(
+        tmp_path: Path, stub: StubServer) -> None:
+    """Each model is judged by its own settings (Settings.for_model): the slow one's own,
+    looser objective passes it; the other keeps the global, tighter one and fails."""
+    (tmp_path / "chat-smoke.yml").write_text(
+        f"base_url: {stub.url('slow:0.3')}\n"
+        "latency: {ttfb_ms: {warn: 50, fail: 200}}\n"
+        "model:\n"
+        "  - stub-model\n"
+        "  - id: gpt-4o-mini\n"
+        "    latency: {ttfb_ms: {warn: 250, fail: 5000}}\n")
+    run = run_cli(tmp_path)
+    assert run.code == 5, run.stdout
+    strict, loose = run.check("positive:stub-model"), run.check("positive:gpt-4o-mini")
+    assert (strict["outcome"], strict["category"], strict["objective"]) == (
+        "fail", "timeout", "latency")
+    assert "(200 ms, latency.ttfb_ms for stub-model)" in strict["message"]
+    assert loose["outcome"] == "pass"
+    assert loose["details"]["latency"]["ttfb_ms"]["fail"] == 5000
+    assert loose["warnings"][0].startswith("time to first byte ")
+    assert "(250 ms, latency.ttfb_ms for gpt-4o-mini)" in loose["warnings"][0]
+    assert run.report["config"]["per_model"]["gpt-4o-mini"]["latency"] == {
+        "ttfb_ms": {"warn": 250, "fail": 5000}}
+
+
+def test_a_models_own_latency_is_checked_like_the_global_one(tmp_path: Path) -> None:
+    (tmp_path / "chat-smoke.yml").write_text(
+        "model:\n  - id: gpt-4o-mini\n    latency: {total_ms: {warn: 9000, fail: 2000}}\n")
+    run = run_cli(tmp_path)
+    assert run.code == 2
+    assert "model 'gpt-4o-mini': latency: latency.total_ms: warn 9000 ms is over fail " \
+           "2000 ms" in run.stdout + run.stderr
