@@ -41,6 +41,8 @@ OTHER: dict[tuple[str, str], str] = {
     ("config/load.py", "DYN:pattern"): "compiles the user's own regex to check it",
     ("config/validate.py", "DYN:''.join(out)"): "a schema pattern, $ made \\Z: tested below",
     ("ci/github.py", "DYN:re.escape(self._token)"): "masks a token wherever it is",
+    ("http/signals.py", "DYN:text"): "compiles the module's own header patterns "
+        "(x-ratelimit-*, durations, Link): they find facts in a server's headers",
     ("reports/summary/digest.py", "DYN:'|'.join(map(re.escape, ids))"): "finds model ids",
     ("output/redact.py", "DYN:'[A-Za-z0-9_\\\\-.+/=~]{' + str(_WINDOW) + ',}'"): FINDERS,
     ("config/query.py",
