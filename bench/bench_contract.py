@@ -17,6 +17,7 @@ of the medians, within the run's own spread). ``rows()`` gives bench/run.py the 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import subprocess
 import sys
@@ -124,6 +125,10 @@ def instruction_counts(tries: int = 2) -> dict[str, int] | None:
 
 
 def rows(runs: int = 15) -> list[Row]:
+    # As an install ships it: byte-compiled (pip does it at install). With
+    # PYTHONDONTWRITEBYTECODE set, a checkout would otherwise compile every changed module
+    # on every run, and only the "on" runs import the contract's.
+    compileall.compile_dir(str(ROOT / "smoke"), quiet=1)
     found: list[Row] = []
     cases = [("the stub's answer", contract.answer, wire.completion("m", "pong"), 2000, True),
              ("a long answer, 8 tool calls", contract.answer, long_answer(), 500, True),
