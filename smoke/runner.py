@@ -97,6 +97,12 @@ def _execute(
     # Outputs, annotations and the summary go out even when a report file could not be
     # written: a later step still learns the verdict.
     platform.publish(result, env, template, targets)
+    if settings is not None and settings.pushgateway:
+        from smoke.serve import push  # only the runs that push pay for it
+
+        warning = push.push(result, settings.pushgateway)
+        if warning is not None:
+            platform.warning(warning)
     if result.checks[0].outcome == "fail":
         platform.report_error(f"chat-smoke: config error: {result.checks[0].message}")
     return result.exit_code

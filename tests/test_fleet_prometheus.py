@@ -96,7 +96,8 @@ def test_label_values_are_escaped() -> None:
                         'env "a"\\b', None, {}, [check])
     found = _families(prometheus.render(result))
     labels, value = found["chat_smoke_check_success"][0]
-    assert labels == {"environment": 'env "a"\\b', "model": nasty, "check": f"positive:{nasty}"}
+    assert labels == {"target": "default", "environment": 'env "a"\\b', "model": nasty,
+                      "check": f"positive:{nasty}"}
     assert value == 0
     assert _value(found, "chat_smoke_check_duration_seconds", model=nasty) == 1.5
 
@@ -127,3 +128,38 @@ def test_written_atomically(tmp_path: Path) -> None:
     assert seen and all(s == text for s in seen)
     assert [p.name for p in tmp_path.iterdir()] == ["m.prom"]  # no temporary file left
     assert os.stat(path).st_size == len(text.encode("utf-8"))
+
+
+def test_probe_metrics_and_one_failure_category_sample_per_category(
+        tmp_path: Path, stub: StubServer) -> None:
+    """Issue 24: the probe_* metrics, target/category/group/owner labels, every category of
+    the fixed set once, 1 only for the one that failed."""
+    path = tmp_path / "m.prom"
+    run = run_cli(tmp_path, "--base-url", stub.url("bad-key"), "--model", "stub-model",
+                  "--environment", "prod", "--report-prometheus", str(path))
+    assert run.code == 3
+    found = _families(path.read_text("utf-8"))
+    assert _value(found, "probe_success", target="default", environment="prod") == 0
+    assert _value(found, "probe_http_status_code") == 401
+    assert _value(found, "probe_duration_seconds") > 0
+    categories = {labels["category"]: (labels, value)
+                  for labels, value in found["chat_smoke_failure_category"]}
+    assert set(categories) == {c.value for c in Category}
+    labels, value = categories["auth"]
+    assert value == 1 and labels["group"] == "credentials"
+    assert labels["owner"] == Category.AUTH.owner and labels["target"] == "default"
+    assert sum(v for _, v in categories.values()) == 1
+    assert "chat_smoke_last_success_timestamp_seconds" not in found  # it failed
+
+
+def test_a_pass_carries_its_last_success_and_tokens(tmp_path: Path, stub: StubServer) -> None:
+    path = tmp_path / "m.prom"
+    run = run_cli(tmp_path, "--base-url", stub.url(), "--model", "stub-model",
+                  "--report-prometheus", str(path))
+    assert run.code == 0, run.stderr
+    found = _families(path.read_text("utf-8"))
+    assert _value(found, "probe_success") == 1
+    assert _value(found, "chat_smoke_last_success_timestamp_seconds") == _value(
+        found, "chat_smoke_last_run_timestamp_seconds")
+    assert _value(found, "chat_smoke_tokens_used") > 0
+    assert all(v == 0 for _, v in found["chat_smoke_failure_category"])

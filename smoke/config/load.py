@@ -19,6 +19,7 @@ from smoke.config import headers as http_headers
 from smoke.config import key as api_key
 from smoke.config import url, yamlfile
 from smoke.config.expect import Expectation
+from smoke.config.settings import SERVE_ONLY
 from smoke.config.settings import Settings as Settings  # re-exported: config.Settings
 from smoke.config.validate import errors, schema, suggest
 from smoke.errors import ConfigError
@@ -137,6 +138,8 @@ def read_file(path: Path) -> dict[str, Any]:
 def _env_layer(env: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
     layer: dict[str, tuple[Any, str]] = {}
     for name in _properties():
+        if name in SERVE_ONLY:  # read from the file by chat-smoke serve only
+            continue
         for var in _ENV_NAMES.get(name, (f"SMOKE_{name.upper()}",)):
             text = env.get(var, "")
             if text.strip():
@@ -189,7 +192,8 @@ def _merge(
     headers, header names given on the command line)."""
     api_key.preregister(flags, env)  # before any message could show it
     props = _properties()
-    unknown = [name for name in flags if name not in props and name != "config"]
+    unknown = [name for name in flags
+               if (name not in props or name in SERVE_ONLY) and name != "config"]
     if unknown:
         raise ConfigError(f"unknown setting {unknown[0]!r}{suggest(unknown[0], list(props))}")
 

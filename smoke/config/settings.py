@@ -26,6 +26,9 @@ DERIVED: dict[str, tuple[str, ...]] = {
     "config_file": (),  # the file itself: --config, SMOKE_CONFIG or ./chat-smoke.yml
     "max_body_bytes": (),  # a fixed cap on a response body, not a setting
 }
+# Schema keys that only ``chat-smoke serve`` reads (smoke/serve/config.py): a run ignores
+# them, so one chat-smoke.yml serves both.
+SERVE_ONLY: tuple[str, ...] = ("targets", "modules", "serve")
 DEFAULT_DOTENV_PREFIX = "CHAT_SMOKE_"
 
 
@@ -78,6 +81,8 @@ class Settings:
     drift_latency_factor: float = 3.0
     drift_latency_floor_ms: int = 250
     drift_usage_factor: float = 2.0
+    target: str = ""
+    pushgateway: str | None = None
     config_file: str | None = None
     max_body_bytes: int = 4 * 1024 * 1024
 
@@ -143,4 +148,6 @@ class Settings:
             # Shown only when changed; the dotenv and Azure outputs read it from here.
             "dotenv_prefix": (self.dotenv_prefix
                               if self.dotenv_prefix != DEFAULT_DOTENV_PREFIX else None),
+            # The monitor's target name (the metrics' target label), when one is set.
+            "target": self.target or None,
         }
