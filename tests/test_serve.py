@@ -7,6 +7,8 @@ SIGTERM cancelling a probe in flight."""
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +21,7 @@ from tests.conftest import KEY
 from tests.servekit import (
     ServeProcess,
     check_metrics,
+    clean_env,
     completions,
     exporter,
     families,
@@ -275,12 +278,6 @@ def test_a_stop_signal_cancels_the_probe_in_flight_and_exits_within_a_second(
 
 
 def test_a_config_without_targets_or_with_a_bad_target_does_not_start(tmp_path: Path) -> None:
-    from tests.conftest import run_cli  # noqa: F401  (the same clean environment)
-    from tests.servekit import clean_env
-
-    import subprocess
-    import sys
-
     for text, words in [("model: m\n", "targets: none defined"),
                         ("model: m\ntargets:\n  a b: {}\n", "not a valid name"),
                         ("model: m\ntargets:\n  a:\n    report_json: x.json\n",

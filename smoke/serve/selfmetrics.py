@@ -7,12 +7,9 @@ import os
 import resource
 import threading
 import time
-from typing import TYPE_CHECKING
 
 from smoke.reports.prometheus import escape_help, escape_label
-
-if TYPE_CHECKING:
-    from smoke.serve.server import Exporter
+from smoke.serve.prober import Prober
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
@@ -26,8 +23,7 @@ def _family(lines: list[str], name: str, kind: str, text: str,
         lines.append(f"{name}{{{inner}}} {number}" if inner else f"{name} {number}")
 
 
-def render(exporter: Exporter) -> str:
-    prober = exporter.prober
+def render(prober: Prober, reload_ok: bool, reload_at: float, started: float) -> str:
     stats = prober.stats
     lines: list[str] = []
     with stats.lock:
@@ -35,7 +31,7 @@ def render(exporter: Exporter) -> str:
         hits, shared = dict(stats.cache_hits), dict(stats.shared)
         refusals, errors = dict(stats.budget_refusals), dict(stats.errors)
         in_flight = stats.in_flight
-    targets = list(exporter.config.targets.values())
+    targets = list(prober.config.targets.values())
     _family(lines, "chat_smoke_exporter_probes_total", "counter",
             "Probes run (requests sent upstream), by target and result.",
             [({"target": t, "result": r}, n) for (t, r), n in sorted(probes.items())])
@@ -71,11 +67,11 @@ def render(exporter: Exporter) -> str:
             "Targets in the running configuration.", [({}, len(targets))])
     _family(lines, "chat_smoke_exporter_config_last_reload_successful", "gauge",
             "1 when the last configuration reload worked, 0 when the file was refused.",
-            [({}, 1 if exporter.reload_ok else 0)])
+            [({}, 1 if reload_ok else 0)])
     _family(lines, "chat_smoke_exporter_config_last_reload_success_timestamp_seconds",
             "gauge", "When the running configuration was loaded.",
-            [({}, round(exporter.reload_at, 3))])
-    _process(lines, exporter.started)
+            [({}, round(reload_at, 3))])
+    _process(lines, started)
     return "\n".join(lines) + "\n"
 
 

@@ -156,7 +156,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send(exporter.probe(parts.query,
                                       self.headers.get("X-Prometheus-Scrape-Timeout-Seconds")))
         elif path == "/metrics":
-            self._send(Answer(200, selfmetrics.render(exporter)))
+            self._send(Answer(200, selfmetrics.render(exporter.prober, exporter.reload_ok,
+                                                      exporter.reload_at, exporter.started)))
         elif path == "/-/healthy":
             self._send(Answer(200, "Healthy.\n", _TEXT))
         elif path == "/-/ready":
