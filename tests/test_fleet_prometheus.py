@@ -163,3 +163,15 @@ def test_a_pass_carries_its_last_success_and_tokens(tmp_path: Path, stub: StubSe
         found, "chat_smoke_last_run_timestamp_seconds")
     assert _value(found, "chat_smoke_tokens_used") > 0
     assert all(v == 0 for _, v in found["chat_smoke_failure_category"])
+
+
+def test_the_owner_label_comes_from_the_owners_map(tmp_path: Path, stub: StubServer) -> None:
+    (tmp_path / "chat-smoke.yml").write_text(
+        "owners:\n  - match: credentials\n    team: platform-secrets\n")
+    path = tmp_path / "m.prom"
+    run = run_cli(tmp_path, "--base-url", stub.url("bad-key"), "--model", "stub-model",
+                  "--report-prometheus", str(path))
+    assert run.code == 3, run.stderr
+    found = _families(path.read_text("utf-8"))
+    assert _value(found, "chat_smoke_failure_category", category="auth",
+                  owner="platform-secrets") == 1

@@ -33,19 +33,6 @@ from smoke.results import Check, GateResult
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 DEFAULT_TARGET = "default"
 
-# The category groups (who acts, how soon): the alert rules in deploy/ select on them.
-GROUPS: dict[Category, str] = {
-    Category.CONFIG: "config",
-    Category.AUTH: "credentials", Category.PERMISSION: "credentials",
-    Category.QUOTA: "credentials",
-    Category.DNS: "endpoint", Category.TLS: "endpoint", Category.MODEL: "endpoint",
-    Category.REQUEST: "endpoint",
-    Category.PROTOCOL: "contract",
-    Category.CONNECT: "transient", Category.TIMEOUT: "transient",
-    Category.RATE_LIMIT: "transient", Category.UPSTREAM: "transient",
-    Category.ASSERTION: "answer",
-}
-
 _HELP: dict[str, tuple[str, str]] = {
     "probe_success": ("gauge", "1 when the gate passed, else 0 (blackbox_exporter's name)."),
     "probe_duration_seconds": ("gauge", "Wall time of the gate run."),
@@ -141,12 +128,12 @@ def target_of(result: GateResult) -> str:
 
 
 def owner_of(category: Category, result: GateResult) -> str:
-    """The owner a failure of ``category`` goes to: the one a failing check names, else
-    the category's default role."""
+    """The ``owner`` label of ``category``: the team of the first failed check of that
+    category (the owners map's, smoke.owners), else the category's role name."""
     for check in result.checks:
-        owner = getattr(check, "owner", None)
-        if check.category is category and isinstance(owner, str) and owner:
-            return owner
+        owner = check.responsible
+        if check.category is category and owner is not None:
+            return owner.team
     return category.owner
 
 
@@ -186,7 +173,7 @@ def samples(result: GateResult, target: str | None = None,
                 {**gate, "model": model_label(check), "kind": kind}, left)
     for category in Category:
         add("chat_smoke_failure_category",
-            {**gate, "category": category.value, "group": GROUPS[category],
+            {**gate, "category": category.value, "group": category.group,
              "owner": owner_of(category, result)}, 1 if category in failed else 0)
     add("chat_smoke_gate_exit_code", gate, result.exit_code)
     add("chat_smoke_gate_success", gate, 1 if result.exit_code == 0 else 0)

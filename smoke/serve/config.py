@@ -30,7 +30,8 @@ TARGET_KEYS = ("min_interval", "daily_requests", "daily_tokens")
 # Run settings that make no sense for a probe: serve writes no report and prints to no CI.
 NOT_FOR_SERVE = ("report_json", "report_junit", "report_dotenv", "summary",
                  "summary_template", "report_prometheus", "ci", "dotenv_prefix",
-                 "pushgateway", "target", "baseline", "fail_on_drift")
+                 "pushgateway", "target", "baseline", "fail_on_drift", "previous_report",
+                 "incident_issue", "notify")
 # A module holds check settings; where the key goes is a target's business only.
 ENDPOINT_KEYS = ("base_url", "api_key_env", "api_key_file", "auth_header", "headers",
                  "ca_bundle", "allow_plain_http", "environment")
