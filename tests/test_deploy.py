@@ -102,3 +102,12 @@ def test_the_cronjob_pushes_with_a_key_file() -> None:
     args = doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"]
     assert args[0] == "run" and "--pushgateway" in args and "--api-key-file" in args
     assert doc["spec"]["concurrencyPolicy"] == "Forbid"
+
+
+def test_the_try_out_config_loads() -> None:
+    """examples/serve.yml, the README's one-command try-out, is a config serve accepts."""
+    loaded = serve_config.load("examples/serve.yml",
+                               {"COMETAPI_API_KEY": "sk-stub-not-a-secret-0123456789abcdef"},
+                               DEPLOY.parent)
+    assert {"stub", "stub-revoked", "stub-outage"} <= set(loaded.targets)
+    assert loaded.targets["stub"].flags["base_url"] == "http://127.0.0.1:8765/v1"

@@ -67,6 +67,7 @@ class _Slot:
     at: float = 0.0  # monotonic time the result arrived
     last_success: float | None = None  # epoch of the last passing run's start
     flight: _Flight | None = None
+    text: str = ""  # the result's exposition, rendered once (a cache hit only adds its age)
 
 
 @dataclass
@@ -213,10 +214,13 @@ class Prober:
         self._spend(target, result)
         passed = result.verdict == "pass"
         self.stats.bump(self.stats.probes, (target.name, "pass" if passed else "fail"))
+        last_success = prometheus.epoch(result.started_at) if passed else slot.last_success
+        text = prometheus.render(result, target.name, last_success=last_success)
+        with redact.scope(*target.secrets):
+            text = redact.scrub(text)
         with slot.lock:
             slot.result, slot.at, flight.result = result, time.monotonic(), result
-            if passed:
-                slot.last_success = prometheus.epoch(result.started_at)
+            slot.last_success, slot.text = last_success, text
         return self._answer(target, slot, 0.0)
 
     def _spend(self, target: Target, result: GateResult) -> None:
@@ -238,15 +242,9 @@ class Prober:
             "chat_smoke_budget_exhausted": [
                 prometheus.gauge("chat_smoke_budget_exhausted", labels, 1 if exhausted else 0)],
         }
-        result = slot.result
-        if result is None:  # a spent budget before the first probe: say only that
-            lines = [line for name, got in more.items()
-                     for line in prometheus.family(name, got)]
-            return Answer(200, "\n".join(lines) + "\n")
-        text = prometheus.render(result, target.name, last_success=slot.last_success,
-                                 more=more)
-        with redact.scope(*target.secrets):
-            return Answer(200, redact.scrub(text))
+        # The serve-only families come last in the exposition's order (prometheus._HELP).
+        lines = [line for name, got in more.items() for line in prometheus.family(name, got)]
+        return Answer(200, slot.text + "\n".join(lines) + "\n")
 
     @staticmethod
     def _refuse(status: int, reason: str) -> Answer:
