@@ -97,10 +97,12 @@ def _execute(
     # Outputs, annotations and the summary go out even when a report file could not be
     # written: a later step still learns the verdict.
     platform.publish(result, env, template, targets)
-    if settings is not None and settings.pushgateway:
+    # A config error is pushed too (category config): the monitor must see it.
+    gateway = settings.pushgateway if settings is not None else flags.get("pushgateway")
+    if gateway:
         from smoke.serve import push  # only the runs that push pay for it
 
-        warning = push.push(result, settings.pushgateway)
+        warning = push.push(result, str(gateway))
         if warning is not None:
             platform.warning(warning)
     if result.checks[0].outcome == "fail":

@@ -139,3 +139,13 @@ def test_the_textfile_and_the_push_are_one_exposition(tmp_path: Path, stub: Stub
     assert text == gateway.pushes[0]["body"]
     assert value(families(text), "chat_smoke_check_success",
                  check="negative:invalid-model", model="(invalid)") == 1
+
+
+def test_a_config_error_is_pushed_too(tmp_path: Path, gateway: _Gateway) -> None:
+    run = run_cli(tmp_path, "--base-url", "http://127.0.0.1:9/v1", "--model", "m",
+                  "--timeout", "-1", "--pushgateway", gateway.url)
+    assert run.code == 2
+    [push] = gateway.pushes
+    found = families(push["body"])
+    assert value(found, "chat_smoke_failure_category", category="config") == 1
+    assert value(found, "probe_success") == 0

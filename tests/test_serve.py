@@ -61,6 +61,8 @@ def test_a_probe_answers_with_the_target_s_metrics(tmp_path: Path, fresh: StubSe
         assert status == 200 and "prod-eu" in page and "stream" in page
         assert headers["Content-Type"].startswith("text/html")
         assert get(f"{base}/-/healthy")[0] == 200 and get(f"{base}/-/ready")[0] == 200
+        assert get(f"{base}/-/healthy", method="HEAD")[0] == 200
+        assert get(f"{base}/probe?target=prod-eu", method="HEAD")[0] == 405  # costs money
         status, own, _ = get(f"{base}/metrics")
         check_metrics(own)
         assert value(families(own), "chat_smoke_exporter_probes_total", target="prod-eu",

@@ -16,8 +16,9 @@ Labels take bounded values only, all from the configuration or a fixed set: ``ta
 and ``environment`` on every sample; ``model`` and ``check`` on the per-check metrics (a
 skipped check has no sample: it said nothing about the endpoint); ``category``, ``group``
 and ``owner`` on ``chat_smoke_failure_category``, one sample per category of the fixed
-set. Never a request id, an error text or a timestamp. docs/monitoring.md is the
-reference.
+set. Never a request id, an error text or a timestamp: the invalid-model check's random
+model id is ``(invalid)`` here (the id itself is in report.json), so a monitor that runs
+every few minutes keeps the same series (issue 21). docs/monitoring.md is the reference.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ from smoke.results import Check, GateResult
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 DEFAULT_TARGET = "default"
+# The model label of the negative check that sends a random, never-existing model id.
+INVALID_MODEL_LABEL = "(invalid)"
+_RANDOM_MODEL_CHECKS = frozenset({"negative:invalid-model"})
 
 _HELP: dict[str, tuple[str, str]] = {
     "probe_success": ("gauge", "1 when the gate passed, else 0 (blackbox_exporter's name)."),
@@ -51,7 +55,8 @@ _HELP: dict[str, tuple[str, str]] = {
         "set has a sample)."),
     "chat_smoke_gate_exit_code": (
         "gauge", "Exit code of the gate (0 pass, 2 config, 3 credentials, 4 endpoint, "
-        "5 transient, 6 assertion, 1 internal)."),
+        "5 transient, 6 assertion, 1 internal; 130, 143 and 129 cancelled by SIGINT, SIGTERM "
+        "and SIGHUP)."),
     "chat_smoke_gate_success": ("gauge", "1 when the gate passed, else 0."),
     "chat_smoke_last_run_timestamp_seconds": (
         "gauge", "When the gate run started, seconds since the Unix epoch."),
@@ -110,14 +115,11 @@ def ttfb_ms(check: Check) -> int | None:
     return None
 
 
-INVALID_MODEL = "(invalid)"
-
-
 def model_label(check: Check) -> str:
-    """The model label: the negative check's made-up model id is random per run, so it is
-    the fixed ``(invalid)`` (a label takes bounded values only)."""
-    if check.id == "negative:invalid-model":
-        return INVALID_MODEL
+    """The ``model`` label: the configured model id, or :data:`INVALID_MODEL_LABEL` for a
+    check whose model id is made up afresh on every run."""
+    if check.id in _RANDOM_MODEL_CHECKS:
+        return INVALID_MODEL_LABEL
     return check.model or ""
 
 

@@ -175,7 +175,11 @@ class Handler(BaseHTTPRequestHandler):
             self._send(Answer(404, "chat-smoke serve: not found (GET / lists the "
                                    "endpoints)\n", _TEXT))
 
-    do_HEAD = do_GET  # noqa: N815
+    def do_HEAD(self) -> None:  # noqa: N802
+        if urlsplit(self.path).path == "/probe":  # a probe costs money: GET only
+            self._send(Answer(405, "", _TEXT))
+            return
+        self.do_GET()
 
     def do_POST(self) -> None:  # noqa: N802
         if urlsplit(self.path).path != "/-/reload":
