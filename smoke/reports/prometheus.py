@@ -63,11 +63,24 @@ _HELP: dict[str, tuple[str, str]] = {
     "chat_smoke_last_success_timestamp_seconds": (
         "gauge", "When the last passing gate run started, seconds since the Unix epoch."),
     "chat_smoke_tokens_used": ("gauge", "Tokens the gate run used, as the endpoint reported."),
-    "chat_smoke_rate_limit_remaining": (
-        "gauge", "Requests or tokens left in the endpoint's rate-limit window, where it said."),
     "chat_smoke_certificate_expiry_timestamp_seconds": (
         "gauge", "notAfter of the endpoint's TLS certificate, seconds since the Unix epoch."),
-    # chat-smoke serve adds these to a /probe answer:
+    # The answer's operational signals (issue 22), per check; ``resource`` is the
+    # x-ratelimit-*-<resource> suffix (requests, tokens, ...).
+    "chat_smoke_ratelimit_limit": (
+        "gauge", "The rate limit an answer announced (x-ratelimit-limit-<resource>)."),
+    "chat_smoke_ratelimit_remaining": (
+        "gauge", "What is left of it (x-ratelimit-remaining-<resource>)."),
+    "chat_smoke_ratelimit_reset_seconds": (
+        "gauge", "Seconds until it resets (x-ratelimit-reset-<resource>)."),
+    "chat_smoke_retry_after_seconds": (
+        "gauge", "Seconds the server asked to wait (Retry-After, retry-after-ms)."),
+    "chat_smoke_sunset_timestamp_seconds": (
+        "gauge", "When the model is retired (Sunset header), seconds since the Unix epoch."),
+    "chat_smoke_contract_deviations": (
+        "gauge", "Deviations from the Chat Completions response contract in the check's "
+        "answer or stream (0 when it kept the contract; no sample with contract: off)."),
+    # chat-smoke serve adds these to a /probe answer (last: serve appends them):
     "chat_smoke_probe_cache_age_seconds": (
         "gauge", "Age of the result served (0: probed for this scrape; more: from the "
         "min_interval cache or a spent budget)."),
@@ -170,9 +183,7 @@ def samples(result: GateResult, target: str | None = None,
         first = (check.details.get("stream") or {}).get("first_token_ms")
         if isinstance(first, int | float):
             add("chat_smoke_check_first_token_seconds", labels, first / 1000)
-        for kind, left in _rate_limits(check):
-            add("chat_smoke_rate_limit_remaining",
-                {**gate, "model": model_label(check), "kind": kind}, left)
+        _signals(found, check, labels)
     for category in Category:
         add("chat_smoke_failure_category",
             {**gate, "category": category.value, "group": category.group,
@@ -193,18 +204,33 @@ def samples(result: GateResult, target: str | None = None,
     return found
 
 
-def _rate_limits(check: Check) -> list[tuple[str, float]]:
-    """(kind, remaining) from the check's rate-limit facts, where the endpoint sent them."""
-    facts = check.details.get("rate_limit")
-    if not isinstance(facts, dict):
-        return []
-    found = []
-    for kind in ("requests", "tokens"):
-        value = facts.get(f"remaining_{kind}", (facts.get(kind) or {}).get("remaining")
-                          if isinstance(facts.get(kind), dict) else None)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            found.append((kind, float(value)))
-    return found
+_RATELIMIT = (("limit", "chat_smoke_ratelimit_limit"),
+              ("remaining", "chat_smoke_ratelimit_remaining"),
+              ("reset_s", "chat_smoke_ratelimit_reset_seconds"))
+
+
+def _signals(found: dict[str, list[str]], check: Check, labels: dict[str, str]) -> None:
+    """The rate limits, Retry-After, Sunset and contract deviations the check recorded."""
+    limits: dict[str, Any] = check.details.get("ratelimit") or {}
+    for resource, entry in limits.items():
+        if not isinstance(entry, dict):
+            continue
+        for key, name in _RATELIMIT:
+            value = entry.get(key)
+            if isinstance(value, int | float):
+                found[name].append(_sample(name, {**labels, "resource": resource}, value))
+    wait = limits.get("retry_after_s")
+    if isinstance(wait, int | float):
+        found["chat_smoke_retry_after_seconds"].append(
+            _sample("chat_smoke_retry_after_seconds", labels, wait))
+    sunset = epoch((check.details.get("retirement") or {}).get("sunset"))
+    if sunset is not None:
+        found["chat_smoke_sunset_timestamp_seconds"].append(
+            _sample("chat_smoke_sunset_timestamp_seconds", labels, sunset))
+    contract = check.details.get("contract")
+    if isinstance(contract, dict) and isinstance(contract.get("deviations"), list):
+        found["chat_smoke_contract_deviations"].append(
+            _sample("chat_smoke_contract_deviations", labels, len(contract["deviations"])))
 
 
 def _certificates(checks: Iterable[Check]) -> list[tuple[str, float]]:
