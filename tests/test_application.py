@@ -482,3 +482,17 @@ def test_the_per_model_example_loads_with_each_models_settings() -> None:
     assert reasoning.max_completion_tokens == 2000 and reasoning.timeout == 90.0
     assert reasoning.reasoning_effort == "low" and not reasoning.stream
     assert settings.for_model("gpt-5-mini").stream and settings.any_model("stream")
+
+
+def test_the_library_takes_model_entries_as_the_file_does(own_stub: StubServer) -> None:
+    import smoke
+
+    entries = ["stub-model", {**REASONING, "max_completion_tokens": 300}]
+    result = smoke.run(base_url=own_stub.base_url, model=entries,
+                       env={"COMETAPI_API_KEY": KEY})
+    assert result.verdict == "pass", [c.message for c in result.checks]
+    assert result.config["per_model"]["scenario/reasoning"]["max_completion_tokens"] == 300
+    wrong = smoke.run(base_url=own_stub.base_url, env={"COMETAPI_API_KEY": KEY},
+                      model=[{"id": "stub-model", "temprature": 1}])
+    assert wrong.exit_code == 2
+    assert "model 'stub-model': unknown key 'temprature'" in wrong.checks[0].message
