@@ -111,7 +111,8 @@ SCHEMA_SAMPLES = {"api_key_env": "COMETAPI_API_KEY", "auth_header": "x-api-key",
                   "dotenv_prefix": "STAGING_", "parser": "myapp.parse:answer",
                   "require_fields": "choices[0].message.content",
                   "require_headers": "x-request-id", "mention": "@acme/ml-oncall @bob",
-                  "gitlab_token_env": "GITLAB_TOKEN"}
+                  "gitlab_token_env": "GITLAB_TOKEN", "target": "prod-eu_1.a",
+                  "pushgateway": "http://pushgateway.monitoring:9091"}
 _STRUCTURE = {"items", "properties", "anyOf", "oneOf", "allOf", "$defs",
               "additionalProperties"}
 
