@@ -96,7 +96,8 @@ def test_label_values_are_escaped() -> None:
                         'env "a"\\b', None, {}, [check])
     found = _families(prometheus.render(result))
     labels, value = found["chat_smoke_check_success"][0]
-    assert labels == {"environment": 'env "a"\\b', "model": nasty, "check": f"positive:{nasty}"}
+    assert labels == {"environment": 'env "a"\\b', "model": nasty, "check": f"positive:{nasty}",
+                      "owner": Category.ASSERTION.owner}
     assert value == 0
     assert _value(found, "chat_smoke_check_duration_seconds", model=nasty) == 1.5
 

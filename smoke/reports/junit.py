@@ -66,6 +66,11 @@ def _details(check: Check) -> str:
     lines = [f"{label}: {check.message}"]
     if check.category:
         lines += [f"hint: {check.hint}", f"docs: {check.category.docs_url}"]
+        owner = check.responsible
+        if owner is not None:
+            lines.append(f"owner: {owner.label}")
+            if owner.runbook:
+                lines.append(f"runbook: {owner.runbook}")
     if check.http_status is not None:
         lines.append(f"http status: {check.http_status}")
     if check.request_id:

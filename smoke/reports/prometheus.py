@@ -8,8 +8,11 @@ stamps them; its docs forbid timestamps in textfiles). Label values escape ``\\`
 and newlines; HELP text escapes ``\\`` and newlines
 (https://prometheus.io/docs/instrumenting/exposition_formats/#text-format-details).
 
-Labels: ``environment``, ``model`` and ``check`` on the per-check metrics; a skipped
-check has no sample (it said nothing about the endpoint).
+Labels: ``environment``, ``model``, ``check`` and ``owner`` on the per-check metrics; a
+skipped check has no sample (it said nothing about the endpoint). ``owner`` is the team of
+a failed check (the owners map, else the category's role name) and empty on a pass: its
+values come from the configuration, so the label stays bounded. The gate's metrics carry
+the verdict's owner.
 """
 
 from __future__ import annotations
@@ -89,7 +92,9 @@ def samples(result: GateResult) -> dict[str, list[str]]:
     for check in result.checks:
         if check.outcome not in ("pass", "fail"):
             continue
-        labels = {"environment": env, "model": check.model or "", "check": check.id}
+        owner = check.responsible
+        labels = {"environment": env, "model": check.model or "", "check": check.id,
+                  "owner": owner.team if owner else ""}
         found["chat_smoke_check_success"].append(
             _sample("chat_smoke_check_success", labels, 1 if check.outcome == "pass" else 0))
         found["chat_smoke_check_duration_seconds"].append(
@@ -102,7 +107,7 @@ def samples(result: GateResult) -> dict[str, list[str]]:
         if isinstance(first, int | float):
             found["chat_smoke_check_first_token_seconds"].append(
                 _sample("chat_smoke_check_first_token_seconds", labels, first / 1000))
-    gate = {"environment": env}
+    gate = {"environment": env, "owner": result.owner.team if result.owner else ""}
     found["chat_smoke_gate_exit_code"].append(
         _sample("chat_smoke_gate_exit_code", gate, result.exit_code))
     found["chat_smoke_gate_success"].append(
