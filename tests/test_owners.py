@@ -173,3 +173,13 @@ def test_a_pass_names_no_owner(tmp_path: Path, stub: StubServer) -> None:
     assert "CHAT_SMOKE_OWNER=\n" in run.files["gate.env"]
     assert 'chat_smoke_gate_success{environment="prod",owner=""} 1' in run.files["gate.prom"]
     assert run.report is not None and run.report["owner"] is None
+
+
+def test_the_incident_block_names_the_owner(tmp_path: Path, stub: StubServer) -> None:
+    (tmp_path / "chat-smoke.yml").write_text(OWNERS_YML.replace(
+        "stub-model, scenario/wrong-answer", "stub-model"))
+    result, _ = gate.run({"base_url": stub.url("bad-key")}, {"COMETAPI_API_KEY": KEY},
+                         tmp_path, Console(out=io.StringIO()))
+    block = markdown.render(result).split("### Incident:")[1].split("</pre>")[0]
+    assert "owner:          Platform @acme/platform https://runbooks.example/platform" \
+        in block

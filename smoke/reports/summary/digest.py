@@ -193,6 +193,7 @@ def _incident(report: dict[str, Any], group: list[dict[str, Any]]) -> dict[str, 
         ("models" if len(models) > 1 else "model", ", ".join(models) or "-"),
         ("checks" if many else "check", ", ".join(c["id"] for c in group)),
         ("category", category),
+        ("owner", _owner_fact(first)),
         ("http status", status if status is not None else "-"),
         ("error", first["message"] or "-"),
         ("attempts", _spread([c["attempts"] for c in group])),
@@ -204,6 +205,12 @@ def _incident(report: dict[str, Any], group: list[dict[str, Any]]) -> dict[str, 
     ]
     return {"check": first["id"], "checks": [c["id"] for c in group], "title": title,
             "facts": facts}
+
+
+def _owner_fact(check: dict[str, Any]) -> str:
+    """The owner's team, mention and runbook on one line (a <pre> block never notifies)."""
+    team, mention, runbook = owner_of(check)
+    return " ".join(part for part in (team, mention, runbook) if part)
 
 
 def _traced(report: dict[str, Any], group: list[dict[str, Any]]) -> list[tuple[str, Any]]:
