@@ -1,7 +1,9 @@
 """The JSON report, ``schema_version: 3``: a public contract. Add fields; never rename.
 
 Version 3 (from 2): ``owner`` (team, mention, runbook, labels, assignees, source) for the
-verdict and for each failed check, from the owners map (``smoke.owners``).
+verdict and for each failed check, from the owners map (``smoke.owners``);
+``consecutive_failures``: per incident key (environment and team, or environment and
+category group), how many runs in a row have failed (``smoke.reports.streak``).
 
 Version 2 (from 1): the outcome ``cancelled`` for a check, the verdicts ``cancelled``
 (exit 128 + the signal) and ``incomplete`` (only in the provisional report written while
@@ -42,6 +44,7 @@ def as_dict(result: GateResult) -> dict[str, Any]:
         "config": result.config,
         "checks": [check.to_dict() for check in result.checks],
         "drift": drift(result),
+        "consecutive_failures": result.consecutive_failures,
     }
 
 
