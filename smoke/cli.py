@@ -128,6 +128,14 @@ def main() -> None:
               "milliseconds (default 250).")
 @click.option("--drift-usage-factor", metavar="X", help="Usage drift: X times the baseline's "
               "tokens (default 2).")
+@click.option("--previous-report", metavar="PATH", help="The last run's report.json, whatever "
+              "its verdict: incident_after and notify compare with it.")
+@click.option("--incident-issue/--no-incident-issue", default=None,
+              help="Open, update, reopen and close incident issues (GitHub, GitLab).")
+@click.option("--incident-after", metavar="N", help="Open an incident only after N "
+              "consecutive failed runs of its key (default 1).")
+@click.option("--incident-reopen-days", metavar="DAYS", help="Reopen an incident closed "
+              "within DAYS instead of opening one (default 7).")
 def run(**options: Any) -> None:
     """Run the release gate once and exit with its code (0 pass, 2 config, 3 credentials,
     4 endpoint or contract, 5 transient, 6 assertion, 1 internal error; 130, 143, 129

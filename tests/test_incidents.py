@@ -336,3 +336,57 @@ def test_consecutive_failures_in_the_report(tmp_path: Path, stub: StubServer,
         previous.write_text(json.dumps(report))
     assert counts == [{PLATFORM_KEY: 1}, {PLATFORM_KEY: 2},
                       {PLATFORM_KEY: 3, "prod/team:prompts": 1}, {"prod/team:prompts": 2}, {}]
+
+
+# -- the whole command: incident_after chained through --previous-report -------------------
+def test_incident_after_three_runs_through_the_previous_report(
+        tmp_path: Path, stub: StubServer, github: FakeTracker) -> None:
+    """Three failed runs of `chat-smoke run`, each given the last one's report.json (the
+    same path, as a restored cache gives it): the issue opens on the third; a pass closes
+    it; the token is never in any output."""
+    from tests.conftest import run_cli
+
+    (tmp_path / "chat-smoke.yml").write_text(CONFIG + "incident_issue: true\n")
+    env = {**fake_trackers.github_env(github),
+           "GITHUB_OUTPUT": str(tmp_path / "out.txt"),
+           "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}
+    counts, outputs = [], []
+    for models in (AUTH, AUTH, AUTH, OK):
+        run = run_cli(tmp_path, "--base-url", stub.url(), "--model", models, "--retries", "0",
+                      "--previous-report", "report.json", "--incident-after", "3", env=env)
+        assert run.report is not None
+        counts.append(run.report["consecutive_failures"])
+        outputs.append(run.all_output)
+        if len(counts) < 3:
+            assert [c.method for c in github.calls if c.method != "GET"] == [], run.stdout
+            assert f"{PLATFORM_KEY}: {len(counts)} of 3 consecutive failed runs" in run.stdout
+    assert counts == [{PLATFORM_KEY: 1}, {PLATFORM_KEY: 2}, {PLATFORM_KEY: 3}, {}]
+    assert "previous_report report.json: no such file yet" in outputs[0]
+    opened = [c for c in github.calls if c.method == "POST"]
+    assert len(opened) == 2 and opened[0].body["title"] == "chat-smoke: Platform on prod"
+    assert "| Consecutive failed runs | 3 |" in opened[0].body["body"]
+    assert f"incident issue opened #1 for {PLATFORM_KEY}" in outputs[2]
+    assert f"incident issue closed #1 for {PLATFORM_KEY} (recovered)" in outputs[3]
+    assert github.get(1)["state"] == "closed"
+    for text in outputs:  # masked for the runner first (::add-mask::), then never shown
+        assert f"::add-mask::{TOKEN}\n" in text
+        assert TOKEN not in text.replace(f"::add-mask::{TOKEN}\n", "")
+
+
+def test_a_forbidden_api_leaves_the_exit_code_alone(tmp_path: Path, stub: StubServer,
+                                                    github: FakeTracker) -> None:
+    from tests.conftest import run_cli
+    from tests.runner_rules import run_commands
+
+    github.script = {"GET": [403]}
+    github.echo = TOKEN
+    env = {**fake_trackers.github_env(github), "GITHUB_OUTPUT": str(tmp_path / "out.txt"),
+           "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}
+    run = run_cli(tmp_path, "--base-url", stub.url(), "--model", AUTH, "--retries", "0",
+                  "--incident-issue", "--environment", "prod", env=env)
+    assert run.code == 3
+    warnings = [c for c in run_commands(run.stdout) if c.name == "warning"
+                and c.properties.get("title") == "chat-smoke: incident issue"]
+    assert len(warnings) == 1 and "HTTP 403" in warnings[0].data
+    assert "(token ***)" in warnings[0].data  # the API echoed it
+    assert TOKEN not in run.all_output.replace(f"::add-mask::{TOKEN}\n", "")

@@ -55,26 +55,31 @@ class Target:
     run_url: str | None
 
 
+def run_url(env: Mapping[str, str]) -> str | None:
+    """The link to this run: GitHub's run page, or GitLab's job (else pipeline) page."""
+    if env.get("GITHUB_ACTIONS") == "true" and env.get("GITHUB_RUN_ID"):
+        server = env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+        return f"{server}/{env.get('GITHUB_REPOSITORY', '')}/actions/runs/{env['GITHUB_RUN_ID']}"
+    if env.get("GITLAB_CI") == "true":
+        return env.get("CI_JOB_URL") or env.get("CI_PIPELINE_URL") or None
+    return None
+
+
 def target(settings: Settings, env: Mapping[str, str]) -> Target | str:
     """Where the issues go, from the CI's variables, or why nowhere (a warning)."""
     if env.get("GITHUB_ACTIONS") == "true":
         token = (env.get("INPUT_GITHUB-TOKEN") or env.get("GITHUB_TOKEN") or "").strip()
         if not token:
             return _NO_GITHUB_TOKEN
-        server = env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
-        repository = env.get("GITHUB_REPOSITORY", "")
-        run = env.get("GITHUB_RUN_ID", "")
         return Target("GitHub", env.get("GITHUB_API_URL", "https://api.github.com"),
-                      repository, token,
-                      f"{server}/{repository}/actions/runs/{run}" if run else None)
+                      env.get("GITHUB_REPOSITORY", ""), token, run_url(env))
     if env.get("GITLAB_CI") == "true":
         var = settings.gitlab_token_env
         token = env.get(var, "").strip()
         if not token:
             return _NO_GITLAB_TOKEN.format(var=var)
         return Target("GitLab", env.get("CI_API_V4_URL", "https://gitlab.com/api/v4"),
-                      env.get("CI_PROJECT_ID", ""), token,
-                      env.get("CI_JOB_URL") or env.get("CI_PIPELINE_URL") or None)
+                      env.get("CI_PROJECT_ID", ""), token, run_url(env))
     return _NOT_IN_CI
 
 
