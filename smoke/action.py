@@ -130,11 +130,14 @@ def run(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> int:
 def _run(env: dict[str, str], inputs: Mapping[str, str], cwd: Path | None) -> int:
     from smoke import cancel, ci
     from smoke.ci.platform import PlatformStream, fail_on_error
+    from smoke.config import parse_bool
     from smoke.config.key import register_all
     from smoke.runner import choose_platform
 
     register_all(inputs.get("api-key", ""))  # and each piece of two keys pasted together
-    redact.register(inputs.get("github-token"))  # the comment's and incidents' token
+    if parse_bool(inputs.get("comment-on-pr", "")) or parse_bool(
+            inputs.get("incident-issue", "")):  # the comment's and incidents' token
+        redact.register(inputs.get("github-token"))
 
     env[KEY_VARIABLE] = inputs.get("api-key", "")
     flags = flags_for(inputs)
