@@ -390,3 +390,34 @@ def test_a_forbidden_api_leaves_the_exit_code_alone(tmp_path: Path, stub: StubSe
     assert len(warnings) == 1 and "HTTP 403" in warnings[0].data
     assert "(token ***)" in warnings[0].data  # the API echoed it
     assert TOKEN not in run.all_output.replace(f"::add-mask::{TOKEN}\n", "")
+
+
+def test_the_monitor_examples_use_the_lifecycle() -> None:
+    """The scheduled monitors (GitHub, GitLab) restore the last run's report, pass it as
+    previous_report, turn incidents on, and keep this run's report for the next one."""
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    github = yaml.safe_load((root / ".github/workflows/example-monitor.yml").read_text())
+    job = github["jobs"]["monitor"]
+    assert job["permissions"] == {"contents": "read", "issues": "write"}
+    steps = job["steps"]
+    restore = next(s for s in steps if s.get("uses", "").startswith("actions/cache/restore@"))
+    gate = next(s for s in steps if s.get("id") == "gate")
+    save = next(s for s in steps if s.get("uses", "").startswith("actions/cache/save@"))
+    assert gate["with"]["incident-issue"] == "true"
+    assert gate["with"]["previous-report"] == f"{restore['with']['path']}/report.json"
+    assert save["with"]["path"] == restore["with"]["path"]
+    assert save["with"]["key"].startswith(restore["with"]["restore-keys"])
+    assert steps.index(restore) < steps.index(gate) < steps.index(save)
+    keep = steps[steps.index(gate) + 1]
+    assert "chat-smoke-reports/report.json last-run/report.json" in keep["run"]
+
+    gitlab = yaml.safe_load((root / "examples/gitlab-ci.yml").read_text())
+    monitor = gitlab["chat-smoke-monitor"]
+    assert monitor["cache"]["paths"] == ["last-run/"] and monitor["cache"]["when"] == "always"
+    script = " ".join(monitor["script"])
+    assert "--previous-report last-run/report.json --incident-issue --incident-after 2" \
+        in script
+    assert "cp chat-smoke-reports/report.json last-run/report.json" in script
+    assert monitor["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}]
