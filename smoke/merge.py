@@ -20,6 +20,7 @@ from smoke._version import __version__
 from smoke.categories import EXIT_PRECEDENCE, Category
 from smoke.output import redact
 from smoke.output.commands import defuse
+from smoke.owners import Owner
 from smoke.reports.json_report import SCHEMA_VERSION
 from smoke.results import Attempt, Check, GateResult, Step
 
@@ -212,6 +213,7 @@ def _category(value: Any) -> Category | None:
 def _check(data: dict[str, Any]) -> Check:
     fields = {k: v for k, v in data.items() if k in _CHECK_FIELDS}
     fields["category"] = _category(fields.get("category"))
+    fields["owner"] = Owner.from_dict(fields.get("owner"))
     fields["steps"] = [Step(**{k: v for k, v in s.items() if k in _STEP_FIELDS})
                        for s in fields.get("steps") or [] if isinstance(s, dict)]
     fields["attempt_log"] = [

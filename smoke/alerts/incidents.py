@@ -47,6 +47,20 @@ _FIX = {"GitHub": "Give the job `permissions: issues: write` and pass github-tok
 
 
 @dataclass(frozen=True)
+class Options:
+    """The incident settings (``Settings`` has them; ``chat-smoke merge`` its flags)."""
+
+    incident_after: int = 1
+    incident_reopen_days: int = 7
+    gitlab_token_env: str = "GITLAB_TOKEN"
+
+    @classmethod
+    def of(cls, settings: Settings | Options) -> Options:
+        return cls(settings.incident_after, settings.incident_reopen_days,
+                   settings.gitlab_token_env)
+
+
+@dataclass(frozen=True)
 class Target:
     tracker: str  # GitHub or GitLab
     root: str
@@ -65,7 +79,7 @@ def run_url(env: Mapping[str, str]) -> str | None:
     return None
 
 
-def target(settings: Settings, env: Mapping[str, str]) -> Target | str:
+def target(settings: Settings | Options, env: Mapping[str, str]) -> Target | str:
     """Where the issues go, from the CI's variables, or why nowhere (a warning)."""
     if env.get("GITHUB_ACTIONS") == "true":
         token = (env.get("INPUT_GITHUB-TOKEN") or env.get("GITHUB_TOKEN") or "").strip()
@@ -94,7 +108,7 @@ def _tracker(where: Target, session: requests.Session) -> Tracker:
     return GitLabIssues(client, where.project)
 
 
-def publish(result: GateResult, settings: Settings, env: Mapping[str, str],
+def publish(result: GateResult, settings: Settings | Options, env: Mapping[str, str],
             warn: Callable[[str], None], say: Callable[[str], None],
             make: Callable[[Target, requests.Session], Tracker] = _tracker) -> list[str] | None:
     """Run the lifecycle for ``result``; return what was done (None: nothing could be,
