@@ -106,7 +106,7 @@ def body(result: GateResult, key: str, checks: list[Check], owner: Owner, state:
         owner_line += " " + owner.mention
     if owner.runbook:
         owner_line += f" · [Runbook]({link(owner.runbook)})"
-    lines += [owner_line, "", "| | |", "|---|---|",
+    lines += [owner_line, "", f"| Incident key | {code(key)} |", "|---|---|",
               f"| First seen | {md(state.first_seen)} |",
               f"| Last seen | {md(state.last_seen)} |",
               f"| Consecutive failed runs | {consecutive} |",
