@@ -421,3 +421,53 @@ def test_the_monitor_examples_use_the_lifecycle() -> None:
         in script
     assert "cp chat-smoke-reports/report.json last-run/report.json" in script
     assert monitor["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}]
+
+
+# -- a matrix: the lifecycle over the merged verdict ----------------------------------------
+def test_merge_runs_the_lifecycle_over_the_merged_verdict(
+        tmp_path: Path, stub: StubServer, github: FakeTracker) -> None:
+    """Two legs of one environment fail for the same owner: the merge job opens one issue
+    (legs with incidents on could race to open two), counts consecutive failures against
+    the last merged report, and closes it when the legs pass again."""
+    import subprocess
+    import sys
+
+    def legs(models: tuple[str, str]) -> list[str]:
+        paths = []
+        for i, model in enumerate(models):
+            (tmp_path / "chat-smoke.yml").write_text(CONFIG)
+            result, _ = gate.run({"base_url": stub.url(), "model": model, "retries": "0"},
+                                 {"COMETAPI_API_KEY": KEY}, tmp_path,
+                                 Console(out=io.StringIO()))
+            path = tmp_path / f"leg-{i}.json"
+            path.write_text(json_report.render(result))
+            paths.append(str(path))
+        return paths
+
+    def merge(models: tuple[str, str]) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "smoke", "merge", *legs(models), "--report-json",
+                str(tmp_path / "merged.json"), "--previous-report",
+                str(tmp_path / "last-merged.json"), "--incident-issue"]
+        env = {k: v for k, v in __import__("os").environ.items()
+               if not k.startswith(("GITHUB_", "INPUT_", "SMOKE_", "COMETAPI_"))}
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=60,
+                              env={**env, **fake_trackers.github_env(github)})
+        merged = json.loads((tmp_path / "merged.json").read_text())
+        (tmp_path / "last-merged.json").write_text(json.dumps(merged))
+        return proc
+
+    first = merge((AUTH, "scenario/forbidden"))
+    assert first.returncode == 3, first.stdout + first.stderr
+    assert f"incident issue opened #1 for {PLATFORM_KEY}" in first.stdout, first.stdout
+    assert [c.method for c in github.calls].count("POST") == 1
+    assert json.loads((tmp_path / "merged.json").read_text())["consecutive_failures"] == {
+        PLATFORM_KEY: 1}
+    second = merge((AUTH, OK))
+    assert f"incident issue updated #1 for {PLATFORM_KEY}" in second.stdout
+    assert '"failed_runs":2' in github.body_of(github.get(1))
+    assert json.loads((tmp_path / "merged.json").read_text())["consecutive_failures"] == {
+        PLATFORM_KEY: 2}
+    third = merge((OK, OK))
+    assert third.returncode == 0
+    assert f"incident issue closed #1 for {PLATFORM_KEY} (recovered)" in third.stdout
+    assert TOKEN not in first.stdout + second.stdout + third.stdout + third.stderr
