@@ -182,8 +182,10 @@ def test_no_label_value_comes_from_a_run(tmp_path: Path, stub: StubServer) -> No
     assert not leaked, leaked
     for value in values:
         assert not re.search(r"\d{4}-\d\d-\d\dT|\breq_|[0-9a-f]{8}-[0-9a-f]{4}-", value), value
-    # What every label is made of: the configuration and the check ids built from it.
-    assert values <= _CONFIGURED | {f"{k}:{m}" for k in ("positive", "stream")
+    # What every label is made of: the configuration and the check ids built from it,
+    # and an owner: the owners map's team or, without one, the category's fixed role name.
+    assert values <= _CONFIGURED | {c.owner for c in Category} | {
+        f"{k}:{m}" for k in ("positive", "stream")
                                     for m in _MODELS} | {
         "negative:invalid-model", "negative:missing-field", "negative:invalid-key",
         "preflight:config"}
