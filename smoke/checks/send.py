@@ -173,11 +173,20 @@ _REASONING = (
     "finish_reason length) and returned no text: raise max_completion_tokens for this model "
     "(a model entry such as {{id: {model}, max_tokens: null, max_completion_tokens: 2000}})"
 )
-_REASONING_HINT = (
+REASONING_HINT = (
     "The completion budget went to reasoning, not to an answer: the endpoint works. Give "
     "this model its own max_completion_tokens in chat-smoke.yml (model: [{id: ..., "
     "max_completion_tokens: N}])."
 )
+
+
+def reasoning_spent(check: Check, answer: parse.Completion) -> str | None:
+    """Why an empty answer is empty when its budget went to reasoning (finish_reason
+    length, reasoning tokens in usage), naming the fix; None otherwise."""
+    reasoning = parse.reasoning_tokens(answer.usage)
+    if answer.finish_reason == "length" and not answer.text.strip() and reasoning:
+        return _REASONING.format(tokens=reasoning, model=check.model or "MODEL")
+    return None
 
 
 def _no_tool_call(expect: Expectation, answer: parse.Completion) -> str:
@@ -189,12 +198,12 @@ def _no_tool_call(expect: Expectation, answer: parse.Completion) -> str:
 def record_output(check: Check, settings: Settings, answer: parse.Completion) -> None:
     """Apply the output condition (and --expect-model) to a parsed answer."""
     if not settings.expect.holds(answer.text, answer.tool_names):
-        reasoning = parse.reasoning_tokens(answer.usage)
+        spent = reasoning_spent(check, answer)
         if settings.expect.kind == "tool_call":
             why = _no_tool_call(settings.expect, answer)
-        elif answer.finish_reason == "length" and not answer.text.strip() and reasoning:
-            why = _REASONING.format(tokens=reasoning, model=check.model or "MODEL")
-            check.gateway_hint = _REASONING_HINT
+        elif spent is not None:
+            why = spent
+            check.gateway_hint = REASONING_HINT
         elif answer.refusal:
             why = f"the model refused: {one_line(answer.refusal, 200)!r}"
         elif answer.tool_calls and not answer.text:
