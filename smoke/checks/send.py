@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import requests
 
 from smoke.categories import Category
+from smoke.checks import signals
 from smoke.config.expect import Expectation
 from smoke.config.settings import Settings
 from smoke.http import classify, parse, reproduce, retry
@@ -118,12 +119,14 @@ def send_with_retries(
             status = exchange.status
             check.request_id = classify.request_id(exchange.headers) or check.request_id
             record_response(check, status, exchange.headers, exchange.body)
+            signals.observe(check, exchange.headers)
             if 200 <= status < 300:
                 check.attempts, check.http_status = number, status
                 check.attempt_log.append(
                     Attempt(number, status, None, int((time.monotonic() - started) * 1000),
                             client_request_id=check.client_request_id)
                 )
+                signals.warn(check, settings)
                 return exchange
             category, message = classify.response(status, exchange.headers, exchange.body)
             check.request_id = check.request_id or classify.request_id({}, message)
@@ -133,6 +136,7 @@ def send_with_retries(
         check.attempt_log.append(attempt)
         if not category.transient or number > retries:
             check.fail(category, message)
+            signals.warn(check, settings)
             return None
         wait = retry.server_wait(exchange.headers) if exchange else None
         if wait is None:
@@ -140,6 +144,7 @@ def send_with_retries(
         if wait >= deadline.remaining():
             check.fail(category, f"{message} (no retry: waiting {wait:.1f}s would pass the "
                        "deadline)")
+            signals.warn(check, settings)
             return None
         attempt.wait_s = round(wait, 3)
         time.sleep(wait)
