@@ -270,6 +270,9 @@ def _result(state: _State, checks: list[Check], verdict: Verdict | None) -> Gate
         previous=state.previous,
     )
     result.consecutive_failures = streak.count(result, state.previous)
+    if settings is not None:
+        result.category_owners = {c.value: resolve(settings.owners, c, None).team
+                                  for c in Category}
     return result
 
 

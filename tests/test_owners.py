@@ -154,9 +154,8 @@ def test_the_owner_in_every_output_of_a_github_run(tmp_path: Path, stub: StubSer
     assert "runbook: https://runbooks.example/platform" in failure.text
     assert "CHAT_SMOKE_OWNER=Platform\n" in run.files["gate.env"]
     prom = run.files["gate.prom"]
-    assert 'chat_smoke_gate_success{environment="prod",owner="Platform"} 0' in prom
-    assert ('chat_smoke_check_success{environment="prod",model="stub-model",'
-            'check="positive:stub-model",owner="Platform"} 0') in prom
+    assert ('chat_smoke_failure_category{target="default",environment="prod",'
+            'category="auth",group="credentials",owner="Platform"} 1') in prom
     assert "**Owner:** Platform (<code>\\@acme/platform</code>)." \
         in run.files["step-summary.md"]
     assert run.report is not None and run.report["owner"]["team"] == "Platform"
@@ -171,7 +170,9 @@ def test_a_pass_names_no_owner(tmp_path: Path, stub: StubServer) -> None:
                   "--report-prometheus", "gate.prom")
     assert run.code == 0
     assert "CHAT_SMOKE_OWNER=\n" in run.files["gate.env"]
-    assert 'chat_smoke_gate_success{environment="prod",owner=""} 1' in run.files["gate.prom"]
+    # The metrics' owner label is the same on a pass: one series per category.
+    assert ('chat_smoke_failure_category{target="default",environment="prod",'
+            'category="quota",group="credentials",owner="Platform"} 0') in run.files["gate.prom"]
     assert run.report is not None and run.report["owner"] is None
 
 
