@@ -265,7 +265,47 @@ def _report_failed(report: dict[str, Any], kind: str, message: str) -> None:
         report.update(verdict="fail", exit_code=2, category="config")
 
 
-def execute(paths: list[str], targets: dict[str, str], env: dict[str, str]) -> int:
+@dataclasses.dataclass(frozen=True)
+class Lifecycle:
+    """``chat-smoke merge``'s incident settings: the same lifecycle as a run's, over the
+    merged verdict (in a matrix, only the merge job should open issues)."""
+
+    incident_issue: bool = False
+    previous_report: str | None = None
+    incident_after: int = 1
+    incident_reopen_days: int = 7
+    gitlab_token_env: str = "GITLAB_TOKEN"
+
+
+def with_streak(report: dict[str, Any], lifecycle: Lifecycle) -> GateResult:
+    """The merged report as a result for the lifecycle, with ``consecutive_failures``
+    counted against the previous merged report (also put into ``report``)."""
+    from smoke.reports import streak
+
+    previous = streak.Previous(lifecycle.previous_report)
+    result = as_result(report)
+    result.previous = previous.data
+    result.consecutive_failures = streak.count(result, previous.data)
+    report["consecutive_failures"] = result.consecutive_failures
+    if previous.warning:
+        report["warnings"] = [*report.get("warnings", []), previous.warning]
+    return result
+
+
+def alerts(result: GateResult, lifecycle: Lifecycle, env: dict[str, str],
+           warn: Any, say: Any) -> None:
+    """Incident issues over the merged verdict (never raises)."""
+    if not lifecycle.incident_issue:
+        return
+    from smoke.alerts import incidents
+
+    incidents.publish(result, incidents.Options(
+        lifecycle.incident_after, lifecycle.incident_reopen_days,
+        lifecycle.gitlab_token_env), env, warn, say)
+
+
+def execute(paths: list[str], targets: dict[str, str], env: dict[str, str],
+            lifecycle: Lifecycle | None = None) -> int:
     """Merge ``paths``, write the ``targets`` (report_json, report_junit, summary) and,
     on a GitHub runner, append the summary to the job summary; return the exit code."""
     import sys
@@ -282,6 +322,8 @@ def execute(paths: list[str], targets: dict[str, str], env: dict[str, str]) -> i
         report = failed(exc.path if isinstance(exc, MergeError) else "", str(exc))
         # Job names and a malformed file's text are outside text: no CI command in them.
         print(defuse(redact.scrub(f"chat-smoke: config error: {exc}")), file=sys.stderr)
+    lifecycle = lifecycle or Lifecycle()
+    result = with_streak(report, lifecycle)
     # The JSON report first where two share a place; a report on stdout keeps it alone.
     targets = targets_config.distinct(dict(sorted(targets.items(),
                                                   key=lambda item: item[0] != "report_json")))
@@ -299,4 +341,9 @@ def execute(paths: list[str], targets: dict[str, str], env: dict[str, str]) -> i
                            + (f"  {j['deciding_check']}: {j['category']}"
                               if j["deciding_check"] else "") for j in report["jobs"]))),
         file=console)
+
+    def say(text: str) -> None:
+        print(defuse(redact.scrub(text)), file=console)
+
+    alerts(result, lifecycle, env, lambda text: say(f"chat-smoke: warning: {text}"), say)
     return code
