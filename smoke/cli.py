@@ -134,14 +134,15 @@ def run(**options: Any) -> None:
     when SIGINT, SIGTERM or SIGHUP cancelled it, after writing the reports)."""
     from smoke import cancel
 
-    cancel.install()  # SIGINT, SIGTERM, SIGHUP: stop, write the evidence, exit 128 + N
+    # SIGINT, SIGTERM, SIGHUP trip this run's token: stop, write the evidence, exit 128 + N
+    token = cancel.install()
     options["headers"] = list(options["headers"]) or None
     options["expect"] = _expect(options.pop("expect_contains"), options.pop("expect_regex"),
                                 options.pop("expect_equals"), options.get("expect"))
     _import_gate()
-    from smoke.runner import execute_safely
+    from smoke.pipeline import execute_safely
 
-    sys.exit(execute_safely(options, dict(os.environ)))
+    sys.exit(execute_safely(options, dict(os.environ), cancel=token))
 
 
 def _import_gate() -> None:
@@ -151,12 +152,12 @@ def _import_gate() -> None:
     that walk them again and again, and every later collection walks them too (about 7 %
     of a plain run's instructions). Only the first import: a process that has it already
     (tests, the library) is left as it is, and a collector that was off stays off."""
-    if "smoke.runner" in sys.modules:
+    if "smoke.pipeline" in sys.modules:
         return
     enabled = gc.isenabled()
     gc.disable()
     try:
-        import smoke.runner  # noqa: F401
+        import smoke.pipeline  # noqa: F401
     finally:
         gc.freeze()
         if enabled:
@@ -175,7 +176,7 @@ def merge(reports: tuple[str, ...], report_json: str | None, report_junit: str |
     precedence over the jobs' codes: 2, 3, 4, 6, then a cancelled job's, then 5, then 0;
     a missing or malformed report is a config failure (exit 2)."""
     from smoke.errors import ReportError
-    from smoke.merge import execute
+    from smoke.pipeline import merge as execute
 
     targets = {k: v for k, v in (("report_json", report_json), ("report_junit", report_junit),
                                  ("summary", summary)) if v}
@@ -234,6 +235,6 @@ def demo() -> None:
     failing with a classified reason. Needs no key and no network."""
     import secrets
 
-    from smoke.runner import demo as run_demo
+    from smoke.demo import demo as run_demo
 
     sys.exit(run_demo(secrets.token_hex(16)))

@@ -142,7 +142,7 @@ def test_no_import_cycle_among_smoke_modules() -> None:
     assert {"smoke.checks.positive", "smoke.checks.sdk_parity",
             "smoke.checks.preflights.wire"} <= graph["smoke.checks.registry"]
     assert {"smoke.api", "smoke.results", "smoke.categories"} <= graph["smoke"]
-    assert "smoke.runner" in graph["smoke.cli"]
+    assert "smoke.pipeline" in graph["smoke.cli"]
     cycle = find_cycle(graph)
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
 
