@@ -233,9 +233,8 @@ def merge(paths: list[str], targets: Mapping[str, str], env: Mapping[str, str],
     merged summary on every summary page the CI has; return the exit code. Raises
     :class:`ReportError` when a target cannot be written."""
     from smoke import merge as matrix
-    from smoke.errors import MergeError
-
     from smoke.config.key import preregister
+    from smoke.errors import MergeError
 
     with redact.scope():
         preregister({}, env)  # a key in the job's environment is masked in the log too
