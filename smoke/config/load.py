@@ -18,6 +18,7 @@ from typing import Any
 
 from smoke.config import headers as http_headers
 from smoke.config import key as api_key
+from smoke.config import owners as owners_map
 from smoke.config import url, yamlfile
 from smoke.config.expect import Expectation
 from smoke.config.settings import Settings as Settings  # re-exported: config.Settings
@@ -351,6 +352,7 @@ def _build(
         negative=negative,
         extra_body=dict(merged.get("extra_body") or {}),
         config_file=str(config_path) if config_path else None,
+        owners=owners_map.parse(merged.get("owners"), where.get("owners", "owners")),
     )
     return Settings(**fields)
 
@@ -368,7 +370,8 @@ def _models(given: Any, where: str) -> list[str]:
 
 def _files(merged: dict[str, Any], where: dict[str, str], cwd: Path) -> None:
     """Settings that name a file must name one (relative to ``cwd``); made absolute."""
-    for name in ("ca_bundle", "summary_template", "baseline"):
+    for name in ("ca_bundle", "summary_template", "baseline"):  # not previous_report: the
+        # first run of a monitor has none yet (a missing one is a note, not an error)
         if merged.get(name):
             path = cwd / str(merged[name])
             if not path.is_file():

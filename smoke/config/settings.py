@@ -11,6 +11,7 @@ from smoke._version import __version__
 from smoke.config import headers as http_headers
 from smoke.config import query as http_query
 from smoke.config.expect import Expectation
+from smoke.owners import Rule
 
 # Settings fields that are not a schema key of the same name, and the schema keys each is
 # derived from (none: it does not come from a setting). Every other field is the schema key
@@ -78,6 +79,13 @@ class Settings:
     drift_latency_factor: float = 3.0
     drift_latency_floor_ms: int = 250
     drift_usage_factor: float = 2.0
+    owners: tuple[Rule, ...] = ()
+    previous_report: str | None = None
+    incident_issue: bool = False
+    incident_after: int = 1
+    incident_reopen_days: int = 7
+    gitlab_token_env: str = "GITLAB_TOKEN"
+    notify: Mapping[str, str] = field(default_factory=dict)
     config_file: str | None = None
     max_body_bytes: int = 4 * 1024 * 1024
 
@@ -140,6 +148,9 @@ class Settings:
             "allow_plain_http": self.allow_plain_http,
             "baseline": self.baseline,
             "fail_on_drift": self.fail_on_drift if self.baseline else None,
+            "owners": [rule.owner.team for rule in self.owners] or None,
+            "previous_report": self.previous_report,
+            "incident_issue": self.incident_issue,
             # Shown only when changed; the dotenv and Azure outputs read it from here.
             "dotenv_prefix": (self.dotenv_prefix
                               if self.dotenv_prefix != DEFAULT_DOTENV_PREFIX else None),

@@ -1,4 +1,7 @@
-"""The JSON report, ``schema_version: 2``: a public contract. Add fields; never rename.
+"""The JSON report, ``schema_version: 3``: a public contract. Add fields; never rename.
+
+Version 3 (from 2): ``owner`` (team, mention, runbook, labels, assignees, source) for the
+verdict and for each failed check, from the owners map (``smoke.owners``).
 
 Version 2 (from 1): the outcome ``cancelled`` for a check, the verdicts ``cancelled``
 (exit 128 + the signal) and ``incomplete`` (only in the provisional report written while
@@ -15,7 +18,7 @@ from smoke._version import __version__
 from smoke.output import redact
 from smoke.results import GateResult
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def as_dict(result: GateResult) -> dict[str, Any]:
@@ -26,6 +29,7 @@ def as_dict(result: GateResult) -> dict[str, Any]:
         # A provisional report has no exit code yet: the run is still going.
         "exit_code": None if result.verdict == "incomplete" else result.exit_code,
         "category": result.category.value if result.category else None,
+        "owner": _owner(result),
         "started_at": result.started_at,
         "duration_ms": result.duration_ms,
         "environment": result.environment,
@@ -39,6 +43,11 @@ def as_dict(result: GateResult) -> dict[str, Any]:
         "checks": [check.to_dict() for check in result.checks],
         "drift": drift(result),
     }
+
+
+def _owner(result: GateResult) -> dict[str, Any] | None:
+    owner = result.owner
+    return owner.to_dict() if owner else None
 
 
 def drift(result: GateResult) -> dict[str, Any] | None:
