@@ -63,7 +63,42 @@ def main() -> None:
     """
 
 
-@main.command()
+class _WithSchemaFlags(click.Command):
+    """A command whose options are the ones spelled out on it, then a flag for every other
+    key of the schema that a command line can carry (a string, a number, a boolean, a list
+    of strings): a new setting is a flag with no edit here. Derived on first use, so
+    ``chat-smoke --help`` does not read the schema."""
+
+    _derived: list[click.Parameter] | None = None
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        params = super().get_params(ctx)
+        if self._derived is None:
+            self._derived = _schema_flags({p.name for p in params})
+        return [*params[:-1], *self._derived, params[-1]]  # --help stays last
+
+
+def _schema_flags(known: set[str | None]) -> list[click.Parameter]:
+    from smoke.config.validate import schema
+
+    flags: list[click.Parameter] = []
+    for key, node in schema()["properties"].items():
+        kinds = {str(sub.get("type")) for sub in node.get("anyOf", [node])}
+        items = node.get("items", {}).get("type", "string")
+        if key in known or "object" in kinds or ("array" in kinds and items != "string"):
+            continue
+        flag = "--" + key.replace("_", "-")
+        about = str(node.get("description", "")).split(". ")[0].rstrip(".") + "."
+        if kinds == {"boolean"}:
+            flags.append(click.Option([f"{flag}/--no-{flag[2:]}", key], default=None,
+                                      help=about))
+        else:
+            flags.append(click.Option([flag, key], metavar=key.split("_")[-1].upper(),
+                                      help=about))
+    return flags
+
+
+@main.command(cls=_WithSchemaFlags)
 @click.option("--config", "config", metavar="FILE", help="YAML config (default ./chat-smoke.yml).")
 @click.option("--base-url", metavar="URL", help="Env COMETAPI_BASE_URL; default "
               "https://api.cometapi.com/v1. " + _FLAG_HELP)
