@@ -194,8 +194,8 @@ def test_lint_imports_fails_on_an_import_that_goes_up(tmp_path: Path) -> None:
 # -- the check kinds: their import rules follow from the registry ------------------------
 # The machinery of checks/; every other module of it is a kind, a preflight or a
 # postflight that smoke/checks/registry.py names (a package counts as one unit).
-MACHINERY = ("smoke.checks", "smoke.checks.registry", "smoke.checks.pool", "smoke.checks.send",
-             "smoke.checks.task")
+MACHINERY = ("smoke.checks", "smoke.checks.registry", "smoke.checks.application",
+             "smoke.checks.pool", "smoke.checks.send", "smoke.checks.task")
 
 
 def _unit(module: str) -> str:

@@ -1,7 +1,13 @@
 """The JSON report, ``schema_version: 3``: a public contract. Add fields; never rename.
 
-Version 3 (from 2): ``owner`` (team, mention, runbook, labels, assignees, source) for the
-verdict and for each failed check, from the owners map (``smoke.owners``).
+Version 3 (from 2, one bump for the whole round): ``owner`` (team, mention, runbook,
+labels, assignees, source) for the verdict and for each failed check, from the owners map
+(``smoke.owners``). ``config.per_model`` (each model's own
+settings), ``config`` keys ``reasoning_effort``, ``request_body``, ``parser``,
+``parser_command``, ``require_fields``, ``require_headers``; a check's
+``details.request_body`` (``file``, ``sha256``, ``bytes``: never the body's text),
+``details.parser`` (``kind``, ``name``, ``text``, ``builtin_text``, ``duration_ms``) and
+``details.asserted_text_from``; preflight checks ``parser:NAME``.
 
 Version 2 (from 1): the outcome ``cancelled`` for a check, the verdicts ``cancelled``
 (exit 128 + the signal) and ``incomplete`` (only in the provisional report written while
