@@ -67,13 +67,16 @@ class _WithSchemaFlags(click.Command):
     """A command whose options are the ones spelled out on it, then a flag for every other
     key of the schema that a command line can carry (a string, a number, a boolean, a list
     of strings): a new setting is a flag with no edit here. Derived on first use, so
-    ``chat-smoke --help`` does not read the schema."""
+    ``chat-smoke --help`` does not read the schema; the gate is imported first (as
+    ``run`` would, with the collector paused: see :func:`_import_gate`), so reading the
+    schema here costs the run nothing it would not pay anyway."""
 
     _derived: list[click.Parameter] | None = None
 
     def get_params(self, ctx: click.Context) -> list[click.Parameter]:
         params = super().get_params(ctx)
         if self._derived is None:
+            _import_gate()
             self._derived = _schema_flags({p.name for p in params})
         return [*params[:-1], *self._derived, params[-1]]  # --help stays last
 

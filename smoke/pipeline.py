@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -37,14 +36,15 @@ _INTERNAL = (
 )
 
 
-@dataclass
 class Outcome:
     """What a run left: its result (as the reports carry it), its settings (None after a
     config error), the reports that could not be written."""
 
-    result: GateResult
-    settings: Settings | None
-    problems: list[ReportError] = field(default_factory=list)
+    __slots__ = ("result", "settings", "problems")
+
+    def __init__(self, result: GateResult, settings: Settings | None,
+                 problems: list[ReportError] | None = None) -> None:
+        self.result, self.settings, self.problems = result, settings, problems or []
 
     @property
     def exit_code(self) -> int:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from smoke.ci.platform import PlatformConsole
-from smoke.ci.publish import RANK_NOTE, Platform, Publisher
+from smoke.ci.publish import RANK_NOTE, Page, Platform, Publisher, Sink
 from smoke.errors import ReportError
 from smoke.output import redact
 from smoke.output.commands import defuse_characters
@@ -73,7 +73,7 @@ class AzureConsole(PlatformConsole):
                                  type="error" if level == "error" else "warning"))
 
 
-class Variables:
+class Variables(Sink):
     """The verdict as output variables (the dotenv names: ``CHAT_SMOKE_VERDICT``...)."""
 
     def publish(self, publisher: Publisher, result: GateResult) -> None:
@@ -85,7 +85,7 @@ class Variables:
                                                   variable=name, isOutput="true"))
 
 
-class UploadSummary:
+class UploadSummary(Page):
     """The Markdown summary on the run's Extensions tab (``task.uploadsummary``)."""
 
     def publish(self, publisher: Publisher, result: GateResult) -> None:

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from smoke.ci.platform import PlatformConsole
-from smoke.ci.publish import RANK_NOTE, Platform, Publisher
+from smoke.ci.publish import RANK_NOTE, Page, Platform, Publisher
 from smoke.errors import ReportError
 from smoke.output import redact
 
@@ -52,7 +52,7 @@ class BuildkiteConsole(PlatformConsole):
         super().verdict(result)
 
 
-class Annotate:
+class Annotate(Page):
     """The Markdown summary as the build's annotation (the summary page)."""
 
     def publish(self, publisher: Publisher, result: GateResult) -> None:

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from smoke.ci.platform import PlatformConsole
 from smoke.ci.publish import ANNOTATION_LIMIT as ANNOTATION_LIMIT  # re-exported
-from smoke.ci.publish import RANK_NOTE, Platform, Publisher
+from smoke.ci.publish import RANK_NOTE, Page, Platform, Publisher, Sink
 from smoke.errors import ReportError
 from smoke.output import redact
 
@@ -145,7 +145,7 @@ class GitHubConsole(PlatformConsole):
         self._resume()
 
 
-class Outputs:
+class Outputs(Sink):
     """The step's outputs (``GITHUB_OUTPUT``)."""
 
     def publish(self, publisher: Publisher, result: GateResult) -> None:
@@ -155,7 +155,7 @@ class Outputs:
             publisher.annotate("error", str(exc), "chat-smoke: GitHub output", (RANK_NOTE,))
 
 
-class StepSummary:
+class StepSummary(Page):
     """The job summary (``GITHUB_STEP_SUMMARY``): the summary page."""
 
     def publish(self, publisher: Publisher, result: GateResult) -> None:
@@ -174,7 +174,7 @@ class StepSummary:
             publisher.annotate("error", str(exc), "chat-smoke: GitHub output", (RANK_NOTE,))
 
 
-class PullRequestComment:
+class PullRequestComment(Sink):
     """``comment-on-pr``: its warnings go through the publisher's annotation cap too."""
 
     def publish(self, publisher: Publisher, result: GateResult) -> None:

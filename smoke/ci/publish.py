@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 from smoke.categories import EXIT_PRECEDENCE
 from smoke.ci.platform import PlatformConsole
@@ -46,64 +45,69 @@ RANK_WARNING = 3
 _MORE = {"error": "failures", "warning": "warnings", "notice": "notices"}
 
 
-class Sink(Protocol):
-    """One side effect of the end of a run (never raises: a problem is an annotation)."""
+# Plain classes, not dataclasses or typing.Protocol: this module is imported by every run,
+# and creating a dataclass costs about 1 ms of start-up.
+class Sink:
+    """One side effect of the end of a run: subclass it and implement :meth:`publish`."""
 
-    def publish(self, publisher: Publisher, result: GateResult) -> None: ...
-
-
-@runtime_checkable
-class Page(Protocol):
-    """A sink that puts Markdown on the CI's summary page."""
-
-    def publish(self, publisher: Publisher, result: GateResult) -> None: ...
-
-    def page(self, publisher: Publisher, markdown: str, passed: bool) -> None: ...
+    def publish(self, publisher: Publisher, result: GateResult) -> None:
+        """Send this run's part; never raise (a problem is ``publisher.annotate``)."""
+        raise NotImplementedError
 
 
-@dataclass(frozen=True)
+class Page(Sink):
+    """A sink that puts Markdown on the CI's summary page (the gate's, or the merged one
+    of ``chat-smoke merge`` through :meth:`Publisher.page`)."""
+
+    def page(self, publisher: Publisher, markdown: str, passed: bool) -> None:
+        raise NotImplementedError
+
+
 class Platform:
-    """A CI: its console, what it publishes, and its limits."""
+    """A CI: its console, what it publishes (its sinks, in order), and its limits.
 
-    name: str
-    console: type[PlatformConsole] = PlatformConsole
-    sinks: tuple[Sink, ...] = ()
-    #: At most this many annotations per level; None: no limit.
-    annotation_cap: int | None = None
-    #: Whether failures become annotations at the end (the console already shows them;
-    #: a CI with an annotation view shows them apart).
-    annotates_failures: bool = False
-    #: Report paths used when the user gave none (kind -> path), e.g. where the CI
-    #: collects JUnit by itself.
-    default_reports: Mapping[str, str] = field(default_factory=dict)
-    #: The CI's own "failures are warnings" switch, if it has one (GitHub's
-    #: ``fail-on-error`` input): false there publishes failures as warnings.
-    fail_on_error_input: str | None = None
+    ``annotation_cap``: at most this many annotations per level (None: no limit).
+    ``annotates_failures``: failures become annotations at the end (the console already
+    shows them; a CI with an annotation view shows them apart). ``default_reports``:
+    report paths used when the user gave none (kind -> path), e.g. where the CI collects
+    JUnit by itself. ``fail_on_error_input``: the CI's own "failures are warnings"
+    switch, if it has one (GitHub's ``fail-on-error`` input)."""
+
+    def __init__(self, name: str, console: type[PlatformConsole] = PlatformConsole,
+                 sinks: tuple[Sink, ...] = (), *, annotation_cap: int | None = None,
+                 annotates_failures: bool = False,
+                 default_reports: Mapping[str, str] | None = None,
+                 fail_on_error_input: str | None = None) -> None:
+        self.name, self.console, self.sinks = name, console, sinks
+        self.annotation_cap = annotation_cap
+        self.annotates_failures = annotates_failures
+        self.default_reports: Mapping[str, str] = default_reports or {}
+        self.fail_on_error_input = fail_on_error_input
 
     def make_console(self, out: Any = None, quiet: bool = False) -> PlatformConsole:
         return self.console(out, quiet)
 
 
-@dataclass(frozen=True)
 class Extra:
-    """A sink a setting turns on, on every CI: ``module.attr`` (a class), made when the
-    ``setting`` (a ``Settings`` field) is truthy."""
+    """A sink a setting turns on, on every CI: ``module.attr`` (a :class:`Sink` class),
+    made when ``setting`` (a ``Settings`` field) is truthy."""
 
-    setting: str
-    module: str
-    attr: str
+    def __init__(self, setting: str, module: str, attr: str) -> None:
+        self.setting, self.module, self.attr = setting, module, attr
 
 
 # Sinks that settings turn on, whatever the CI (webhooks, a Pushgateway, ...), in order.
 SINKS: list[Extra] = []
 
 
-@dataclass
 class Annotation:
-    level: str  # error, warning or notice
-    message: str
-    title: str = ""
-    rank: tuple[int, ...] = (RANK_WARNING,)
+    """One queued annotation: level (error, warning or notice), text, title, rank."""
+
+    __slots__ = ("level", "message", "title", "rank")
+
+    def __init__(self, level: str, message: str, title: str = "",
+                 rank: tuple[int, ...] = (RANK_WARNING,)) -> None:
+        self.level, self.message, self.title, self.rank = level, message, title, rank
 
 
 def failure_rank(check: Check) -> tuple[int, ...]:

@@ -12,7 +12,6 @@ import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -165,19 +164,21 @@ def _trust_fallback(merged: dict[str, Any], where: dict[str, str],
             return
 
 
-@dataclass(frozen=True)
 class Layers:
     """The layers merged once and each value validated (the key is not read yet: a key
     file may be a pipe, readable once). ``get`` reads one merged setting, e.g. ``ci``
-    before the run's console exists; :func:`build` makes the :class:`Settings`."""
+    before the run's console exists; :func:`build` makes the :class:`Settings`. (A plain
+    class: a dataclass costs a run about 1 ms of start-up to create.)"""
 
-    merged: Mapping[str, Any]
-    where: Mapping[str, str]
-    env: Mapping[str, str]
-    config_path: Path | None
-    headers: Mapping[str, tuple[str, str]]
-    argv_headers: frozenset[str]
-    cwd: Path
+    __slots__ = ("merged", "where", "env", "config_path", "headers", "argv_headers", "cwd")
+
+    def __init__(self, merged: Mapping[str, Any], where: Mapping[str, str],
+                 env: Mapping[str, str], config_path: Path | None,
+                 headers: Mapping[str, tuple[str, str]], argv_headers: frozenset[str],
+                 cwd: Path) -> None:
+        self.merged, self.where, self.env = merged, where, env
+        self.config_path, self.headers, self.argv_headers = config_path, headers, argv_headers
+        self.cwd = cwd
 
     def get(self, name: str) -> Any:
         return self.merged.get(name)
