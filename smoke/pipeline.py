@@ -169,7 +169,7 @@ class Run:
             # Outputs, annotations and the summary go out even when a report file could
             # not be written: a later step still learns the verdict.
             Publisher(*self.target, self.env, soft=soft, settings=settings,
-                      template=template, reports=written).publish(result)
+                      template=template, reports=written, flags=self.flags).publish(result)
         if settings is None:  # a config error: one line, where a person reads it
             console.report_error(f"chat-smoke: config error: {result.checks[0].message}")
         return Outcome(result, settings, problems)

@@ -195,7 +195,8 @@ def test_lint_imports_fails_on_an_import_that_goes_up(tmp_path: Path) -> None:
 # The machinery of checks/; every other module of it is a kind, a preflight or a
 # postflight that smoke/checks/registry.py names (a package counts as one unit).
 MACHINERY = ("smoke.checks", "smoke.checks.registry", "smoke.checks.application",
-             "smoke.checks.pool", "smoke.checks.send", "smoke.checks.task")
+             "smoke.checks.pool", "smoke.checks.send", "smoke.checks.signals",
+             "smoke.checks.task")
 
 
 def _unit(module: str) -> str:

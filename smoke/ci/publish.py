@@ -96,8 +96,12 @@ class Extra:
         self.setting, self.module, self.attr = setting, module, attr
 
 
-# Sinks that settings turn on, whatever the CI (webhooks, a Pushgateway, ...), in order.
-SINKS: list[Extra] = []
+# Sinks that settings turn on, whatever the CI, in order. Named like the registry's kinds
+# (a string, imported only when on); a sink module may live above ci (smoke.serve), so it
+# must not import this module back (duck-typed: a class with ``publish``).
+SINKS: list[Extra] = [
+    Extra("pushgateway", "smoke.serve.push", "Push"),
+]
 
 
 class Annotation:
@@ -150,7 +154,8 @@ class Publisher:
     def __init__(self, platform: Platform, console: PlatformConsole,
                  env: Mapping[str, str], *, soft: bool = False,
                  settings: Settings | None = None, template: str | None = None,
-                 reports: Mapping[str, str] | None = None) -> None:
+                 reports: Mapping[str, str] | None = None,
+                 flags: Mapping[str, Any] | None = None) -> None:
         self.platform = platform
         self.console = console
         self.env = env
@@ -159,15 +164,23 @@ class Publisher:
         self.settings = settings
         self.template = template
         self.reports: Mapping[str, str] = reports or {}
+        self.flags: Mapping[str, Any] = flags or {}
         self._pending: list[Annotation] = []
         self._shown: dict[str, int] = {}
         self._order = 0
+
+    def setting(self, name: str) -> Any:
+        """A setting of the run; after a config error, the flag as given (a config error
+        is still published where a flag asks for it)."""
+        if self.settings is not None:
+            return getattr(self.settings, name, None)
+        return self.flags.get(name)
 
     def sinks(self) -> list[Sink]:
         """The platform's sinks, then the ones the settings turn on."""
         found: list[Sink] = list(self.platform.sinks)
         for extra in SINKS:
-            if self.settings is not None and getattr(self.settings, extra.setting, None):
+            if self.setting(extra.setting):
                 found.append(getattr(importlib.import_module(extra.module), extra.attr)())
         return found
 

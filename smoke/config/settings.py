@@ -32,6 +32,9 @@ DERIVED: dict[str, tuple[str, ...]] = {
     "per_model_cache": (),  # for_model's results
     "workdir": (),  # the working directory: relative files, the parser's imports
 }
+# Schema keys that only ``chat-smoke serve`` reads (smoke/serve/config.py): a run ignores
+# them, so one chat-smoke.yml serves both.
+SERVE_ONLY: tuple[str, ...] = ("targets", "modules", "serve")
 DEFAULT_DOTENV_PREFIX = "CHAT_SMOKE_"
 
 
@@ -76,6 +79,11 @@ class Settings:
     stall_timeout: float = 10.0
     check_models: bool = False
     cert_warn_days: int = 14
+    contract: str = "warn"  # warn, strict or off (smoke.http.contract)
+    ratelimit_warn: float = 0.1
+    sunset_fail_days: int | None = None
+    # {measure: {"warn": ms, "fail": ms}}, measures in config.objectives.LATENCY
+    latency: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     expect_model: str | None = None
     max_total_tokens: int | None = None
     concurrency: int = 16
@@ -93,6 +101,8 @@ class Settings:
     drift_latency_factor: float = 3.0
     drift_latency_floor_ms: int = 250
     drift_usage_factor: float = 2.0
+    target: str = ""
+    pushgateway: str | None = None
     owners: tuple[Rule, ...] = ()
     previous_report: str | None = None
     incident_issue: bool = False
@@ -194,6 +204,10 @@ class Settings:
             "stall_timeout": self.stall_timeout if self.stream else None,
             "check_models": self.check_models,
             "expect_model": self.expect_model,
+            "contract": self.contract,
+            "ratelimit_warn": self.ratelimit_warn,
+            "sunset_fail_days": self.sunset_fail_days,
+            "latency": {name: dict(bounds) for name, bounds in self.latency.items()} or None,
             "max_total_tokens": self.max_total_tokens,
             "concurrency": self.concurrency if len(self.models) > 1 else None,
             "sdk_parity": self.sdk_parity,
@@ -207,6 +221,8 @@ class Settings:
             # Shown only when changed; the dotenv and Azure outputs read it from here.
             "dotenv_prefix": (self.dotenv_prefix
                               if self.dotenv_prefix != DEFAULT_DOTENV_PREFIX else None),
+            # The monitor's target name (the metrics' target label), when one is set.
+            "target": self.target or None,
         }
 
     def per_model(self) -> dict[str, dict[str, Any]]:
