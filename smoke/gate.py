@@ -32,6 +32,7 @@ from smoke.http.payload import prompt_version
 from smoke.http.transport import new_session, proxy_for, public_proxy
 from smoke.output.console import Console
 from smoke.owners import resolve
+from smoke.reports import streak
 from smoke.results import Check, GateResult, timestamp
 from smoke.verdict import Stopped, conclude
 
@@ -66,6 +67,7 @@ class _State:
     config_check: Check | None = None
     settings: config.Settings | None = None
     plan: Plan | None = None
+    previous: dict[str, Any] | None = None  # previous_report, read before anything is written
     pool: Pool | None = None
     proxy: str | None = None
     warnings: list[str] = field(default_factory=list)
@@ -178,6 +180,14 @@ def _checks(state: _State, console: Console, progress: Progress | None) -> None:
     for note in settings.notes:
         state.warnings.append(note)
         console.warning(note)
+    cwd = state.source.cwd if isinstance(state.source, config.Layers) else None
+    previous = streak.Previous(settings.previous_report, cwd)
+    state.previous = previous.data
+    if previous.note:
+        console.note(previous.note)
+    if previous.warning:
+        state.warnings.append(previous.warning)
+        console.warning(previous.warning)
     state.proxy = public_proxy(proxy_for(settings.endpoint))
     if state.proxy:
         console.note(f"using proxy {state.proxy} (from the environment)")
@@ -250,7 +260,7 @@ def _result(state: _State, checks: list[Check], stopped: Stopped | None) -> Gate
     warnings = list(state.warnings)
     for check in checks:
         warnings += check.warnings
-    return conclude(
+    result = conclude(
         checks,
         stopped=stopped,
         stop_code=state.cancel.exit_code(),
@@ -265,7 +275,13 @@ def _result(state: _State, checks: list[Check], stopped: Stopped | None) -> Gate
         warnings=warnings,
         usage_total=_usage_total(checks),
         prompt_version=prompt_version(settings) if settings else None,
+        previous=state.previous,
     )
+    result.consecutive_failures = streak.count(result, state.previous)
+    if settings is not None:
+        result.category_owners = {c.value: resolve(settings.owners, c, None).team
+                                  for c in Category}
+    return result
 
 
 def _usage_total(checks: list[Check]) -> int | None:

@@ -18,6 +18,7 @@ from typing import Any, cast
 from smoke._version import __version__
 from smoke.categories import EXIT_PRECEDENCE, Category
 from smoke.errors import MergeError
+from smoke.owners import Owner
 from smoke.reports.json_report import SCHEMA_VERSION
 from smoke.results import Attempt, Check, GateResult, Step, timestamp
 
@@ -202,6 +203,7 @@ def _category(value: Any) -> Category | None:
 def _check(data: dict[str, Any]) -> Check:
     fields = {k: v for k, v in data.items() if k in _CHECK_FIELDS}
     fields["category"] = _category(fields.get("category"))
+    fields["owner"] = Owner.from_dict(fields.get("owner"))
     fields["steps"] = [Step(**{k: v for k, v in s.items() if k in _STEP_FIELDS})
                        for s in fields.get("steps") or [] if isinstance(s, dict)]
     fields["attempt_log"] = [
@@ -211,6 +213,45 @@ def _check(data: dict[str, Any]) -> Check:
     fields.setdefault("kind", "check")
     fields.setdefault("name", data["id"])
     return Check(**fields)
+
+
+@dataclasses.dataclass(frozen=True)
+class Lifecycle:
+    """``chat-smoke merge``'s incident settings: the same lifecycle as a run's, over the
+    merged verdict (in a matrix, only the merge job should open issues)."""
+
+    incident_issue: bool = False
+    previous_report: str | None = None
+    incident_after: int = 1
+    incident_reopen_days: int = 7
+    gitlab_token_env: str = "GITLAB_TOKEN"
+
+
+def with_streak(report: dict[str, Any], lifecycle: Lifecycle) -> GateResult:
+    """The merged report as a result for the lifecycle, with ``consecutive_failures``
+    counted against the previous merged report (also put into ``report``)."""
+    from smoke.reports import streak
+
+    previous = streak.Previous(lifecycle.previous_report)
+    result = as_result(report)
+    result.previous = previous.data
+    result.consecutive_failures = streak.count(result, previous.data)
+    report["consecutive_failures"] = result.consecutive_failures
+    if previous.warning:
+        report["warnings"] = [*report.get("warnings", []), previous.warning]
+    return result
+
+
+def alerts(result: GateResult, lifecycle: Lifecycle, env: dict[str, str],
+           warn: Any, say: Any) -> None:
+    """Incident issues over the merged verdict (never raises)."""
+    if not lifecycle.incident_issue:
+        return
+    from smoke.alerts import incidents
+
+    incidents.publish(result, incidents.Options(
+        lifecycle.incident_after, lifecycle.incident_reopen_days,
+        lifecycle.gitlab_token_env), env, warn, say)
 
 
 def render(kind: str, report: dict[str, Any]) -> str:

@@ -227,11 +227,13 @@ def check(flags: Mapping[str, Any], env: Mapping[str, str] | None = None,
 
 
 def merge(paths: list[str], targets: Mapping[str, str], env: Mapping[str, str],
-          out: TextIO | None = None) -> int:
+          lifecycle: Mapping[str, Any] | None = None, out: TextIO | None = None) -> int:
     """``chat-smoke merge``: merge ``paths``, write the ``targets`` (report_json,
     report_junit, summary), print the jobs through the platform's console and put the
-    merged summary on every summary page the CI has; return the exit code. Raises
-    :class:`ReportError` when a target cannot be written."""
+    merged summary on every summary page the CI has, then the incident issues over the
+    merged verdict (``lifecycle``: the fields of :class:`smoke.merge.Lifecycle`); return
+    the exit code.
+    Raises :class:`ReportError` when a target cannot be written."""
     from smoke import merge as matrix
     from smoke.config.key import preregister
     from smoke.errors import MergeError
@@ -249,11 +251,16 @@ def merge(paths: list[str], targets: Mapping[str, str], env: Mapping[str, str],
             except MergeError as exc:
                 report = matrix.failed(exc.path, str(exc))
                 console.report_error(f"chat-smoke: config error: {exc}")
+            incidents = matrix.Lifecycle(**(lifecycle or {}))
+            result = matrix.with_streak(report, incidents)
             for kind, path in targets.items():
                 write_text(path, matrix.render(kind, report))
             code: int = report["exit_code"]
             console.line(matrix.describe(report))
             publisher.page(matrix.render("summary", report), report["verdict"] == "pass")
+            matrix.alerts(result, incidents, dict(env),
+                          lambda text: console.line(f"chat-smoke: warning: {text}"),
+                          console.line)
         finally:
             publisher.close()
         return code

@@ -100,6 +100,8 @@ class Extra:
 # (a string, imported only when on); a sink module may live above ci (smoke.serve), so it
 # must not import this module back (duck-typed: a class with ``publish``).
 SINKS: list[Extra] = [
+    Extra("incident_issue", "smoke.alerts.publish", "Incidents"),
+    Extra("notify", "smoke.alerts.publish", "Notifications"),
     Extra("pushgateway", "smoke.serve.push", "Push"),
 ]
 
@@ -138,6 +140,10 @@ def failure_message(check: Check) -> str:
     text = check.message or "failed"
     if check.category:
         text += f"\n{check.hint}\nSee {check.category.docs_url}"
+        owner = check.responsible
+        if owner is not None:
+            text += f"\nOwner: {owner.label}" + (f" (runbook {owner.runbook})"
+                                                if owner.runbook else "")
     else:
         text += ("\nThis is a bug in chat-smoke, not a finding about the endpoint. "
                  "Please report it with report.json.")
