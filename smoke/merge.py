@@ -12,19 +12,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import UTC, datetime
 from typing import Any, cast
 
 from smoke._version import __version__
 from smoke.categories import EXIT_PRECEDENCE, Category
 from smoke.config import reportfile
-from smoke.config import targets as targets_config
-from smoke.errors import ConfigError
-from smoke.output import redact
-from smoke.output.commands import defuse
+from smoke.errors import MergeError
 from smoke.owners import Owner
 from smoke.reports.json_report import SCHEMA_VERSION
-from smoke.results import Attempt, Check, GateResult, Step
+from smoke.results import Attempt, Check, GateResult, Step, timestamp
 
 # The order in which a leg decides the merged exit code ("cancelled" stands for a
 # cancelled or incomplete leg, whatever its code).
@@ -42,12 +38,8 @@ _BAD_REPORT = (
 )
 
 
-class MergeError(Exception):
-    """A report given to merge cannot be read as a chat-smoke report."""
-
-    def __init__(self, path: str, problem: str) -> None:
-        super().__init__(_BAD_REPORT.format(path=path, problem=problem))
-        self.path = path
+def bad_report(path: str, problem: str) -> MergeError:
+    return MergeError(_BAD_REPORT.format(path=path, problem=problem), path)
 
 
 @dataclasses.dataclass
@@ -93,14 +85,15 @@ class Leg:
 
 
 def load(path: str) -> Leg:
-    """A leg's report: untrusted JSON, checked against smoke/schema/report.schema.json."""
+    """A leg's report: untrusted JSON, checked against smoke/schema/report.schema.json
+    (strict JSON: no NaN or Infinity; an exit code within 0-255), issue 26."""
     try:
         data = reportfile.load(path)
     except reportfile.ReportFileError as exc:
-        raise MergeError(path, str(exc)) from None
+        raise bad_report(path, str(exc)) from None
     if data["exit_code"] is None and data["verdict"] != "incomplete":
         # Only a provisional report has no exit code yet.
-        raise MergeError(path, "not a chat-smoke report: $.exit_code: null, but the verdict "
+        raise bad_report(path, "not a chat-smoke report: $.exit_code: null, but the verdict "
                          f"is {data['verdict']!r} (only an incomplete report has none)")
     return Leg(path, data)
 
@@ -142,7 +135,7 @@ def merge(legs: list[Leg]) -> dict[str, Any]:
         "verdict": verdict,
         "exit_code": code,
         "category": decider.report.get("category") if decider else "config",
-        "started_at": started[0] if started and started[0] else _now(),
+        "started_at": started[0] if started and started[0] else timestamp(),
         "duration_ms": max((int(leg.report.get("duration_ms") or 0) for leg in legs),
                            default=0),
         "environment": ", ".join(dict.fromkeys(
@@ -166,10 +159,6 @@ def failed(path: str, message: str) -> dict[str, Any]:
     if path:
         report["failed_file"] = path
     return report
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _check_dict(check: Check) -> dict[str, Any]:
@@ -202,7 +191,7 @@ def _category(value: Any) -> Category | None:
 def _check(data: dict[str, Any]) -> Check:
     fields = {k: v for k, v in data.items() if k in _CHECK_FIELDS}
     fields["category"] = _category(fields.get("category"))
-    fields["owner"] = Owner.from_dict(fields.get("owner"))  # a leg's JSON, as an Owner
+    fields["owner"] = Owner.from_dict(fields.get("owner"))
     fields["steps"] = [Step(**{k: v for k, v in s.items() if k in _STEP_FIELDS})
                        for s in fields.get("steps") or [] if isinstance(s, dict)]
     fields["attempt_log"] = [
@@ -212,57 +201,6 @@ def _check(data: dict[str, Any]) -> Check:
     fields.setdefault("kind", "check")
     fields.setdefault("name", data["id"])
     return Check(**fields)
-
-
-def _render(kind: str, report: dict[str, Any]) -> str:
-    from smoke.reports import junit
-    from smoke.reports.summary import merged as summary
-
-    if kind == "report_junit":
-        return junit.render(as_result(report))
-    if kind == "summary":
-        return summary.render(report)
-    return json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-
-
-def write(report: dict[str, Any], targets: dict[str, str]) -> list[str]:
-    """Write every target. One that cannot be written becomes a failed ``report:<kind>``
-    check (``config``; it decides the exit code only when the jobs passed), every other
-    report is still written, and those written before it are rewritten to name it."""
-    from smoke.errors import ReportError
-    from smoke.reports.files import replaceable, write_text
-
-    order = sorted(targets, key=lambda kind: (not replaceable(targets[kind]),
-                                              kind == "report_json"))
-    problems: list[str] = []
-    written: list[str] = []
-    for kind in order:
-        try:
-            write_text(targets[kind], _render(kind, report))
-        except ReportError as exc:
-            problems.append(str(exc))
-            _report_failed(report, kind, str(exc))
-            for earlier in written:
-                if replaceable(targets[earlier]):
-                    try:
-                        write_text(targets[earlier], _render(earlier, report))
-                    except ReportError:  # pragma: no cover - written a moment ago
-                        pass
-        else:
-            written.append(kind)
-    return problems
-
-
-_REPORT_NAMES = {"report_json": "json", "report_junit": "junit", "summary": "summary"}
-
-
-def _report_failed(report: dict[str, Any], kind: str, message: str) -> None:
-    name = _REPORT_NAMES.get(kind, kind)
-    check = Check(f"report:{name}", "report", f"merged {name} report")
-    report["checks"].append({**_check_dict(check.fail(Category.CONFIG, message)),
-                             "job": "merge"})
-    if report["exit_code"] == 0:
-        report.update(verdict="fail", exit_code=2, category="config")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -304,46 +242,65 @@ def alerts(result: GateResult, lifecycle: Lifecycle, env: dict[str, str],
         lifecycle.gitlab_token_env), env, warn, say)
 
 
-def execute(paths: list[str], targets: dict[str, str], env: dict[str, str],
-            lifecycle: Lifecycle | None = None) -> int:
-    """Merge ``paths``, write the ``targets`` (report_json, report_junit, summary) and,
-    on a GitHub runner, append the summary to the job summary; return the exit code."""
-    import sys
+def render(kind: str, report: dict[str, Any]) -> str:
+    """The merged ``report_json``, ``report_junit`` or ``summary``."""
+    if kind == "report_json":
+        return json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    if kind == "report_junit":
+        from smoke.reports import junit
 
-    from smoke.reports.summary import merged as summary
+        return junit.render(as_result(report))
+    if kind == "summary":
+        from smoke.reports.summary import merged as summary
 
-    try:
-        flags = {kind: "--" + kind.replace("_", "-") for kind in targets}
-        targets_config.check_distinct(targets, flags)
-        if not paths:
-            raise MergeError("(none)", "no report given")
-        report = merge([load(path) for path in paths])
-    except (MergeError, ConfigError) as exc:
-        report = failed(exc.path if isinstance(exc, MergeError) else "", str(exc))
-        # Job names and a malformed file's text are outside text: no CI command in them.
-        print(defuse(redact.scrub(f"chat-smoke: config error: {exc}")), file=sys.stderr)
-    lifecycle = lifecycle or Lifecycle()
-    result = with_streak(report, lifecycle)
-    # The JSON report first where two share a place; a report on stdout keeps it alone.
-    targets = targets_config.distinct(dict(sorted(targets.items(),
-                                                  key=lambda item: item[0] != "report_json")))
-    console = sys.stderr if targets_config.to_stdout(targets) else sys.stdout
-    for problem in write(report, targets):
-        print(defuse(redact.scrub(f"chat-smoke: error: {problem}")), file=sys.stderr)
-    if env.get("GITHUB_ACTIONS") == "true":
-        from smoke.ci.github import append_summary
+        return summary.render(report)
+    raise ValueError(kind)
 
-        append_summary(env, summary.render(report), targets.get("report_json", "report.json"))
-    code: int = report["exit_code"]
-    print(defuse(redact.scrub(
-        f"chat-smoke merge: {report['verdict']} (exit {code}) over {len(report['jobs'])} "
-        "job(s)" + "".join(f"\n  {j['verdict']:<9} exit {j['exit_code']}  {j['job']}"
-                           + (f"  {j['deciding_check']}: {j['category']}"
-                              if j["deciding_check"] else "") for j in report["jobs"]))),
-        file=console)
 
-    def say(text: str) -> None:
-        print(defuse(redact.scrub(text)), file=console)
+def describe(report: dict[str, Any]) -> str:
+    """The merged verdict and a line per job, for the log."""
+    return (f"chat-smoke merge: {report['verdict']} (exit {report['exit_code']}) over "
+            f"{len(report['jobs'])} job(s)"
+            + "".join(f"\n  {j['verdict']:<9} exit {j['exit_code']}  {j['job']}"
+                      + (f"  {j['deciding_check']}: {j['category']}"
+                         if j["deciding_check"] else "") for j in report["jobs"]))
 
-    alerts(result, lifecycle, env, lambda text: say(f"chat-smoke: warning: {text}"), say)
-    return code
+
+def write(report: dict[str, Any], targets: dict[str, str]) -> list[str]:
+    """Write every target. One that cannot be written becomes a failed ``report:<kind>``
+    check (``config``; it decides the exit code only when the jobs passed), every other
+    report is still written, and those written before it are rewritten to name it."""
+    from smoke.errors import ReportError
+    from smoke.reports.files import replaceable, write_text
+
+    order = sorted(targets, key=lambda kind: (not replaceable(targets[kind]),
+                                              kind == "report_json"))
+    problems: list[str] = []
+    written: list[str] = []
+    for kind in order:
+        try:
+            write_text(targets[kind], render(kind, report))
+        except ReportError as exc:
+            problems.append(str(exc))
+            _report_failed(report, kind, str(exc))
+            for earlier in written:
+                if replaceable(targets[earlier]):
+                    try:
+                        write_text(targets[earlier], render(earlier, report))
+                    except ReportError:  # pragma: no cover - written a moment ago
+                        pass
+        else:
+            written.append(kind)
+    return problems
+
+
+_REPORT_NAMES = {"report_json": "json", "report_junit": "junit", "summary": "summary"}
+
+
+def _report_failed(report: dict[str, Any], kind: str, message: str) -> None:
+    name = _REPORT_NAMES.get(kind, kind)
+    check = Check(f"report:{name}", "report", f"merged {name} report")
+    report["checks"].append({**_check_dict(check.fail(Category.CONFIG, message)),
+                             "job": "merge"})
+    if report["exit_code"] == 0:
+        report.update(verdict="fail", exit_code=2, category="config")

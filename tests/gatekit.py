@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from smoke import gate
+from smoke import pipeline
 from smoke.output.console import Console
 from smoke.reports import json_report
 from tests.conftest import KEY
@@ -39,7 +39,7 @@ def run_gate(cwd: Path | None = None, env: dict[str, str] | None = None,
     from tests.reportschema import problems
 
     out = io.StringIO()
-    result, _ = gate.run(flags, {"COMETAPI_API_KEY": KEY, **(env or {})}, cwd,
+    result, _ = pipeline.check(flags, {"COMETAPI_API_KEY": KEY, **(env or {})}, cwd,
                          Console(out=out))
     # The report as it would be written: valid against smoke/schema/report.schema.json.
     found = problems(json.loads(json_report.render(result)))
