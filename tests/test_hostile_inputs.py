@@ -24,7 +24,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smoke import gate, merge
+from smoke import pipeline
 from smoke.output.console import Console
 from smoke.reports import json_report
 from smoke.stub import StubServer
@@ -37,9 +37,9 @@ GATE_CODES = {0, 2, 3, 4, 5, 6, 130, 137, 143, 129}
 
 
 def _real_report(stub: StubServer, scenario: str | None = None) -> dict[str, Any]:
-    result, _ = gate.run({"base_url": stub.url(scenario), "model": "stub-model",
-                          "retries": "0", "environment": "staging"},
-                         {"COMETAPI_API_KEY": KEY}, None, Console(out=io.StringIO()))
+    result, _ = pipeline.check({"base_url": stub.url(scenario), "model": "stub-model",
+                                "retries": "0", "environment": "staging"},
+                               {"COMETAPI_API_KEY": KEY}, None, Console(out=io.StringIO()))
     report: dict[str, Any] = json.loads(json_report.render(result))
     return report
 
@@ -230,9 +230,9 @@ def test_fuzzed_legs_never_exit_1_and_always_give_valid_reports(
         out = Path(folder, "merged")
         targets = {"report_json": str(out / "report.json"),
                    "report_junit": str(out / "junit.xml"), "summary": str(out / "summary.md")}
-        with contextlib.redirect_stdout(io.StringIO()), \
-                contextlib.redirect_stderr(io.StringIO()) as err:
-            code = merge.execute([str(good), str(bad)], targets, {})
+        err = io.StringIO()
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+            code = pipeline.merge([str(good), str(bad)], targets, {}, out=err)
         assert code in GATE_CODES, (code, err.getvalue())
         merged = _assert_merged_outputs(out)
         assert merged["exit_code"] == code
@@ -248,10 +248,10 @@ def test_fuzzed_baselines_never_exit_1_and_always_give_valid_reports(
     with tempfile.TemporaryDirectory() as folder:
         baseline = Path(folder, "baseline.json")
         baseline.write_text(json.dumps(mutated, allow_nan=True), "utf-8")
-        result, _ = gate.run({"base_url": stub.url(), "model": "stub-model", "retries": "0",
-                              "environment": "staging", "baseline": str(baseline),
-                              "fail_on_drift": True},
-                             {"COMETAPI_API_KEY": KEY}, None, Console(out=io.StringIO()))
+        result, _ = pipeline.check({"base_url": stub.url(), "model": "stub-model",
+                                    "retries": "0", "environment": "staging",
+                                    "baseline": str(baseline), "fail_on_drift": True},
+                                   {"COMETAPI_API_KEY": KEY}, None, Console(out=io.StringIO()))
         report = strict_json(json_report.render(result))
         assert problems(report) == []
         assert result.exit_code in (0, 2, 6), [c.message for c in result.failures]
