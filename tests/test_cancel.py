@@ -24,6 +24,7 @@ import pytest
 
 from smoke.ci import github_comment
 from smoke.ci.github import GitHubConsole
+from smoke.gate import PROGRESS_EVERY_S
 from smoke.results import Check, GateResult
 from smoke.stub import StubServer
 from tests.conftest import _NAMES, _PREFIXES, KEY
@@ -220,10 +221,17 @@ def test_the_provisional_report_is_written_before_the_first_request(
 def test_no_provisional_report_goes_to_stdout(
     tmp_path: Path, stub: StubServer, gates: list[Gate]
 ) -> None:
+    seen = len(stub.requests)
     gate = start(tmp_path, stub, "--report-json", "-", "--report-junit",
                  str(tmp_path / "junit.xml"))
     gates.append(gate)
-    time.sleep(3)  # long enough for the provisional report and a rewrite, were it written
+    # The provisional report comes before the first request: once both checks reached the
+    # stub it would have been written, and a rewrite follows within one progress interval.
+    end = time.monotonic() + 30
+    while sum(1 for r in stub.requests[seen:] if r["path"].endswith("/chat/completions")) < 2:
+        assert time.monotonic() < end and gate.proc.poll() is None, "the checks never began"
+        time.sleep(0.02)
+    time.sleep(PROGRESS_EVERY_S + 0.5)  # the rewrite, were it written
     code, _, out, err = gate.stop(signal.SIGTERM)
     assert code == 143, err
     assert out.count('"schema_version"') == 1  # only the final report
