@@ -6,23 +6,14 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import pytest
-
-from smoke import cancel
+from smoke.cancel import CancelToken
 from smoke.categories import Category
 from smoke.checks.pool import Pool, run_tasks
 from smoke.checks.task import Task
 from smoke.http.deadline import Deadline
 from smoke.results import Check
-
-
-@pytest.fixture(autouse=True)
-def no_cancel() -> Iterator[None]:
-    cancel.reset()
-    yield
-    cancel.reset()
 
 
 def workers() -> int:
@@ -76,11 +67,12 @@ def test_cancelling_stops_the_wait_and_marks_what_did_not_finish() -> None:
     tasks = [Task(done, lambda c: setattr(c, "outcome", "pass")),
              Task(hung, hang),
              Task(queued, lambda c: setattr(c, "outcome", "pass"))]
+    token = CancelToken()
     before = workers()
-    pool = Pool(tasks, Deadline(60), concurrency=1).start()
+    pool = Pool(tasks, Deadline(60), concurrency=1, cancel=token).start()
     assert began.wait(10)  # the hung check is in flight
     time.sleep(0.25)  # not synchronisation: a duration the snapshot must measure (>= 200 ms)
-    cancel.request(signal.SIGTERM)
+    token.cancel(signal.SIGTERM)
     started = time.monotonic()
     assert pool.wait() is False
     assert time.monotonic() - started < 2
