@@ -12,10 +12,11 @@ import pytest
 
 from smoke import cancel
 from smoke.categories import Category
-from smoke.checks.pool import Pool, run_tasks
+from smoke.checks.pool import Pool
 from smoke.checks.task import Task
 from smoke.http.deadline import Deadline
 from smoke.results import Check
+from tests.support.pool import run_tasks
 
 
 @pytest.fixture(autouse=True)

@@ -20,13 +20,13 @@ import pytest
 import trustme
 
 from smoke.categories import Category
-from smoke.checks.pool import run_tasks
 from smoke.checks.sdk_parity import Side, mismatch
 from smoke.checks.task import Task
 from smoke.http.deadline import Deadline
 from smoke.results import Check
 from smoke.stub import StubServer
 from tests.conftest import KEY, Run, run_cli
+from tests.support.pool import run_tasks
 
 PARITY = "sdk-parity:stub-model"
 # Makes ``openai`` unimportable, as when the extra is not installed: with a None entry in
