@@ -29,7 +29,9 @@ from smoke.results import Check, GateResult
 from smoke.stub import StubServer
 from tests.conftest import _NAMES, _PREFIXES, KEY
 from tests.runner_rules import parse_output_file, run_commands
-from tests.test_entrypoint import ENTRYPOINT, _require, _skip_off_ci, runner_env
+from tests.support.action_runner import ENTRYPOINT, runner_env
+from tests.support.action_runner import require as _require
+from tests.support.action_runner import skip_off_ci as _skip_off_ci
 
 # Generous: the aim is 1 s (bench/bench_cancel.py measures it); a loaded machine is slower.
 BOUND_S = 8.0

@@ -518,7 +518,7 @@ def test_dotenv_prefix(tmp_path: Path, stub: StubServer) -> None:
 @pytest.mark.parametrize("fail_on_error", ["true", "false"])
 def test_the_action_never_shows_more_than_ten_per_level(tmp_path: Path, stub: StubServer,
                                                         fail_on_error: str) -> None:
-    from tests.test_entrypoint import gate_inputs, run_action
+    from tests.support.action_runner import gate_inputs, run_action
 
     # 18 models failing four ways; the deciding one (auth, exit 3) is listed last.
     models = ([f"scenario/server-error~{i}" for i in range(6)]
