@@ -48,6 +48,7 @@ from tests.ci_parsers import (
 )
 from tests.conftest import KEY
 from tests.runner_rules import parse_output_file, run_commands
+from tests.support.env import scrubbed
 
 DETECTION_VARIABLES = {variable for variable, _, _ in ci.DETECTION}
 HOSTILE_MODELS = "scenario/ci-hostile,scenario/ci-hostile-error"
@@ -279,9 +280,7 @@ def run_raw(tmp_path: Path, env: dict[str, str], *args: str,
             program: tuple[str, ...] = ("-m", "smoke")) -> RawRun:
     """``python -m smoke run`` with exactly ``env`` added to a clean environment; the
     output kept byte for byte (CR and ESC matter to the parsers)."""
-    base = {k: v for k, v in os.environ.items()
-            if not k.startswith(("INPUT_", "GITHUB_", "RUNNER_", "COMETAPI_", "SMOKE_", "CI_"))
-            and k not in DETECTION_VARIABLES and k != "CI"}
+    base = {k: v for k, v in scrubbed().items() if k not in DETECTION_VARIABLES}
     base.update({"COMETAPI_API_KEY": KEY, **env})
     proc = subprocess.run([sys.executable, *program, "run", *args], cwd=tmp_path,
                           env=base, capture_output=True, timeout=90)
