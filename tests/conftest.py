@@ -18,21 +18,18 @@ from smoke.output import redact
 from smoke.reports import junit
 from smoke.stub import StubServer
 from tests import junit_schema
+from tests.support import env as env_scrub
 
 KEY = "sk-test-" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6"
-_PREFIXES = ("INPUT_", "GITHUB_", "RUNNER_", "COMETAPI_", "SMOKE_", "CI_", "OPENAI_")
-_NAMES = ("HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "ALL_PROXY", "REQUESTS_CA_BUNDLE",
-          "SSL_CERT_FILE", "CURL_CA_BUNDLE", "GIT_COMMIT", "CI",
-          # The variables smoke.ci detects a platform by (GITHUB_ACTIONS: the prefix).
-          "GITLAB_CI", "TF_BUILD", "BUILDKITE", "JENKINS_URL", "CIRCLECI",
-          "BITBUCKET_BUILD_NUMBER")
+_PREFIXES = env_scrub.PREFIXES
+_NAMES = env_scrub.NAMES
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No test reads the developer's (or CI's) environment."""
     for name in list(os.environ):
-        if name.startswith(_PREFIXES) or name.upper() in _NAMES:
+        if env_scrub.scrubbed_out(name):
             monkeypatch.delenv(name, raising=False)
     for name in _NAMES:
         monkeypatch.delenv(name.lower(), raising=False)
@@ -128,8 +125,7 @@ def run_cli(
 ) -> Run:
     """Run ``python -m smoke run ...`` as a subprocess and collect what it wrote."""
     report = tmp_path / "report.json"
-    full_env = {k: v for k, v in os.environ.items()
-                if not k.startswith(_PREFIXES) and k.upper() not in _NAMES}
+    full_env = env_scrub.scrubbed()
     if key is not None:
         full_env["COMETAPI_API_KEY"] = key
     full_env.update(env or {})

@@ -28,20 +28,19 @@ from smoke.ci.publish import Publisher
 from smoke.gate import PROGRESS_EVERY_S
 from smoke.results import Check, GateResult
 from smoke.stub import StubServer
-from tests.conftest import _NAMES, _PREFIXES, KEY
+from tests.conftest import KEY
 from tests.runner_rules import parse_output_file, run_commands
-from tests.test_entrypoint import ENTRYPOINT, _require, _skip_off_ci, runner_env
+from tests.support.action_runner import ENTRYPOINT, runner_env
+from tests.support.action_runner import require as _require
+from tests.support.action_runner import skip_off_ci as _skip_off_ci
+from tests.support.env import scrubbed
 
 # Generous: the aim is 1 s (bench/bench_cancel.py measures it); a loaded machine is slower.
 BOUND_S = 8.0
 CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 
-def clean_env(**more: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(_PREFIXES) and k.upper() not in _NAMES}
-    env.update(more)
-    return env
+clean_env = scrubbed
 
 
 @dataclass

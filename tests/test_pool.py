@@ -10,10 +10,11 @@ from collections.abc import Callable
 
 from smoke.cancel import CancelToken
 from smoke.categories import Category
-from smoke.checks.pool import Pool, run_tasks
+from smoke.checks.pool import Pool
 from smoke.checks.task import Task
 from smoke.http.deadline import Deadline
 from smoke.results import Check
+from tests.support.pool import run_tasks
 
 
 def workers() -> int:
