@@ -11,9 +11,11 @@ _: object
 # PEP 562 module hooks: Python calls them (smoke/__init__.py's lazy public API).
 _.__getattr__
 _.__dir__
-# Sinks named by module and class in a string (smoke.ci.publish SINKS).
+# Sinks named by module and class in a string (smoke.ci.publish SINKS and Extra).
 _.Incidents
 _.Notify
+_.Notifications
+_.Push
 # CI platforms, loaded by name from smoke.ci.PLATFORMS.
 _.Azure
 _.Bitbucket
@@ -29,6 +31,8 @@ _.GitHubConsole
 _.ConsoleStream
 # io.TextIOBase protocol: print() and logging ask a stream whether it is writable.
 _.writable
+# requests.Session.trust_env, set to keep proxies and CA bundles from the environment out.
+_.trust_env
 # urllib3's connection-pool hooks (class attributes it reads).
 _.ConnectionCls
 _.pool_classes_by_scheme
@@ -40,6 +44,7 @@ _.wait_s
 _.DERIVED
 _.report_dotenv
 _.report_prometheus
+_.pushgateway
 _.has_parser
 # http.server / socketserver hooks and knobs, read by the standard library.
 _.protocol_version
