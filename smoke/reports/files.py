@@ -25,7 +25,6 @@ from smoke.errors import ReportError
 from smoke.output import redact
 from smoke.output.console import safe_write
 
-STDOUT = "-"
 _SPECIAL = ("/dev/", "/proc/")
 _CANNOT_WRITE = (
     "cannot write {path}: {cause}. Give a path to a file in a folder this user can write "
