@@ -98,10 +98,6 @@ def settle(code: int | None) -> None:
     _settled = code
 
 
-def settled() -> int | None:
-    return _settled
-
-
 def finish() -> None:
     """The process is about to exit with the code everything carries: from here a signal
     is ignored. (Python puts back the default action of a signal it handled while the

@@ -12,7 +12,6 @@ import contextlib
 import copy
 import io
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from smoke.stub import StubServer
 from tests.conftest import KEY, run_cli
 from tests.hardkit import strict_json
 from tests.reportschema import problems
+from tests.support.env import scrubbed
 from tests.support.fuzz import examples
 
 GATE_CODES = {0, 2, 3, 4, 5, 6, 130, 137, 143, 129}
@@ -56,7 +56,7 @@ def _merge_cli(tmp_path: Path, *legs: str, **targets: str) -> subprocess.Complet
              "summary": str(out / "summary.md"), **targets}
     for kind, path in paths.items():
         argv += [f"--{kind.replace('_', '-')}", path]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    env = scrubbed()
     return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60)
 
 

@@ -27,7 +27,7 @@ from smoke.stub import StubServer
 from tests.conftest import KEY
 from tests.rawserver import RawServer
 from tests.runner_rules import parse_output_file, run_commands
-from tests.test_entrypoint import ENTRYPOINT, runner_env
+from tests.support.action_runner import ENTRYPOINT, runner_env
 
 TOKEN = "ghs_" + "HostileApiToken0123456789abcdefXYZ"
 DRIP_S = 0.3

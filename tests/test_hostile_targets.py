@@ -6,7 +6,6 @@ to stderr, so stdout holds only that report (before: console lines mixed into th
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -18,12 +17,12 @@ from smoke.stub import StubServer
 from tests.conftest import KEY
 from tests.hardkit import strict_json
 from tests.reportschema import problems
+from tests.support.env import scrubbed
 
 
 def _run(tmp_path: Path, *args: str, env: dict[str, str] | None = None,
          command: str = "run") -> subprocess.CompletedProcess[str]:
-    full = {k: v for k, v in os.environ.items()
-            if not k.startswith(("COMETAPI_", "SMOKE_", "GITHUB_", "CI"))}
+    full = scrubbed()
     full.update({"COMETAPI_API_KEY": KEY, **(env or {})})
     return subprocess.run([sys.executable, "-m", "smoke", command, *args], cwd=tmp_path,
                           env=full, capture_output=True, text=True, timeout=60)

@@ -7,7 +7,6 @@ report; a template that never ended held the job past its deadline and ignored S
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from smoke.stub import StubServer
 from tests.conftest import KEY, run_cli
 from tests.hardkit import strict_json
 from tests.reportschema import problems
+from tests.support.env import scrubbed
 
 HEAD = "## {{ banner }}\n\n"
 ENDLESS = ("{% for a in range(100000) %}{% for b in range(100000) %}{{ '' }}"
@@ -96,7 +96,7 @@ def test_a_signal_while_the_template_renders_ends_the_run_with_its_evidence(
         tmp_path: Path, stub: StubServer) -> None:
     path = tmp_path / "mine.md.j2"
     path.write_text(HEAD + ENDLESS, "utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COMETAPI_", "SMOKE_"))}
+    env = scrubbed()
     env["COMETAPI_API_KEY"] = KEY
     proc = subprocess.Popen(
         [sys.executable, "-m", "smoke", "run", "--base-url", stub.url(), "--model",

@@ -9,7 +9,6 @@ held it; a secret query parameter reached the reports when another setting faile
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -22,7 +21,8 @@ from tests.conftest import KEY
 from tests.hardkit import assert_no_secret, assert_reports, gate_all
 from tests.rawserver import RawServer
 from tests.runner_rules import parse_output_file
-from tests.test_entrypoint import ENTRYPOINT, runner_env
+from tests.support.action_runner import ENTRYPOINT, runner_env
+from tests.support.env import scrubbed
 
 USER = "deploy-bot-alice"
 PASSWORD = "Pa55w0rd-" + "UrlSecret-0042"
@@ -94,7 +94,7 @@ def test_a_pass_and_a_cancel_with_their_provisional_report(tmp_path: Path,
     folder = tmp_path / "cancel"
     folder.mkdir()
     report = folder / "report.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COMETAPI_", "SMOKE_"))}
+    env = scrubbed()
     env["COMETAPI_API_KEY"] = KEY
     proc = subprocess.Popen(
         [sys.executable, "-m", "smoke", "run", "--base-url",

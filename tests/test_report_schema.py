@@ -7,7 +7,6 @@ tests here show that the guard itself catches a report that breaks the schema.""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from smoke.config.validate import schema
 from smoke.stub import StubServer
 from tests.conftest import KEY, run_cli
 from tests.reportschema import HEAD, problems, sweep
+from tests.support.env import scrubbed
 
 SCHEMA_FILE = Path(__file__).resolve().parents[1] / "smoke" / "schema" / "report.schema.json"
 
@@ -53,7 +53,7 @@ def test_each_kind_of_run_writes_a_valid_report(tmp_path: Path, stub: StubServer
 def test_a_cancelled_and_a_provisional_report_are_valid(tmp_path: Path,
                                                          stub: StubServer) -> None:
     report = tmp_path / "report.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COMETAPI_", "SMOKE_"))}
+    env = scrubbed()
     env["COMETAPI_API_KEY"] = KEY
     proc = subprocess.Popen(
         [sys.executable, "-m", "smoke", "run", "--base-url", stub.url("hang:20"),
@@ -80,7 +80,7 @@ def test_a_merge_and_a_failed_merge_are_valid(tmp_path: Path, stub: StubServer) 
                       "stub-model")
         legs.append(str(tmp_path / name / "report.json"))
         assert run.report is not None
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    env = scrubbed()
     for name, given in (("merged", legs), ("failed", [*legs, str(tmp_path / "missing.json")])):
         out = tmp_path / f"{name}.json"
         subprocess.run([sys.executable, "-m", "smoke", "merge", *given, "--report-json",
