@@ -120,3 +120,26 @@ def test_ci_runs_the_container_suite_on_its_engine() -> None:
     with (REPO / "pyproject.toml").open("rb") as f:
         testpaths = tomllib.load(f)["tool"]["pytest"]["ini_options"]["testpaths"]
     assert testpaths == ["tests"] and (REPO / "tests" / "container" / "test_image.py").is_file()
+
+
+def test_release_publishes_to_pypi_by_trusted_publishing_with_attestations() -> None:
+    workflow = _yaml(REPO / ".github" / "workflows" / "release.yml")
+    jobs = workflow["jobs"]
+    build = "\n".join(s.get("run", "") for s in jobs["dist"]["steps"])
+    assert "python -m build" in build and "twine check --strict dist/*" in build
+    pypi = jobs["pypi"]
+    assert pypi["permissions"] == {"id-token": "write"}  # OIDC, no stored token
+    assert pypi["environment"]["name"] == "pypi"
+    publish = next(s for s in pypi["steps"] if "uses" in s and "pypi-publish" in s["uses"])
+    assert publish["uses"].startswith("pypa/gh-action-pypi-publish@")
+    assert publish["with"] == {"attestations": True}  # no password: trusted publishing
+    assert set(pypi["needs"]) >= {"dist"} and "test" in str(jobs["dist"]["needs"])
+
+
+def test_ci_builds_the_wheel_and_runs_it_outside_the_checkout() -> None:
+    workflow = _yaml(REPO / ".github" / "workflows" / "ci.yml")
+    run = "\n".join(s.get("run", "") for s in workflow["jobs"]["wheel"]["steps"])
+    assert "python -m build" in run and "twine check --strict" in run
+    assert 'cd "$RUNNER_TEMP"' in run
+    assert '/fresh/bin/chat-smoke" demo' in run
+    assert 'import smoke; smoke.run' in run
