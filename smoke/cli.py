@@ -106,7 +106,8 @@ def main() -> None:
 @click.option("--max-total-tokens", metavar="N", help="Spend guard over the whole run.")
 @click.option("--concurrency", metavar="N", help="Models checked at once (default 16).")
 @click.option("--sdk-parity/--no-sdk-parity", default=None,
-              help="Also send through the official openai SDK and compare (chat-smoke[sdk]).")
+              help="Also send through the official openai SDK and compare (needs the "
+              "openai package: the sdk extra).")
 @click.option("--report-json", metavar="PATH", help="Write the JSON report here.")
 @click.option("--report-junit", metavar="PATH", help="Write a JUnit XML report here.")
 @click.option("--summary", metavar="PATH", help="Write the Markdown summary here.")

@@ -17,7 +17,7 @@ from typing import Any
 
 from smoke.config import headers as http_headers
 from smoke.config import key as api_key
-from smoke.config import url, yamlfile
+from smoke.config import extras, url, yamlfile
 from smoke.config.expect import Expectation
 from smoke.config.settings import Settings as Settings  # re-exported: config.Settings
 from smoke.config.validate import errors, schema, suggest
@@ -50,11 +50,6 @@ _NO_MODEL = "no model: set --model, COMETAPI_MODEL, or model: in chat-smoke.yml"
 _KEY_IN_FILE = (
     "api_key is never read from the config file: put the key in COMETAPI_API_KEY, or name "
     "its variable with api_key_env, or its file with api_key_file"
-)
-_NO_SDK = (
-    "{where}: SDK parity sends the request through the official openai SDK, which is not "
-    "installed: pip install 'chat-smoke[sdk]' (or turn sdk_parity off). See "
-    "docs/compatibility.md, SDK parity"
 )
 
 
@@ -300,7 +295,7 @@ def _build(
     )
     # find_spec, not import: the SDK costs about a second and only the parity check uses it.
     if merged.get("sdk_parity") and importlib.util.find_spec("openai") is None:
-        raise ConfigError(_NO_SDK.format(where=where.get("sdk_parity", "sdk_parity")))
+        raise ConfigError(extras.missing_sdk(where.get("sdk_parity", "sdk_parity"), env))
 
     # Every schema key that names a Settings field is copied; the ones built above (and
     # the derived fields, settings.DERIVED) are given explicitly below.
