@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from smoke.config import extras, url, yamlfile
 from smoke.config import headers as http_headers
 from smoke.config import key as api_key
-from smoke.config import extras, url, yamlfile
 from smoke.config.expect import Expectation
 from smoke.config.settings import Settings as Settings  # re-exported: config.Settings
 from smoke.config.validate import errors, schema, suggest
