@@ -46,6 +46,16 @@ INPUTS: dict[str, str | None] = {
     "check-models": "check_models",
     "expect-model": "expect_model",
     "max-total-tokens": "max_total_tokens",
+    "temperature": "temperature",  # "none" leaves it out
+    "max-tokens": "max_tokens",
+    "max-completion-tokens": "max_completion_tokens",
+    "concurrency": "concurrency",
+    "baseline": "baseline",
+    "fail-on-drift": "fail_on_drift",
+    "report-prometheus": "report_prometheus",
+    "report-dotenv": "report_dotenv",
+    "dotenv-prefix": "dotenv_prefix",
+    "ci": "ci",
     "comment-on-pr": None,  # the three comment inputs: read by smoke.ci.github_comment
     "github-token": None,
     "comment-key": None,
