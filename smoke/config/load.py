@@ -41,6 +41,14 @@ _ENV_NAMES = {
     "model": ("COMETAPI_MODEL", "SMOKE_MODEL"),
     "environment": ("SMOKE_ENVIRONMENT",),
 }
+
+
+def env_variables(name: str) -> tuple[str, ...]:
+    """The environment variables that set the schema key ``name``, the first set wins
+    (docs/configuration.md lists them; docs/generate.py reads them from here)."""
+    return _ENV_NAMES.get(name, (f"SMOKE_{name.upper()}",))
+
+
 _NO_KEY_NEEDED = "not sent (auth_header: none)"
 _INVALID_KEY_NO_AUTH = (
     "{where}: the invalid-key negative check cannot mean anything with --auth-header none "
@@ -132,7 +140,7 @@ def read_file(path: Path) -> dict[str, Any]:
 def _env_layer(env: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
     layer: dict[str, tuple[Any, str]] = {}
     for name in _properties():
-        for var in _ENV_NAMES.get(name, (f"SMOKE_{name.upper()}",)):
+        for var in env_variables(name):
             text = env.get(var, "")
             if text.strip():
                 layer[name] = (coerce(name, text, var), var)
