@@ -218,7 +218,8 @@ def test_all_inputs_at_once_reach_the_reports(tmp_path: Path, stub: StubServer) 
     assert run.code == 0, run.stdout + run.stderr
     assert "GATE_VERDICT=pass" in (workspace / "out" / "gate.env").read_text("utf-8")
     assert "chat_smoke_" in (workspace / "out" / "gate.prom").read_text("utf-8")
-    sent = [r["payload"] for r in stub.requests if "messages" in (r.get("payload") or {})]
+    sent = [p for p in (r.get("payload") or {} for r in stub.requests)  # this run's only
+            if p.get("messages", [{}])[-1].get("content") == "ping from the config file"]
     assert sent and all("temperature" not in p and "max_tokens" not in p for p in sent)
     assert {p.get("max_completion_tokens") for p in sent} == {32}
     assert run.outputs["report-json"] == "out/r/report.json"
