@@ -143,3 +143,21 @@ def test_ci_builds_the_wheel_and_runs_it_outside_the_checkout() -> None:
     assert 'cd "$RUNNER_TEMP"' in run
     assert '/fresh/bin/chat-smoke" demo' in run
     assert 'import smoke; smoke.run' in run
+
+
+def test_the_gitlab_component_declares_its_inputs_and_keeps_both_reports() -> None:
+    # A CI/CD component: a spec document, then the jobs (tests/container/
+    # test_gitlab_ci_local.py runs it under gitlab-ci-local).
+    spec, jobs = yaml.safe_load_all((REPO / "templates" / "chat-smoke.yml").read_text("utf-8"))
+    inputs = spec["spec"]["inputs"]
+    assert {"stage", "image", "model", "environment", "config", "negative-checks",
+            "report-dir"} <= set(inputs)
+    assert all("description" in value for value in inputs.values())
+    (name, job), = jobs.items()
+    assert name == "$[[ inputs.job-name ]]"
+    assert job["image"]["entrypoint"] == [""]
+    assert job["artifacts"]["when"] == "always"
+    assert set(job["artifacts"]["reports"]) == {"junit", "dotenv"}
+    used = {word.split(".", 1)[1].split(" ")[0] for word in
+            (REPO / "templates" / "chat-smoke.yml").read_text("utf-8").split("$[[ ")[1:]}
+    assert used == set(inputs), used ^ set(inputs)  # every input used, none unknown
