@@ -238,3 +238,34 @@ def demo() -> None:
     from smoke.runner import demo as run_demo
 
     sys.exit(run_demo(secrets.token_hex(16)))
+
+
+@main.command()
+@click.option("--ci", "ci", default="auto", show_default=True,
+              type=click.Choice(["auto", "github", "gitlab", "azure", "jenkins", "buildkite",
+                                 "circleci", "bitbucket", "local"]),
+              help="The CI platform to write a file for; auto: the one this folder shows "
+              "(its CI files, else its git remote), else none.")
+@click.option("--dir", "folder", default=".", show_default=True, metavar="DIR",
+              type=click.Path(file_okay=False), help="The repository's folder.")
+@click.option("--model", default="gpt-4o-mini", show_default=True, metavar="ID",
+              help="The model to check.")
+@click.option("--environment", default="production", show_default=True, metavar="NAME",
+              help="The environment under test.")
+@click.option("--base-url", default=None, metavar="URL",
+              help="The endpoint (default https://api.cometapi.com/v1).")
+def init(ci: str, folder: str, model: str, environment: str, base_url: str | None) -> None:
+    """Write a commented chat-smoke.yml and the CI file for your platform, and print the
+    next steps. Never overwrites a file: one that exists is kept and named."""
+    from pathlib import Path
+
+    from smoke import scaffold
+
+    where = Path(folder)
+    try:
+        outcome = scaffold.init(where, ci, model, environment, base_url)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot write into {folder}: {exc.strerror}") from None
+    click.echo(scaffold.report(outcome, where))

@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGE_DATA = sorted(
     str(p.relative_to(REPO)).replace(os.sep, "/")
     for pattern in ("smoke/schema/*.json", "smoke/py.typed",
-                    "smoke/reports/summary/templates/*")
+                    "smoke/reports/summary/templates/*", "smoke/scaffold/templates/*")
     for p in REPO.glob(pattern)
     if p.is_file() and "__pycache__" not in p.parts
 )
