@@ -269,3 +269,18 @@ def init(ci: str, folder: str, model: str, environment: str, base_url: str | Non
     except OSError as exc:
         raise click.ClickException(f"cannot write into {folder}: {exc.strerror}") from None
     click.echo(scaffold.report(outcome, where))
+
+
+@main.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script for SHELL (click's). Load it from your shell's
+    start-up file, for example in ~/.bashrc: eval "$(chat-smoke completion bash)"."""
+    from click.shell_completion import get_completion_class
+
+    ctx = click.get_current_context()
+    root = ctx.find_root()
+    cls = get_completion_class(shell)
+    assert cls is not None  # the choice above names only shells click knows
+    script = cls(root.command, {}, "chat-smoke", "_CHAT_SMOKE_COMPLETE").source()
+    click.echo(script)
