@@ -35,6 +35,8 @@ SETUP_PYTHON = "actions/setup-python@e797f83bcb11b83ae66e0230d6156d7c80228e7c # 
 # input or be listed here (tests/test_generated.py).
 FILE_ONLY = {
     "extra_body": "a mapping: in chat-smoke.yml only; the `config` input names the file",
+    "owners": "a list of rules: in chat-smoke.yml only; the `config` input names the file",
+    "notify": "a mapping: in chat-smoke.yml only; the `config` input names the file",
 }
 # Variables that are not a setting of their own.
 OTHER_VARIABLES = [

@@ -58,6 +58,12 @@ class Category(StrEnum):
         """Who usually has to act (the failure guide's "usually owned by" column)."""
         return OWNERS[self]
 
+    @property
+    def group(self) -> str:
+        """The category's group (:data:`GROUPS`): what the owners map, incident issues and
+        the monitor's alert routing group by."""
+        return GROUP_OF[self]
+
 
 _SPECS: dict[Category, _Spec] = {
     Category.CONFIG: _Spec(2, False, "Fix the chat-smoke configuration; nothing was sent."),
@@ -123,6 +129,20 @@ OWNERS: dict[Category, str] = {
     Category.TIMEOUT: "provider or network",
     Category.RATE_LIMIT: "whoever shares the key's limits",
     Category.UPSTREAM: "the provider",
+}
+
+# Category groups: a public contract (the owners map, incident dedup keys, the monitor's
+# alert rules and docs/failures.md use these names). Every category is in exactly one.
+GROUPS: dict[str, tuple[Category, ...]] = {
+    "config": (Category.CONFIG,),
+    "credentials": (Category.AUTH, Category.PERMISSION, Category.QUOTA),
+    "endpoint": (Category.DNS, Category.TLS, Category.MODEL, Category.REQUEST),
+    "contract": (Category.PROTOCOL,),
+    "transient": (Category.CONNECT, Category.TIMEOUT, Category.RATE_LIMIT, Category.UPSTREAM),
+    "answer": (Category.ASSERTION,),
+}
+GROUP_OF: dict[Category, str] = {
+    category: group for group, members in GROUPS.items() for category in members
 }
 
 # When checks fail in several groups, the exit code follows this order: credentials

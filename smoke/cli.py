@@ -86,7 +86,8 @@ def main() -> None:
               "SSL_CERT_FILE are honoured too).")
 @click.option("--allow-plain-http", is_flag=True, default=None,
               help="Allow sending the key over http to a host that is not loopback.")
-@click.option("--expect", metavar="COND", help="contains:T, equals:T, regex:RE or nonempty.")
+@click.option("--expect", metavar="COND", help="contains:T, equals:T, regex:RE, nonempty or "
+              "tool_call[:NAME].")
 @click.option("--expect-contains", metavar="TEXT", help="Text must contain TEXT (ignoring case; "
               "default pong).")
 @click.option("--expect-regex", metavar="RE", help="Text must match RE.")
@@ -94,6 +95,19 @@ def main() -> None:
 @click.option("--temperature", metavar="X|none", help="Default 0; none leaves it out.")
 @click.option("--max-tokens", metavar="N|none", help="Default 16; none leaves it out.")
 @click.option("--max-completion-tokens", metavar="N|none", help="For reasoning models.")
+@click.option("--reasoning-effort", metavar="LEVEL", help="reasoning_effort for reasoning "
+              "models (none, minimal, low, medium, high, xhigh, max).")
+@click.option("--request-body", metavar="FILE", help="The application's own request body "
+              "(JSON or YAML): replaces the built-in one; only its hash is recorded.")
+@click.option("--parser", metavar="MODULE:FUNCTION", help="The application's own parser, "
+              "called in a child Python with the decoded answer.")
+@click.option("--parser-command", metavar="CMD", help="The application's own parser as a "
+              "command: the answer on stdin, the text on stdout.")
+@click.option("--parser-timeout", metavar="S", help="Longest run of the parser (default 10).")
+@click.option("--require-fields", metavar="LIST", help="Answer fields the application reads "
+              "(usage.total_tokens,choices[0].message.content).")
+@click.option("--require-headers", metavar="LIST", help="Response headers the application "
+              "reads (x-request-id).")
 @click.option("--negative", metavar="LIST", help="Negative checks: invalid-model, missing-field, "
               "invalid-key (comma separated).")
 @click.option("--stream/--no-stream", default=None, help="Also check the streaming path.")

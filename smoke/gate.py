@@ -30,6 +30,7 @@ from smoke.http.parse import total_tokens
 from smoke.http.payload import prompt_version
 from smoke.http.transport import new_session, proxy_for, public_proxy
 from smoke.output.console import Console
+from smoke.owners import resolve
 from smoke.results import Check, GateResult, Verdict
 from smoke.verdict import decide
 
@@ -233,6 +234,10 @@ def _result(state: _State, checks: list[Check], verdict: Verdict | None) -> Gate
     elif verdict is None:
         verdict = "pass" if exit_code == 0 else "fail"
     settings = state.settings
+    if settings is not None:
+        for check in checks:
+            if check.outcome == "fail" and check.category is not None:
+                check.owner = resolve(settings.owners, check.category, check.model)
     base_url = settings.public_base_url if settings else str(state.flags.get("base_url") or "")
     parts = urlsplit(base_url)
     warnings = list(state.warnings)

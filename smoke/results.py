@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from smoke.categories import Category
+from smoke.owners import Owner, default
 
 # ``cancelled``: the run was stopped by a signal before this check finished.
 Outcome = Literal["pass", "fail", "skip", "cancelled"]
@@ -62,6 +63,8 @@ class Check:
     # Set when the gateway's own layer produced the error (classify.GATEWAY_HINTS): the
     # hint then says so instead of the category's.
     gateway_hint: str | None = None
+    # Who owns this failure (the owners map, smoke.owners); set for a failed check.
+    owner: Owner | None = None
     steps: list[Step] = field(default_factory=list)
     attempt_log: list[Attempt] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
@@ -76,6 +79,13 @@ class Check:
         if self.category is None:
             return None
         return self.gateway_hint or self.category.hint
+
+    @property
+    def responsible(self) -> Owner | None:
+        """The owner of a failed check: from the owners map, else the category's role."""
+        if self.outcome != "fail" or self.category is None:
+            return None
+        return self.owner or default(self.category)
 
     def fail(self, category: Category, message: str) -> Check:
         self.outcome, self.category, self.message = "fail", category, message
@@ -95,6 +105,8 @@ class Check:
         data["transient"] = self.transient
         data["hint"] = self.hint
         del data["gateway_hint"]
+        owner = self.responsible
+        data["owner"] = owner.to_dict() if owner else None
         if self.outcome != "fail":
             data["reproduce"] = None
         return data
@@ -120,6 +132,20 @@ class GateResult:
     @property
     def failures(self) -> list[Check]:
         return [c for c in self.checks if c.outcome == "fail"]
+
+    @property
+    def deciding(self) -> Check | None:
+        """The first failed check of the deciding category."""
+        for check in self.failures:
+            if check.category is not None and check.category == self.category:
+                return check
+        return None
+
+    @property
+    def owner(self) -> Owner | None:
+        """The owner of the verdict: the deciding check's (None for a pass)."""
+        check = self.deciding
+        return check.responsible if check else None
 
     @property
     def primary(self) -> Check | None:

@@ -112,7 +112,7 @@ def gates() -> Iterator[list[Gate]]:
 def assert_cancelled(gate: Gate, code: int, sig: signal.Signals) -> dict[str, Any]:
     report = gate.report()
     assert report["verdict"] == "cancelled" and report["exit_code"] == code
-    assert report["schema_version"] == 2
+    assert report["schema_version"] == 3
     by_id = {c["id"]: c for c in report["checks"]}
     assert by_id["positive:stub-model"]["outcome"] == "pass"  # the finished check is kept
     hung = by_id["positive:scenario/hang"]

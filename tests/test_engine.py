@@ -79,7 +79,7 @@ def test_pass_records_metadata(tmp_path: Path, stub: StubServer) -> None:
     assert run.code == 0, run.stdout
     report = run.report
     assert report is not None
-    assert report["schema_version"] == 2 and report["tool"]["name"] == "chat-smoke"
+    assert report["schema_version"] == 3 and report["tool"]["name"] == "chat-smoke"
     assert (report["verdict"], report["exit_code"], report["category"]) == ("pass", 0, None)
     assert report["environment"] == "staging" and report["deployment_sha"] == "abc123"
     assert report["endpoint"] == {"base_url": stub.base_url, "host": "127.0.0.1", "path": "/v1"}

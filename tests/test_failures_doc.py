@@ -60,3 +60,11 @@ def test_the_owner_column_is_what_the_summary_says() -> None:
     rows = re.findall(r"^\| \[(\w+)\]\(#\w+\) \| \d \| \w+ \| (.+?) \|$", DOC.read_text("utf-8"),
                       re.MULTILINE)
     assert {name: owner for name, owner in rows} == {c.value: c.owner for c in Category}
+
+
+def test_the_group_table_is_the_code_s() -> None:
+    from smoke.categories import GROUPS
+
+    rows = re.findall(r"^\| `(\w+)` \| ([\w, ]+) \|$", DOC.read_text("utf-8"), re.MULTILINE)
+    assert {group: tuple(m.strip() for m in members.split(",")) for group, members in rows} \
+        == {group: tuple(c.value for c in members) for group, members in GROUPS.items()}

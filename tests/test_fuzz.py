@@ -10,15 +10,16 @@ import os
 from typing import Any
 from urllib.parse import quote
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from smoke.categories import Category
 from smoke.http import classify, parse, retry
+from tests.support.fuzz import examples
 
-# A few thousand examples in total, well under a minute on 2 cores.
-FUZZ = settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-SMALL = settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# A few thousand examples in total under the CI profile (tests/support/fuzz.py).
+FUZZ = examples(1500)
+SMALL = examples(800)
 
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=40)
@@ -114,7 +115,7 @@ def test_parser_gives_a_completion_or_a_parse_failure(body: bytes, truncated: bo
     parse.total_tokens(answer.usage)
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@examples(1000)
 @given(data=completions)
 def test_parser_on_completion_like_objects(data: dict[str, Any]) -> None:
     try:
@@ -159,9 +160,7 @@ def test_request_id_and_retry_wait(headers: dict[str, str], message: str) -> Non
 # -- issue 11: never exit 1, never a leak, reports always valid ------------------------------
 # Modest counts: each property runs in-process in a few seconds.
 # CHAT_SMOKE_FUZZ_EXAMPLES=1000 for a longer hunt; the default keeps each a few seconds.
-HARDEN = settings(max_examples=int(os.environ.get("CHAT_SMOKE_FUZZ_EXAMPLES", "120")),
-                  deadline=None,
-                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+HARDEN = examples(int(os.environ.get("CHAT_SMOKE_FUZZ_EXAMPLES", "120")))
 FUZZ_KEY = "sk-fuzz-" + "Q1w2E3r4T5y6U7i8O9p0A1s2D3f4G5h6"
 
 # Text from outside: any code point (lone surrogates included), control characters, and

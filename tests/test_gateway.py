@@ -536,12 +536,12 @@ def test_an_html_page_wrapped_in_json_is_named_by_its_title(stub: StubServer) ->
 
 # -- properties --------------------------------------------------------------------------
 
-from hypothesis import HealthCheck, event, given  # noqa: E402
-from hypothesis import settings as hsettings  # noqa: E402
+from hypothesis import event, given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-_PROPERTY = hsettings(max_examples=300, deadline=None, suppress_health_check=[
-    HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+from tests.support.fuzz import examples  # noqa: E402
+
+_PROPERTY = examples(300)
 
 
 @_PROPERTY

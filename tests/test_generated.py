@@ -53,6 +53,10 @@ def _sample(node: dict[str, Any]) -> str:
         return str(int(low) + 1)
     if "array" in kinds:
         return "a, b"
+    # A string: the first of a few shapes that its pattern (if any) accepts.
+    for text in ("X_Value", "pkg.module:function", "https://example.test/v1"):
+        if not errors(text, node, "sample"):
+            return text
     return "X_Value"
 
 

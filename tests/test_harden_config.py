@@ -169,8 +169,11 @@ def test_loading_the_configuration_counts_against_the_deadline(tmp_path: Path) -
     os.mkfifo(pipe)
 
     def slow_secret_manager() -> None:
-        time.sleep(2)
+        # Open first: that blocks until the gate opens its end, so the 2 s delay starts
+        # when the gate begins to wait, however slowly it started (a sleep before the open
+        # let a slow start use up the delay, and the key then came in time).
         with pipe.open("w") as out:
+            time.sleep(2)
             out.write(KEY + "\n")
 
     writer = threading.Thread(target=slow_secret_manager)

@@ -41,6 +41,12 @@ FEATURES: dict[str, tuple[list[str], tuple[str, ...]]] = {
     "baseline": (["--baseline", "{out}/baseline.json"], ("smoke.checks.drift",)),
     "summary": (["--summary", "{out}/summary.md"],
                 ("smoke.reports.summary.markdown", "jinja2")),
+    # The application's own request, parser and required fields (issue 22).
+    "request_body": (["--request-body", "{out}/body.json"], ("smoke.config.body",)),
+    "parser": (["--parser-command", "cat"],
+               ("smoke.checks.application", "smoke.checks.preflights.parser")),
+    "require_fields": (["--require-fields", "id,usage.total_tokens"],
+                       ("smoke.checks.application",)),
 }
 
 
@@ -79,6 +85,7 @@ def test_a_plain_gate_imports_no_module_of_an_off_feature(
 def test_a_feature_that_is_on_imports_its_modules(
         stub: StubServer, tmp_path: Path, baseline: Path, feature: str) -> None:
     flags, modules = FEATURES[feature]
+    (tmp_path / "body.json").write_text('{"messages": [{"role": "user", "content": "ping"}]}')
     argv = ["--base-url", stub.base_url, "--model", "stub-model",
             *(flag.format(out=tmp_path) for flag in flags)]
     loaded = _modules(tmp_path, argv)

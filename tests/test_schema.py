@@ -33,6 +33,14 @@ GOOD: list[dict[str, Any]] = [
     {"expect": {"regex": "^pong$"}},
     {"negative": ["invalid-model", "invalid-key"]},
     {"api_key_env": "MY_KEY", "extra_body": {"top_p": 1}},
+    {"model": ["gpt-4o-mini", {"id": "o4-mini", "temperature": None, "max_tokens": None,
+                               "max_completion_tokens": 2000, "reasoning_effort": "low",
+                               "stream": True, "timeout": 90, "expect": {"tool_call": "f"},
+                               "latency": {"ttfb_ms": {"warn": 2000, "fail": 8000}}}]},
+    {"request_body": "body.json", "parser": "myapp.reply:extract_reply",
+     "parser_timeout": 5, "require_fields": ["id", "choices[0].message.content"],
+     "require_headers": ["x-request-id"], "expect": "tool_call:get_weather"},
+    {"parser_command": "node parse.js"},
 ]
 BAD: list[dict[str, Any]] = [
     {"stream": "yes"},
@@ -59,6 +67,17 @@ BAD: list[dict[str, Any]] = [
     {"api_key_env": "1BAD"},
     {"strem": True},
     {"max_total_token": 100},
+    {"model": [{"id": "o4-mini", "max_token": 1}]},
+    {"model": [{"max_tokens": 1}]},
+    {"model": [{"id": ""}]},
+    {"model": [{"id": "o4-mini", "max_tokens": 0}]},
+    {"model": [{"id": "o4-mini", "latency": {"ttfb_ms": {"warn": "1s"}}}]},
+    {"model": [{"id": "o4-mini", "reasoning_effort": "extreme"}]},
+    {"parser": "not a module path"},
+    {"parser": "pkg.module"},
+    {"require_fields": ["choices[x]"]},
+    {"require_headers": ["bad header"]},
+    {"parser_timeout": 0},
 ]
 
 

@@ -102,6 +102,7 @@ def negative(
 ) -> None:
     """Send the one bad request of check ``name`` and judge the rejection."""
     expected, what = NEGATIVE[name]
+    settings = settings.for_model(settings.models[0])  # the first model's own request
     body = payload.build(settings, check.model or settings.models[0])
     if name == "missing-field":
         del body["messages"]

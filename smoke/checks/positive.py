@@ -5,7 +5,7 @@ from __future__ import annotations
 import requests
 
 from smoke.categories import Category
-from smoke.checks.send import record_output, record_send, send_with_retries
+from smoke.checks.send import record_body, record_output, record_send, send_with_retries
 from smoke.checks.task import Plan, Task
 from smoke.config.settings import Settings
 from smoke.http import parse, payload
@@ -29,14 +29,17 @@ def positive(
 ) -> None:
     """Fill ``check`` (kind positive, for ``check.model``)."""
     model = check.model or ""
+    settings = settings.for_model(model)  # every per-model check reads its own settings
     body = payload.build(settings, model)
     check.details["request_fields"] = sorted(body)  # compared by --baseline (checks.drift)
+    record_body(check, settings, body)
     exchange = send_with_retries(check, settings, session, deadline, body, settings.retries)
     if not record_send(check, exchange) or exchange is None:
         return
     check.details["wire"] = {"ttfb_ms": exchange.ttfb_ms, "total_ms": exchange.duration_ms}
     try:
-        answer = parse.completion(parse.load_json(exchange.body, exchange.truncated))
+        data = parse.load_json(exchange.body, exchange.truncated)
+        answer = parse.completion(data)
     except parse.ParseFailure as exc:
         check.steps.append(Step("parse", "fail", str(exc)))
         check.fail(Category.PROTOCOL, f"HTTP {exchange.status}, but {exc}")
@@ -44,5 +47,14 @@ def positive(
     check.steps.append(Step("parse", "pass"))
     check.finish_reason, check.usage = answer.finish_reason, answer.usage
     check.response_model, check.system_fingerprint = answer.model, answer.system_fingerprint
+    if settings.reads_like_the_application:  # imported only when one is set
+        from smoke.checks import application
+
+        if not application.required(check, settings, data, exchange.headers):
+            return
+        read = application.parsed(check, settings, deadline, exchange.body, answer)
+        if read is None:
+            return
+        answer = read
     check.answer = one_line(answer.text, 500)
     record_output(check, settings, answer)

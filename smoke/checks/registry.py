@@ -29,7 +29,7 @@ class Entry:
     setting: str | None = None
 
     def on(self, settings: Settings) -> bool:
-        return self.setting is None or bool(getattr(settings, self.setting))
+        return self.setting is None or settings.any_model(self.setting)
 
     def load(self) -> Any:
         return getattr(importlib.import_module(self.module), self.attr)
@@ -49,6 +49,8 @@ PREFLIGHTS: list[Entry] = [
     Entry("spend", "smoke.checks.preflights.spend", "preflight"),
     # Reads the --baseline file only (a bad one is a config failure before anything is sent).
     Entry("drift", "smoke.checks.drift", "preflight", "baseline"),
+    # The application's parser can be imported or run (a child process; nothing is sent).
+    Entry("parser", "smoke.checks.preflights.parser", "preflight", "has_parser"),
     Entry("models", "smoke.checks.preflights.models", "preflight", "check_models"),
     Entry("wire", "smoke.checks.preflights.wire", "preflight"),
 ]

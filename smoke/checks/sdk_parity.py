@@ -105,6 +105,7 @@ def parity(check: Check, raw: Check, settings: Settings, deadline: Deadline) -> 
     if raw_side is None:
         check.message = _NOTHING.format(id=raw.id, message=raw.message or raw.outcome)
         return
+    settings = settings.for_model(check.model)  # the model's own settings
     sdk, version = sdk_result(check, settings, deadline)
     check.details.update(sdk=f"openai {version}", raw_side=raw_side.describe(),
                          sdk_side=sdk.describe())
@@ -222,6 +223,8 @@ def _call(client: Any, settings: Settings, model: str, messages: Any,
                     f"without a readable choices[0].message.content ({one_line(str(exc), 120)})")
     model_seen = getattr(answer, "model", None)
     usage: Any = getattr(answer, "usage", None)
+    calls = getattr(answer.choices[0].message, "tool_calls", None) or []
+    tools = tuple(str(c.function.name) for c in calls if getattr(c, "function", None))
     return Side(None, one_line(text, 500), model_seen if isinstance(model_seen, str) else None,
-                settings.expect.holds(text),
+                settings.expect.holds(text, tools),
                 usage=usage.model_dump(exclude_none=True) if hasattr(usage, "model_dump") else None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 import uuid
@@ -11,6 +12,7 @@ from typing import Any, Protocol
 import requests
 
 from smoke.categories import Category
+from smoke.config.expect import Expectation
 from smoke.config.settings import Settings
 from smoke.http import classify, parse, reproduce, retry
 from smoke.http.deadline import Deadline
@@ -144,6 +146,16 @@ def send_with_retries(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def record_body(check: Check, settings: Settings, body: Mapping[str, Any]) -> None:
+    """For the application's own body: which file, and the sha256 and size of what is
+    sent (never its text: it may hold prompts that must not be logged)."""
+    if settings.request_payload is not None:
+        sent = encode(body)
+        check.details["request_body"] = {
+            "file": settings.request_body,
+            "sha256": hashlib.sha256(sent).hexdigest(), "bytes": len(sent)}
+
+
 def record_send(check: Check, exchange: Exchange | None) -> bool:
     """Record the send and http_success steps; True when a 2xx answer came back."""
     if exchange is None:
@@ -156,10 +168,34 @@ def record_send(check: Check, exchange: Exchange | None) -> bool:
     return True
 
 
+_REASONING = (
+    "the model spent its completion budget on reasoning ({tokens} reasoning tokens, "
+    "finish_reason length) and returned no text: raise max_completion_tokens for this model "
+    "(a model entry such as {{id: {model}, max_tokens: null, max_completion_tokens: 2000}})"
+)
+_REASONING_HINT = (
+    "The completion budget went to reasoning, not to an answer: the endpoint works. Give "
+    "this model its own max_completion_tokens in chat-smoke.yml (model: [{id: ..., "
+    "max_completion_tokens: N}])."
+)
+
+
+def _no_tool_call(expect: Expectation, answer: parse.Completion) -> str:
+    if answer.tool_names:
+        return f"the model called {', '.join(answer.tool_names)}, not {expect.value}"
+    return f"the model answered with text, no tool call: {one_line(answer.text, 120)!r}"
+
+
 def record_output(check: Check, settings: Settings, answer: parse.Completion) -> None:
     """Apply the output condition (and --expect-model) to a parsed answer."""
-    if not settings.expect.holds(answer.text):
-        if answer.refusal:
+    if not settings.expect.holds(answer.text, answer.tool_names):
+        reasoning = parse.reasoning_tokens(answer.usage)
+        if settings.expect.kind == "tool_call":
+            why = _no_tool_call(settings.expect, answer)
+        elif answer.finish_reason == "length" and not answer.text.strip() and reasoning:
+            why = _REASONING.format(tokens=reasoning, model=check.model or "MODEL")
+            check.gateway_hint = _REASONING_HINT
+        elif answer.refusal:
             why = f"the model refused: {one_line(answer.refusal, 200)!r}"
         elif answer.tool_calls and not answer.text:
             why = "the model answered with tool calls and no text"
@@ -185,7 +221,10 @@ def record_output(check: Check, settings: Settings, answer: parse.Completion) ->
             return
         check.steps.append(Step("expect_model", "pass"))
     check.outcome = "pass"
-    check.message = f"answered {one_line(answer.text, 80)!r}"
+    if settings.expect.kind == "tool_call" and not answer.text:
+        check.message = f"called {', '.join(answer.tool_names)}"
+    else:
+        check.message = f"answered {one_line(answer.text, 80)!r}"
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")

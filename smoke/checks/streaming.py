@@ -24,7 +24,13 @@ import requests
 import urllib3
 
 from smoke.categories import Category
-from smoke.checks.send import endpoint_of, record_output, record_send, send_with_retries
+from smoke.checks.send import (
+    endpoint_of,
+    record_body,
+    record_output,
+    record_send,
+    send_with_retries,
+)
 from smoke.checks.task import Plan, Task
 from smoke.config.settings import Settings
 from smoke.errors import StreamFailure
@@ -75,6 +81,10 @@ class Assembly:
     usage_with_choices: bool = False
     refusal: str = ""
     tool_calls: set[int] = field(default_factory=set)
+    # Each tool call as its deltas add up: index -> {id, type, function: {name, arguments}}.
+    calls: dict[int, dict[str, Any]] = field(default_factory=dict)
+    ident: str | None = None
+    created: int | None = None
     done: bool = False
 
     def add(self, event: Event) -> None:
@@ -97,6 +107,9 @@ class Assembly:
             raise StreamFailure(Category.PROTOCOL,
                           f"stream chunk {number} is a {type(data).__name__}, not an object")
         self.chunks = number
+        self.ident = self.ident or _text(data, "id")
+        if self.created is None and isinstance(data.get("created"), int):
+            self.created = data["created"]
         self.model = self.model or _text(data, "model")
         self.system_fingerprint = self.system_fingerprint or _text(data, "system_fingerprint")
         usage = data.get("usage")
@@ -130,15 +143,44 @@ class Assembly:
         for call in delta.get("tool_calls") or []:
             if isinstance(call, dict) and isinstance(call.get("index", 0), int):
                 self.tool_calls.add(call.get("index", 0))
+                self._call(call)
         if isinstance(choice.get("finish_reason"), str):
             self.finish_reason = choice["finish_reason"]
 
+    def _call(self, call: dict[str, Any]) -> None:
+        whole = self.calls.setdefault(call.get("index", 0), {
+            "id": None, "type": "function", "function": {"name": "", "arguments": ""}})
+        if isinstance(call.get("id"), str):
+            whole["id"] = call["id"]
+        function = call.get("function")
+        if isinstance(function, dict):
+            for name in ("name", "arguments"):
+                if isinstance(function.get(name), str):
+                    whole["function"][name] += function[name]
+
     def completion(self) -> parse.Completion:
+        calls = [self.calls[i] for i in sorted(self.calls)]
         return parse.Completion(
             text="".join(self.parts), finish_reason=self.finish_reason, model=self.model,
             usage=self.usage, system_fingerprint=self.system_fingerprint,
             refusal=self.refusal or None, tool_calls=len(self.tool_calls),
+            tool_names=parse.tool_names(calls),
         )
+
+    def body(self) -> dict[str, Any]:
+        """The final message in the non-stream shape (``chat.completion``): what the
+        application's parser and ``require_fields`` read for a stream."""
+        message: dict[str, Any] = {"role": "assistant",
+                                   "content": "".join(self.parts) if self.parts else None,
+                                   "refusal": self.refusal or None}
+        if self.calls:
+            message["tool_calls"] = [self.calls[i] for i in sorted(self.calls)]
+        body: dict[str, Any] = {
+            "id": self.ident, "object": "chat.completion", "created": self.created,
+            "model": self.model,
+            "choices": [{"index": 0, "message": message, "finish_reason": self.finish_reason}],
+            "usage": self.usage, "system_fingerprint": self.system_fingerprint}
+        return body
 
 
 def _text(data: dict[str, Any], name: str) -> str | None:
@@ -149,20 +191,20 @@ def _text(data: dict[str, Any], name: str) -> str | None:
 def plan(context: Plan) -> list[Task]:
     """The planner registered in ``checks.registry``: one streaming check per model."""
     settings, session, deadline = context.settings, context.session, context.deadline
-    if not settings.stream:
-        return []
     return [
         Task(Check(f"stream:{model}", "stream", f"streaming chat completion ({model})", model),
              lambda check: stream(check, settings, session, deadline))
-        for model in settings.models
+        for model in settings.models if settings.for_model(model).stream
     ]
 
 
 def stream(check: Check, settings: Settings, session: requests.Session,
            deadline: Deadline) -> None:
     """Fill ``check`` (kind stream, for ``check.model``)."""
+    settings = settings.for_model(check.model)  # every per-model check reads its own
     body = payload.build(settings, check.model or "", stream=True)
     check.details["request_fields"] = sorted(body)  # compared by --baseline (checks.drift)
+    record_body(check, settings, body)
     exchange = send_with_retries(check, settings, session, deadline, body, settings.retries,
                                  send=open_events, headers=EVENTS)
     if not record_send(check, exchange) or exchange is None:
@@ -182,6 +224,17 @@ def stream(check: Check, settings: Settings, session: requests.Session,
         return
     check.steps.append(Step("stream", "pass", f"{assembly.chunks} chunk(s), then [DONE]"))
     answer = assembly.completion()
+    if settings.reads_like_the_application:  # the final message, in the non-stream shape
+        from smoke.checks import application
+
+        whole = assembly.body()
+        if not application.required(check, settings, whole, exchange.headers):
+            return
+        read = application.parsed(check, settings, deadline,
+                                  json.dumps(whole).encode("utf-8"), answer)
+        if read is None:
+            return
+        answer = read
     check.answer = one_line(answer.text, 500)
     record_output(check, settings, answer)
 

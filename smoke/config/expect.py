@@ -8,8 +8,8 @@ from typing import Any, Literal
 
 from smoke.errors import ConfigError
 
-Kind = Literal["contains", "equals", "regex", "nonempty"]
-KINDS: tuple[Kind, ...] = ("contains", "equals", "regex", "nonempty")
+Kind = Literal["contains", "equals", "regex", "nonempty", "tool_call"]
+KINDS: tuple[Kind, ...] = ("contains", "equals", "regex", "nonempty", "tool_call")
 
 
 @dataclass(frozen=True)
@@ -21,8 +21,9 @@ class Expectation:
 
     @classmethod
     def parse(cls, raw: Any, where: str) -> Expectation:
-        """Accept None, "contains:TEXT", "equals:TEXT", "regex:RE", "nonempty", plain
-        text (contains), or a one-key mapping from the YAML file."""
+        """Accept None, "contains:TEXT", "equals:TEXT", "regex:RE", "nonempty",
+        "tool_call", "tool_call:NAME", plain text (contains), or a one-key mapping from the
+        YAML file."""
         if raw is None or raw == "":
             return cls()
         if isinstance(raw, dict):
@@ -36,6 +37,8 @@ class Expectation:
         head, sep, tail = text.partition(":")
         if text.strip() == "nonempty":
             result = cls("nonempty", "")
+        elif text.strip() == "tool_call":
+            result = cls("tool_call", "")
         elif sep and head in KINDS:
             result = cls(head, tail)  # type: ignore[arg-type,unused-ignore]
         else:
@@ -52,13 +55,19 @@ class Expectation:
         return result
 
     def describe(self) -> str:
+        if self.kind == "tool_call":
+            return f"a call of the tool {self.value!r}" if self.value else "a tool call"
         if self.kind == "nonempty":
             return "any non-empty text"
         if self.kind == "regex":
             return f"matches /{self.value}/"
         return f"{self.kind} {self.value!r} (ignoring case)"
 
-    def holds(self, text: str) -> bool:
+    def holds(self, text: str, tools: tuple[str, ...] = ()) -> bool:
+        """Whether the answer's ``text`` (or, for ``tool_call``, the names of the tools it
+        called) satisfies the condition."""
+        if self.kind == "tool_call":
+            return bool(tools) and (not self.value or self.value in tools)
         if self.kind == "nonempty":
             return bool(text.strip())
         if self.kind == "regex":

@@ -18,6 +18,8 @@ from typing import Any
 from smoke.config import extras, url, yamlfile
 from smoke.config import headers as http_headers
 from smoke.config import key as api_key
+from smoke.config import models as model_entries
+from smoke.config import owners as owners_map
 from smoke.config.expect import Expectation
 from smoke.config.settings import Settings as Settings  # re-exported: config.Settings
 from smoke.config.validate import errors, schema, suggest
@@ -54,7 +56,6 @@ _INVALID_KEY_NO_AUTH = (
     "{where}: the invalid-key negative check cannot mean anything with --auth-header none "
     "(no key is sent): drop invalid-key from the negative checks"
 )
-_NO_MODEL = "no model: set --model, COMETAPI_MODEL, or model: in chat-smoke.yml"
 _KEY_IN_FILE = (
     "api_key is never read from the config file: put the key in COMETAPI_API_KEY, or name "
     "its variable with api_key_env, or its file with api_key_file"
@@ -114,6 +115,8 @@ def coerce(name: str, text: str, where: str) -> Any:
 
 
 def _check(name: str, value: Any, where: str) -> None:
+    if name == "model":
+        model_entries.check(value, where)
     problems = errors(value, _properties()[name], where)
     if problems:
         raise ConfigError(problems[0])
@@ -131,6 +134,7 @@ def read_file(path: Path) -> dict[str, Any]:
         )
     if "api_key" in loaded:
         raise ConfigError(f"config file {path}: {_KEY_IN_FILE}")
+    model_entries.check(loaded.get("model"), f"config file {path}: model")
     problems = errors(loaded, schema(), "")
     if problems:
         raise ConfigError(f"config file {path}: {problems[0]}")
@@ -286,11 +290,14 @@ def _build(
     allow_plain = bool(merged.get("allow_plain_http", False))
     base_url, base_query = url.endpoint(str(merged.get("base_url", DEFAULT_BASE_URL)),
                                         where.get("base_url", "base_url"), key, allow_plain)
-    models = _models(merged.get("model"), where.get("model", "model"))
+    models, entries = model_entries.parse(merged.get("model"), where.get("model", "model"))
     expect = Expectation.parse(merged.get("expect"), where.get("expect", "expect"))
     expect_model = merged.get("expect_model")
     if expect_model:
         _compile(str(expect_model), where["expect_model"])
+    request: dict[str, Any] = {}
+    if merged.get("request_body"):
+        request = _field("request_body", merged["request_body"], where["request_body"], cwd)
 
     _trust_fallback(merged, where, env)
     _files(merged, where, cwd)
@@ -327,25 +334,50 @@ def _build(
         expect_model=str(expect_model) if expect_model else None,
         negative=negative,
         extra_body=dict(merged.get("extra_body") or {}),
+        require_fields=tuple(merged.get("require_fields") or ()),
+        require_headers=tuple(merged.get("require_headers") or ()),
         config_file=str(config_path) if config_path else None,
+        owners=owners_map.parse(merged.get("owners"), where.get("owners", "owners")),
+        workdir=str(cwd),
+        model_overrides=model_entries.resolved(
+            entries, {f.name for f in dataclasses.fields(Settings)},
+            where.get("model", "model"), lambda n, v, w: _field(n, v, w, cwd)),
+        **request,
     )
-    return Settings(**fields)
+    settings = Settings(**fields)
+    for model in settings.models:
+        own = settings.for_model(model)
+        if own.parser and own.parser_command:
+            raise ConfigError(f"{where.get('parser_command', 'parser_command')}: parser and "
+                              f"parser_command are both set (for {model}): keep one")
+    return settings
 
 
-def _models(given: Any, where: str) -> list[str]:
-    """The model ids: a string (comma or line separated) or a list, none twice."""
-    listed = [given] if isinstance(given, str) else list(given or [])
-    models = [m.strip() for text in listed for m in re.split(r"[,\n]", text) if m.strip()]
-    if not models:
-        raise ConfigError(_NO_MODEL)
-    if len(set(models)) != len(models):
-        raise ConfigError(f"{where}: a model is listed twice: {models}")
-    return models
+def _field(name: str, value: Any, where: str, cwd: Path) -> dict[str, Any]:
+    """A model entry's override (or ``request_body``) as Settings field values."""
+    if name == "expect":
+        return {name: Expectation.parse(value, where)}
+    if name == "expect_model":
+        _compile(str(value), where)
+        return {name: str(value)}
+    if name == "request_body":
+        from smoke.config import body
+
+        path, loaded = body.load(str(value), where, cwd)
+        return {"request_body": path, "request_payload": loaded}
+    if name in ("require_fields", "require_headers"):
+        return {name: tuple(value)}
+    if name == "extra_body":
+        return {name: dict(value)}
+    if value is not None and "number" in _kinds(_properties()[name]):
+        return {name: float(value)}
+    return {name: value}
 
 
 def _files(merged: dict[str, Any], where: dict[str, str], cwd: Path) -> None:
     """Settings that name a file must name one (relative to ``cwd``); made absolute."""
-    for name in ("ca_bundle", "summary_template", "baseline"):
+    for name in ("ca_bundle", "summary_template", "baseline"):  # not previous_report: the
+        # first run of a monitor has none yet (a missing one is a note, not an error)
         if merged.get(name):
             path = cwd / str(merged[name])
             if not path.is_file():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +12,7 @@ from smoke._version import __version__
 from smoke.config import headers as http_headers
 from smoke.config import query as http_query
 from smoke.config.expect import Expectation
+from smoke.owners import Rule
 
 # Settings fields that are not a schema key of the same name, and the schema keys each is
 # derived from (none: it does not come from a setting). Every other field is the schema key
@@ -25,6 +27,10 @@ DERIVED: dict[str, tuple[str, ...]] = {
     "notes": ("headers",),  # warnings found while loading (a literal secret header)
     "config_file": (),  # the file itself: --config, SMOKE_CONFIG or ./chat-smoke.yml
     "max_body_bytes": (),  # a fixed cap on a response body, not a setting
+    "model_overrides": ("model",),  # each model entry's own settings, as field values
+    "request_payload": ("request_body",),  # the file's validated body
+    "per_model_cache": (),  # for_model's results
+    "workdir": (),  # the working directory: relative files, the parser's imports
 }
 DEFAULT_DOTENV_PREFIX = "CHAT_SMOKE_"
 
@@ -56,6 +62,15 @@ class Settings:
     max_tokens: int | None = 16
     max_completion_tokens: int | None = None
     extra_body: Mapping[str, Any] = field(default_factory=dict)
+    reasoning_effort: str | None = None
+    request_body: str | None = None  # the file's absolute path
+    request_payload: Mapping[str, Any] | None = field(default=None, repr=False)
+    parser: str | None = None
+    parser_command: str | None = None
+    parser_timeout: float = 10.0
+    require_fields: tuple[str, ...] = ()
+    require_headers: tuple[str, ...] = ()
+    workdir: str | None = None
     negative: tuple[str, ...] = ()
     stream: bool = False
     stall_timeout: float = 10.0
@@ -78,8 +93,47 @@ class Settings:
     drift_latency_factor: float = 3.0
     drift_latency_floor_ms: int = 250
     drift_usage_factor: float = 2.0
+    owners: tuple[Rule, ...] = ()
+    previous_report: str | None = None
+    incident_issue: bool = False
+    incident_after: int = 1
+    incident_reopen_days: int = 7
+    gitlab_token_env: str = "GITLAB_TOKEN"
+    notify: Mapping[str, str] = field(default_factory=dict)
     config_file: str | None = None
     max_body_bytes: int = 4 * 1024 * 1024
+    # model id -> {Settings field: value}: the overrides of a model entry (config.models).
+    model_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    per_model_cache: dict[str, Settings] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
+
+    def for_model(self, model: str | None) -> Settings:
+        """The effective settings of ``model``: these, with its entry's overrides. Every
+        per-model check reads its settings from here."""
+        overrides = self.model_overrides.get(model or "")
+        if not overrides:
+            return self
+        found = self.per_model_cache.get(model or "")
+        if found is None:
+            found = self.per_model_cache[model or ""] = dataclasses.replace(self, **overrides)
+        return found
+
+    @property
+    def reads_like_the_application(self) -> bool:
+        """Whether an answer goes through the application's own checks (its required
+        fields and headers, its parser): only then is that module imported."""
+        return bool(self.require_fields or self.require_headers or self.parser
+                    or self.parser_command)
+
+    @property
+    def has_parser(self) -> bool:
+        return bool(self.parser or self.parser_command)
+
+    def any_model(self, name: str) -> bool:
+        """Whether the field ``name`` is truthy for any model (a check kind that one model
+        turns on is planned)."""
+        return bool(getattr(self, name)) or any(
+            bool(getattr(self.for_model(model), name)) for model in self.model_overrides)
 
     @property
     def endpoint(self) -> str:
@@ -119,6 +173,7 @@ class Settings:
             "host": self.host,
             "path": self.path,
             "models": list(self.models),
+            "per_model": self.per_model() or None,
             "api_key": f"set (from {self.api_key_source})" if self.api_key else
             self.api_key_source if self.auth_header == http_headers.NO_AUTH else "not set",
             "auth_header": self.auth_header,
@@ -128,6 +183,12 @@ class Settings:
             "deadline": self.deadline,
             "retries": self.retries,
             "expect": self.expect.describe(),
+            "reasoning_effort": self.reasoning_effort,
+            "request_body": self.request_body,
+            "parser": self.parser,
+            "parser_command": self.parser_command,
+            "require_fields": list(self.require_fields),
+            "require_headers": list(self.require_headers),
             "negative": list(self.negative),
             "stream": self.stream,
             "stall_timeout": self.stall_timeout if self.stream else None,
@@ -140,7 +201,30 @@ class Settings:
             "allow_plain_http": self.allow_plain_http,
             "baseline": self.baseline,
             "fail_on_drift": self.fail_on_drift if self.baseline else None,
+            "owners": [rule.owner.team for rule in self.owners] or None,
+            "previous_report": self.previous_report,
+            "incident_issue": self.incident_issue,
             # Shown only when changed; the dotenv and Azure outputs read it from here.
             "dotenv_prefix": (self.dotenv_prefix
                               if self.dotenv_prefix != DEFAULT_DOTENV_PREFIX else None),
         }
+
+    def per_model(self) -> dict[str, dict[str, Any]]:
+        """The effective value of each setting a model entry overrides, by model."""
+        return {model: {name: shown(name, getattr(self.for_model(model), name))
+                        for name in overrides if name != "request_payload"}
+                for model, overrides in self.model_overrides.items()}
+
+
+def shown(name: str, value: Any) -> Any:
+    """A setting as the printout and the reports show it: a prompt by its size, the extra
+    body by its keys (their values may be anything)."""
+    if name in ("system_prompt", "user_prompt") and isinstance(value, str):
+        return f"{len(value)} characters"
+    if name == "extra_body" and isinstance(value, Mapping):
+        return {"keys": sorted(value)}
+    if hasattr(value, "describe"):
+        return value.describe()
+    if isinstance(value, tuple):
+        return list(value)
+    return value

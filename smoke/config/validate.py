@@ -81,20 +81,34 @@ def _bounds(value: object, path: str) -> list[str]:
     return []
 
 
+def resolve(node: dict[str, Any]) -> dict[str, Any]:
+    """``node``, or the node its local ``$ref`` (``#/properties/x``, ``#/$defs/x``) names:
+    a model entry's overrides refer to the top-level keys, so the two never disagree."""
+    ref = node.get("$ref")
+    if not isinstance(ref, str):
+        return node
+    found: Any = schema()
+    for part in ref.removeprefix("#/").split("/"):
+        found = found[part]
+    return resolve(found)
+
+
 def errors(value: object, node: dict[str, Any], path: str) -> list[str]:
     """Return readable problems with ``value`` against schema ``node``; empty if valid."""
     bounded = _bounds(value, path)
     if bounded:
         return bounded
+    node = resolve(node)
     if "anyOf" in node:
-        branches = [errors(value, sub, path) for sub in node["anyOf"]]
+        subs = [resolve(sub) for sub in node["anyOf"]]
+        branches = [errors(value, sub, path) for sub in subs]
         if any(not b for b in branches):
             return []
         # Report the branch whose type matches, else a summary of what is accepted.
-        for sub, found in zip(node["anyOf"], branches, strict=True):
+        for sub, found in zip(subs, branches, strict=True):
             if "type" in sub and _is_type(value, sub["type"]):
                 return found
-        kinds = " or ".join(str(sub.get("type")) for sub in node["anyOf"])
+        kinds = " or ".join(str(sub.get("type")) for sub in subs)
         return [f"{path}: expected {kinds}, got {_describe(value)}"]
     types = node.get("type")
     if types is not None:
@@ -124,6 +138,8 @@ def errors(value: object, node: dict[str, Any], path: str) -> list[str]:
             problems += errors(item, node.get("items", {}), f"{path}[{i}]")
     if isinstance(value, dict):
         props: dict[str, Any] = node.get("properties", {})
+        problems += [f"{path}: the key {name!r} is required" for name in node.get("required", ())
+                     if name not in value]
         for key, item in value.items():
             name = str(key) if _PLAIN_KEY.fullmatch(str(key)) else _describe(key)
             where = f"{path}.{name}" if path else name

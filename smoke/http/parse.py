@@ -21,6 +21,7 @@ class Completion:
     refusal: str | None = None
     tool_calls: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    tool_names: tuple[str, ...] = ()  # the functions the answer calls, in order
 
 
 def load_json(body: bytes, truncated: bool = False) -> Any:
@@ -99,7 +100,33 @@ def completion(data: Any) -> Completion:
         system_fingerprint=_opt_str(data, "system_fingerprint"),
         refusal=_opt_str(message, "refusal"),
         tool_calls=len(tool_calls) if isinstance(tool_calls, list) else 0,
+        tool_names=tool_names(tool_calls),
     )
+
+
+def tool_names(calls: Any) -> tuple[str, ...]:
+    """The function names of a message's ``tool_calls`` (odd entries skipped)."""
+    if not isinstance(calls, list):
+        return ()
+    names = []
+    for call in calls:
+        function = call.get("function") if isinstance(call, dict) else None
+        name = function.get("name") if isinstance(function, dict) else None
+        if isinstance(name, str):
+            names.append(name)
+    return tuple(names)
+
+
+def reasoning_tokens(usage: dict[str, Any] | None) -> int:
+    """The reasoning tokens ``usage`` reports (OpenAI's completion_tokens_details, or a
+    gateway's flat reasoning_tokens); 0 when none."""
+    if not usage:
+        return 0
+    details = usage.get("completion_tokens_details")
+    found = details.get("reasoning_tokens") if isinstance(details, dict) else None
+    if found is None:
+        found = usage.get("reasoning_tokens")
+    return found if isinstance(found, int) and not isinstance(found, bool) else 0
 
 
 def total_tokens(usage: dict[str, Any] | None) -> int | None:

@@ -6,6 +6,7 @@ references (issue 13; the runbook's "keep one raw HTTP example available").
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shlex
 from collections.abc import Mapping
@@ -95,6 +96,21 @@ def _url(settings: Settings, path: str, notes: list[str]) -> str:
     return _word(parts)
 
 
+_APP_BODY = (
+    "# --data @{file}: the application's own body (request_body), never pasted here; the "
+    "gate sent it with this check's model (and stream) set: {size} bytes, sha256 "
+    "{sha256}...{yaml}"
+)
+_YAML_NOTE = "; the file is YAML: convert it to JSON first"
+
+
+def _relative(settings: Settings) -> str:
+    path = settings.request_body or ""
+    if settings.workdir and path.startswith(settings.workdir.rstrip("/") + "/"):
+        return path[len(settings.workdir.rstrip("/")) + 1:]
+    return path
+
+
 def curl(
     settings: Settings,
     method: str,
@@ -128,7 +144,13 @@ def curl(
         else:
             word = shlex.quote(f"{name}: {value}")
         lines.append(f"-H {word}")
-    if body is not None:
+    if body is not None and settings.request_body and settings.request_payload is not None:
+        lines.append(f"--data @{shlex.quote(_relative(settings))}")
+        notes.append(_APP_BODY.format(
+            file=_relative(settings), sha256=hashlib.sha256(body).hexdigest()[:16],
+            size=len(body), yaml=_YAML_NOTE if settings.request_body.endswith(
+                (".yml", ".yaml")) else ""))
+    elif body is not None:
         lines.append(f"--data-raw {shlex.quote(body.decode('utf-8', errors='replace'))}")
     # Belt and braces: nothing registered as secret survives, whatever path built it.
     return redact.scrub("\n".join(dict.fromkeys(notes)) + ("\n" if notes else "")

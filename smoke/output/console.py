@@ -60,6 +60,14 @@ def _silence(out: TextIO) -> None:
         pass
 
 
+def _plain(value: object) -> str:
+    if value is None:
+        return "null (not sent)"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    return str(value)
+
+
 class Console:
     """Plain text for a terminal or a CI log. Every line has the command syntaxes of
     every known CI defused (:mod:`smoke.output.commands`): a local run's output may be
@@ -85,6 +93,11 @@ class Console:
         self.line("chat-smoke configuration")
         for name, value in settings.public().items():
             if value in (None, "", [], False) and name not in ("api_key",):
+                continue
+            if name == "per_model" and isinstance(value, dict):  # one line per model
+                for model, own in value.items():
+                    shown = ", ".join(f"{key} {_plain(v)}" for key, v in own.items())
+                    self.line(f"  model {model}: {shown}")
                 continue
             shown = ", ".join(map(str, value)) if isinstance(value, list) else value
             self.line(f"  {name}: {shown}")

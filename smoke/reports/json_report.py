@@ -1,4 +1,13 @@
-"""The JSON report, ``schema_version: 2``: a public contract. Add fields; never rename.
+"""The JSON report, ``schema_version: 3``: a public contract. Add fields; never rename.
+
+Version 3 (from 2, one bump for the whole round): ``owner`` (team, mention, runbook,
+labels, assignees, source) for the verdict and for each failed check, from the owners map
+(``smoke.owners``). ``config.per_model`` (each model's own
+settings), ``config`` keys ``reasoning_effort``, ``request_body``, ``parser``,
+``parser_command``, ``require_fields``, ``require_headers``; a check's
+``details.request_body`` (``file``, ``sha256``, ``bytes``: never the body's text),
+``details.parser`` (``kind``, ``name``, ``text``, ``builtin_text``, ``duration_ms``) and
+``details.asserted_text_from``; preflight checks ``parser:NAME``.
 
 Version 2 (from 1): the outcome ``cancelled`` for a check, the verdicts ``cancelled``
 (exit 128 + the signal) and ``incomplete`` (only in the provisional report written while
@@ -15,7 +24,7 @@ from smoke._version import __version__
 from smoke.output import redact
 from smoke.results import GateResult
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def as_dict(result: GateResult) -> dict[str, Any]:
@@ -26,6 +35,7 @@ def as_dict(result: GateResult) -> dict[str, Any]:
         # A provisional report has no exit code yet: the run is still going.
         "exit_code": None if result.verdict == "incomplete" else result.exit_code,
         "category": result.category.value if result.category else None,
+        "owner": _owner(result),
         "started_at": result.started_at,
         "duration_ms": result.duration_ms,
         "environment": result.environment,
@@ -39,6 +49,11 @@ def as_dict(result: GateResult) -> dict[str, Any]:
         "checks": [check.to_dict() for check in result.checks],
         "drift": drift(result),
     }
+
+
+def _owner(result: GateResult) -> dict[str, Any] | None:
+    owner = result.owner
+    return owner.to_dict() if owner else None
 
 
 def drift(result: GateResult) -> dict[str, Any] | None:

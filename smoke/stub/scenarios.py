@@ -11,7 +11,7 @@ from collections.abc import Callable
 from email.utils import formatdate
 from typing import Any
 
-from smoke.stub import wire
+from smoke.stub import appscenarios, wire
 from smoke.stub.handler import Handler
 from smoke.stub.request import Request as Request  # re-exported
 from smoke.stub.request import validate as validate  # re-exported
@@ -354,6 +354,8 @@ SCENARIOS: dict[str, Scenario] = {
     "ci-hostile": ci_hostile,
     "ci-hostile-error": ci_hostile_error,
 }
+
+SCENARIOS.update(appscenarios.SCENARIOS)  # the application's own request (issue 22)
 
 
 def dispatch(h: Handler, scenario: str, payload: Any, raw: bytes) -> None:

@@ -47,8 +47,10 @@ def preflight(context: Plan) -> list[Check]:
     if limit is None:
         return []
     check = Check("spend:budget", "preflight", "spend guard: the planned ceiling")
-    cap = settings.max_completion_tokens or settings.max_tokens
-    if cap is None:
+    # Each model's own request (its entry may set its own limits): the largest counts.
+    models = settings.models or ("",)
+    caps = [payload.completion_cap(settings, model) for model in models]
+    if None in caps:
         message = _NO_CAP.format(limit=limit)
         check.steps.append(Step("budget", "fail", message))
         return [check.fail(Category.CONFIG, message)]
@@ -56,7 +58,8 @@ def preflight(context: Plan) -> list[Check]:
     # endpoint wrongly answers spends tokens too.
     requests = sum(1 for task in tasks if task.skip is None)
     attempts = settings.retries + 1
-    each = payload.token_budget(settings)
+    each = max(payload.token_budget(settings, model) for model in models)
+    cap = max(cap for cap in caps if cap is not None)
     ceiling = requests * attempts * each
     check.details.update(limit=limit, ceiling=ceiling, requests=requests, attempts=attempts,
                          tokens_per_request=each)

@@ -71,18 +71,35 @@ def lead(report: dict[str, Any], checks: list[dict[str, Any]]) -> dict[str, Any]
     if first is None or first["outcome"] not in ("fail", "cancelled"):
         return None
     category = first["category"]
+    runbook = None
     if first["outcome"] == "cancelled":
         fix, owner, docs = CANCELLED_FIX, None, None
     elif category:
         spec = Category(category)
-        fix, owner, docs = first.get("hint") or spec.hint, spec.owner, spec.docs_url
+        fix, docs = first.get("hint") or spec.hint, spec.docs_url
+        owner, runbook = owner_of(first)
     else:
         fix, owner, docs = INTERNAL_HINT, "the chat-smoke maintainers", DOCS_URL
     return {"check": first["id"], "outcome": first["outcome"],
             "category": category or ("cancelled" if first["outcome"] == "cancelled"
                                      else "internal error"),
             "http_status": first["http_status"], "cause": first["message"] or "-",
-            "fix": fix, "owner": owner, "docs_url": docs}
+            "fix": fix, "owner": owner, "runbook": runbook, "docs_url": docs}
+
+
+def owner_of(check: dict[str, Any]) -> tuple[str, str | None]:
+    """A failed check's owner as text (team, then its mention) and its runbook URL: from
+    the report's ``owner`` (the owners map), else the category's role name (an older
+    report, or one written without the map)."""
+    owner = check.get("owner")
+    if isinstance(owner, dict) and isinstance(owner.get("team"), str):
+        mention = owner.get("mention")
+        text = f"{owner['team']} ({mention})" if isinstance(mention, str) and mention \
+            else owner["team"]
+        runbook = owner.get("runbook")
+        return text, runbook if isinstance(runbook, str) and runbook else None
+    category = check.get("category")
+    return (Category(category).owner if category else "the chat-smoke maintainers"), None
 
 
 def timing(check: dict[str, Any]) -> str:
@@ -213,9 +230,9 @@ def _traced(report: dict[str, Any], group: list[dict[str, Any]]) -> list[tuple[s
     return facts
 
 
-def next_steps(failures: list[dict[str, Any]]) -> list[dict[str, str]]:
+def next_steps(failures: list[dict[str, Any]]) -> list[dict[str, str | None]]:
     """One step per failing category, in the order the table shows them."""
-    seen: dict[str, dict[str, str]] = {}
+    seen: dict[str, dict[str, str | None]] = {}
     for check in failures:
         category = check["category"] or "internal"
         if category not in seen:
@@ -223,7 +240,8 @@ def next_steps(failures: list[dict[str, Any]]) -> list[dict[str, str]]:
             seen[category] = {
                 "category": category,
                 "hint": check["hint"] or INTERNAL_HINT,
-                "owner": Category(known).owner if known else "the chat-smoke maintainers",
+                "owner": owner_of(check)[0],
+                "runbook": owner_of(check)[1],
                 "docs_url": Category(known).docs_url if known else DOCS_URL,
                 "checks": ", ".join(c["id"] for c in failures
                                     if (c["category"] or "internal") == category),

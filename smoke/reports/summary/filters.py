@@ -84,6 +84,17 @@ def raw(value: Any) -> Safe:
     return Safe("" if value is None else str(value))
 
 
+def link(value: Any) -> Safe:
+    """A link destination from the configuration (an owner's runbook): http(s) only, and
+    percent-encoded so that no space, parenthesis, angle bracket or quote ends it."""
+    from urllib.parse import quote, urlsplit
+
+    text = str(value or "")
+    if urlsplit(text).scheme.lower() not in ("http", "https"):
+        return Safe("#")
+    return Safe(quote(_text(text), safe=":/?#@!$&*+,;=%-._~[]"))
+
+
 def _finalize(value: Any) -> Any:
     return md(value)
 
@@ -102,6 +113,6 @@ def environment(loader: jinja2.BaseLoader | None = None) -> jinja2.Environment:
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,  # a typo in a template is an error, not a blank
     )
-    env.filters.update(md=md, pre=pre, code=code, raw=raw, cell=cell, brief=text_.brief,
+    env.filters.update(md=md, pre=pre, code=code, raw=raw, cell=cell, brief=text_.brief, link=link,
                        ms=text_.ms)
     return env

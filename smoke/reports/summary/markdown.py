@@ -15,7 +15,7 @@ cells. In a user's template:
 - ``{{ x | brief }}``: one line cut at a sentence or about 160 characters, with ``…``;
 - ``{{ x | ms }}``: a duration in milliseconds for people (``17 ms``, ``1.2 s``).
 
-The context is the JSON report (``report.json``, schema_version 2) plus:
+The context is the JSON report (``report.json``, schema_version 3) plus:
 
 - ``report``: the same report as one value;
 - ``banner``: the heading; ``tally``: "6 checks passed, 1 skipped";

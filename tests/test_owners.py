@@ -1,0 +1,127 @@
+"""The owners map (issue 23): category groups, rule resolution, and the owner in the reports."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from smoke import config, gate
+from smoke.categories import GROUPS, Category
+from smoke.errors import ConfigError
+from smoke.output.console import Console
+from smoke.owners import Owner, resolve
+from smoke.reports.summary import markdown
+from smoke.stub.server import StubServer
+from tests.conftest import KEY
+from tests.gatekit import run_gate
+
+OWNERS_YML = """\
+model: [stub-model, scenario/wrong-answer]
+environment: prod
+owners:
+  - match: credentials
+    team: Platform
+    mention: "@acme/platform"
+    runbook: https://runbooks.example/platform
+    labels: [incident, platform]
+    assignees: [alice]
+  - match: answer
+    team: Prompts
+    mention: "@acme/prompts"
+  - match: assertion
+    model: "scenario/*"
+    team: Model owners
+    mention: "@acme/models"
+  - match: "*"
+    team: On call
+"""
+
+
+def _settings(tmp_path: Path, text: str) -> config.Settings:
+    (tmp_path / "chat-smoke.yml").write_text(text)
+    return config.load({}, {"COMETAPI_API_KEY": KEY}, tmp_path)
+
+
+def test_every_category_is_in_exactly_one_group() -> None:
+    members = [c for group in GROUPS.values() for c in group]
+    assert sorted(members) == sorted(Category) and len(members) == len(set(members))
+    assert Category.AUTH.group == "credentials" and Category.UPSTREAM.group == "transient"
+    assert Category.PROTOCOL.group == "contract" and Category.ASSERTION.group == "answer"
+    assert Category.TLS.group == "endpoint" and Category.CONFIG.group == "config"
+
+
+def test_more_specific_rules_win_then_file_order(tmp_path: Path) -> None:
+    rules = _settings(tmp_path, OWNERS_YML).owners
+    # A model glob beats a category, a category beats a group, a group beats *.
+    assert resolve(rules, Category.ASSERTION, "scenario/wrong-answer").team == "Model owners"
+    assert resolve(rules, Category.ASSERTION, "stub-model").team == "Prompts"
+    assert resolve(rules, Category.QUOTA, "stub-model").team == "Platform"
+    assert resolve(rules, Category.UPSTREAM, "stub-model").team == "On call"
+    assert resolve(rules, Category.CONFIG, None).team == "On call"
+    platform = resolve(rules, Category.AUTH, None)
+    assert platform == Owner("Platform", "@acme/platform", "https://runbooks.example/platform",
+                             ("incident", "platform"), ("alice",), "owners")
+    # Two rules equally specific: the first in the file.
+    twice = _settings(tmp_path, "model: m\nowners:\n  - {match: auth, team: A}\n"
+                      "  - {match: auth, team: B}\n").owners
+    assert resolve(twice, Category.AUTH, "m").team == "A"
+
+
+def test_without_a_map_the_role_names_stay(tmp_path: Path) -> None:
+    rules = _settings(tmp_path, "model: m\n").owners
+    assert rules == ()
+    for category in Category:
+        owner = resolve(rules, category, "m")
+        assert owner.team == category.owner and owner.source == "default"
+
+
+@pytest.mark.parametrize(("rule", "message"), [
+    ("{match: nonsense, team: A}", "owners[0].match: 'nonsense' is not a category, a group"),
+    ("{team: A}", "owners[0]: match is required"),
+    ("{match: auth}", "owners[0]: team is required"),
+    ("{match: auth, team: A, mention: 'not a mention'}", "owners[0].mention"),
+    ("{match: auth, team: A, runbook: 'javascript:alert(1)'}",
+     "owners[0].runbook: 'javascript:alert(1)' is not an http(s) URL"),
+    ("{match: auth, team: A, labels: bug}", "owners[0].labels: expected array"),
+    ("{match: auth, team: A, colour: red}", "owners[0].colour: unknown key"),
+])
+def test_a_bad_rule_is_one_line_naming_it(tmp_path: Path, rule: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _settings(tmp_path, f"model: m\nowners:\n  - {rule}\n")
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_owner_in_the_json_report_per_check_and_for_the_verdict(
+        tmp_path: Path, stub: StubServer) -> None:
+    (tmp_path / "chat-smoke.yml").write_text(OWNERS_YML)
+    out = run_gate(tmp_path, base_url=stub.url())
+    assert out.code == 6
+    failed = out.check("positive:scenario/wrong-answer")
+    assert failed["owner"] == {"team": "Model owners", "mention": "@acme/models",
+                               "runbook": None, "labels": [], "assignees": [],
+                               "source": "owners"}
+    assert out.check("positive:stub-model")["owner"] is None  # a pass has no owner
+    assert out.report["owner"] == failed["owner"]
+
+
+def test_owner_defaults_to_the_role_name_in_the_report(stub: StubServer) -> None:
+    out = run_gate(base_url=stub.url("bad-key"), model="m")
+    assert out.report["owner"] == {"team": Category.AUTH.owner, "mention": None,
+                                   "runbook": None, "labels": [], "assignees": [],
+                                   "source": "default"}
+    passed = run_gate(base_url=stub.url(), model="stub-model")
+    assert passed.report["owner"] is None
+
+
+def test_summary_lead_line_names_the_team_mention_and_runbook(
+        tmp_path: Path, stub: StubServer) -> None:
+    (tmp_path / "chat-smoke.yml").write_text(OWNERS_YML.replace("stub-model, scenario/wrong-answer",
+                                                                "stub-model"))
+    result, _ = gate.run({"base_url": stub.url("bad-key")}, {"COMETAPI_API_KEY": KEY},
+                         tmp_path, Console(out=io.StringIO()))
+    lead = markdown.render(result).split("\n\n")[1]
+    # Escaped: the job summary shows the mention as text (only the PR comment mentions).
+    assert "**Owner:** Platform (\\@acme/platform)." in lead
+    assert "[Runbook](https://runbooks.example/platform)" in lead
