@@ -161,3 +161,14 @@ def test_the_gitlab_component_declares_its_inputs_and_keeps_both_reports() -> No
     used = {word.split(".", 1)[1].split(" ")[0] for word in
             (REPO / "templates" / "chat-smoke.yml").read_text("utf-8").split("$[[ ")[1:]}
     assert used == set(inputs), used ^ set(inputs)  # every input used, none unknown
+
+
+def test_pages_builds_the_site_strict_and_deploys_it() -> None:
+    workflow = _yaml(REPO / ".github" / "workflows" / "pages.yml")
+    build = "\n".join(s.get("run", "") for s in workflow["jobs"]["build"]["steps"])
+    assert "mkdocs build --strict" in build and "docs/generate.py --check" in build
+    deploy = workflow["jobs"]["deploy"]
+    assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
+    assert deploy["steps"][0]["uses"].startswith("actions/deploy-pages@")
+    ci = _yaml(REPO / ".github" / "workflows" / "ci.yml")
+    assert any("mkdocs build --strict" in s.get("run", "") for s in ci["jobs"]["docs"]["steps"])
