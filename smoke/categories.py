@@ -113,6 +113,14 @@ _SPECS: dict[Category, _Spec] = {
     ),
 }
 
+# What to do about the two outcomes that have no category: a check that failed without
+# one (chat-smoke itself broke) and a check a signal stopped. Every output says the same.
+INTERNAL_HINT = ("A bug in chat-smoke, not a finding about the endpoint: report it with "
+                 "report.json.")
+CANCELLED_HINT = ("Re-run the job: a check that did not finish decided nothing about the "
+                  "endpoint.")
+CANCELLED_DOCS_URL = f"{DOCS_URL}#cancelled"
+
 # Who usually has to act on a failure: docs/failures.md shows the same table.
 OWNERS: dict[Category, str] = {
     Category.CONFIG: "whoever wrote the workflow / config",

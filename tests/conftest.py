@@ -15,7 +15,9 @@ import pytest
 import trustme
 
 from smoke.output import redact
+from smoke.reports import junit
 from smoke.stub import StubServer
+from tests import junit_schema
 
 KEY = "sk-test-" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6"
 _PREFIXES = ("INPUT_", "GITHUB_", "RUNNER_", "COMETAPI_", "SMOKE_", "CI_", "OPENAI_")
@@ -37,6 +39,42 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     redact.clear()
     yield
     redact.clear()
+
+
+@pytest.fixture(autouse=True)
+def junit_is_valid(request: pytest.FixtureRequest,
+                   monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every JUnit file a test produces passes xunit's junit-10.xsd (issue 21): what the
+    renderer returns in this process, and any JUnit file a subprocess left in the test's
+    tmp_path. Where ../shared is absent outside CI this checks nothing (and
+    tests/test_junit_consumers.py skips, saying why); in CI it is there."""
+    if not junit_schema.available():
+        yield
+        return
+    produced: list[str] = []
+    render = junit.render
+
+    def validated(result: Any) -> str:
+        text = render(result)
+        produced.append(text)
+        return text
+
+    monkeypatch.setattr(junit, "render", validated)
+    yield
+    tmp: Path | None = request.node.funcargs.get("tmp_path")
+    if tmp is not None and tmp.is_dir():
+        for path in sorted(tmp.rglob("*.xml")):
+            if not path.is_file() or path.stat().st_size > 64 << 20:  # a FIFO, a bomb
+                continue
+            try:
+                text = path.read_text("utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            if junit_schema.is_junit(text):
+                produced.append(text)
+    for text in produced:
+        problems = junit_schema.errors(text)
+        assert not problems, f"JUnit rejected by junit-10.xsd: {problems}\n{text[:2000]}"
 
 
 @pytest.fixture(scope="session")

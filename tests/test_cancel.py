@@ -92,7 +92,8 @@ def start(tmp_path: Path, stub: StubServer, *args: str, models: str = "stub-mode
             "--model", models, "--deadline", "60", "--timeout", "60", "--retries", "0",
             "--report-json", str(folder / "report.json"),
             "--report-junit", str(folder / "junit.xml"), "--summary", str(folder / "summary.md"),
-            "--report-dotenv", str(folder / "gate.env"), *args]
+            "--report-dotenv", str(folder / "gate.env"),
+            "--report-prometheus", str(folder / "m.prom"), *args]
     proc = subprocess.Popen(argv, stdout=stdout, stderr=subprocess.PIPE, text=True,
                             env=clean_env(COMETAPI_API_KEY=KEY), cwd=tmp_path)
     return Gate(proc, folder)
@@ -122,6 +123,14 @@ def assert_cancelled(gate: Gate, code: int, sig: signal.Signals) -> dict[str, An
     junit = ET.parse(gate.folder / "junit.xml").getroot()
     errors = junit.findall(".//testcase/error")
     assert [e.get("type") for e in errors] == ["cancelled"]
+    # Cancelled in every output, never "internal" (GitLab shows only the body, issue 21).
+    assert (errors[0].text or "").startswith(f"cancelled: {hung['message']}")
+    assert (errors[0].get("message") or "").startswith("cancelled: ")
+    for name in ("junit.xml", "summary.md", "gate.env"):
+        assert "internal" not in (gate.folder / name).read_text("utf-8"), name
+    metrics = (gate.folder / "m.prom").read_text("utf-8")
+    assert f"chat_smoke_gate_exit_code{{environment=\"\"}} {code}\n" in metrics
+    assert "129 cancelled by SIGINT, SIGTERM and SIGHUP" in metrics  # its HELP says so
     assert junit.find(".//property[@name='verdict']").get("value") == "cancelled"  # type: ignore[union-attr]
     assert "cancelled" in (gate.folder / "summary.md").read_text("utf-8")
     dotenv = (gate.folder / "gate.env").read_text("utf-8")

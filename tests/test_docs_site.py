@@ -85,12 +85,19 @@ def _resolve(path: str, anchor: str | None) -> str | None:
 
 def _strings_in(path: Path) -> list[str]:
     """The text chat-smoke can print from this file: string literals of Python (implicit
-    concatenations joined, as the compiler does), or the whole of a template."""
+    concatenations joined, as the compiler does; docstrings left out), or the whole of a
+    template."""
     text = path.read_text("utf-8")
     if path.suffix != ".py":
         return [text]
-    return [node.value for node in ast.walk(ast.parse(text))
-            if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+    tree = ast.parse(text)
+    docstrings = {id(body[0].value) for node in ast.walk(tree)  # not printed: skipped
+                  if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef |
+                                ast.AsyncFunctionDef)
+                  and (body := node.body) and isinstance(body[0], ast.Expr)
+                  and isinstance(body[0].value, ast.Constant)}
+    return [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant)
+            and isinstance(node.value, str) and id(node) not in docstrings]
 
 
 def _printed_references() -> list[tuple[str, str, str | None]]:

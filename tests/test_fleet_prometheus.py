@@ -4,9 +4,11 @@ the metrics monitors read, escapes label values, and is replaced atomically."""
 from __future__ import annotations
 
 import os
+import re
 import ssl
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
@@ -127,3 +129,64 @@ def test_written_atomically(tmp_path: Path) -> None:
     assert seen and all(s == text for s in seen)
     assert [p.name for p in tmp_path.iterdir()] == ["m.prom"]  # no temporary file left
     assert os.stat(path).st_size == len(text.encode("utf-8"))
+
+
+def _series(text: str) -> set[tuple[str, tuple[tuple[str, str], ...]]]:
+    return {(name, tuple(sorted(labels.items())))
+            for name, samples in _families(text).items() for labels, _ in samples}
+
+
+def _monitor_run(tmp_path: Path, stub: StubServer, n: int) -> tuple[str, dict[str, Any]]:
+    folder = tmp_path / f"run{n}"
+    folder.mkdir()
+    path = folder / "m.prom"
+    run = run_cli(folder, "--base-url", stub.url(), "--model",
+                  "stub-model,scenario/server-error,scenario/wrong-answer", "--stream",
+                  "--negative", "invalid-model,missing-field,invalid-key", "--retries", "0",
+                  "--environment", "prod-eu", "--report-prometheus", str(path))
+    assert run.code in (5, 6), run.stderr
+    assert run.report is not None
+    return path.read_text("utf-8"), run.report
+
+
+def test_two_runs_give_the_same_series(tmp_path: Path, stub: StubServer) -> None:
+    """A monitor every 5 minutes must not create new series (issue 21): the invalid-model
+    check's random id is `(invalid)` in the metrics, and in report.json only."""
+    (first, report), (second, again) = (_monitor_run(tmp_path, stub, n) for n in (1, 2))
+    assert _series(first) == _series(second)
+    found = _families(first)
+    invalid = {"environment": "prod-eu", "model": "(invalid)",
+               "check": "negative:invalid-model"}
+    assert _value(found, "chat_smoke_check_success", **invalid) == 1
+    ids = [c["model"] for r in (report, again) for c in r["checks"]
+           if c["id"] == "negative:invalid-model"]
+    assert len(set(ids)) == 2 and all(i.startswith("chat-smoke-nonexistent-") for i in ids)
+    assert not any(i in first + second for i in ids)
+
+
+def test_no_label_value_comes_from_a_run(tmp_path: Path, stub: StubServer) -> None:
+    text, report = _monitor_run(tmp_path, stub, 1)
+    values = {value for _, labels in _series(text) for _, value in labels}
+    from_run = {report["started_at"], report["started_at"][:19]}
+    for check in report["checks"]:
+        from_run |= {check["request_id"], check["client_request_id"], check["message"],
+                     *(a["message"] for a in check["attempt_log"]),
+                     *(check["trace_ids"] or {}).values()}
+        if check["id"] == "negative:invalid-model":
+            from_run.add(check["model"])
+    from_run = {v for v in from_run if v}
+    assert from_run
+    leaked = {v for v in values for r in from_run if r in v or (len(v) > 3 and v in r
+                                                                   and v not in _CONFIGURED)}
+    assert not leaked, leaked
+    for value in values:
+        assert not re.search(r"\d{4}-\d\d-\d\dT|\breq_|[0-9a-f]{8}-[0-9a-f]{4}-", value), value
+    # What every label is made of: the configuration and the check ids built from it.
+    assert values <= _CONFIGURED | {f"{k}:{m}" for k in ("positive", "stream")
+                                    for m in _MODELS} | {
+        "negative:invalid-model", "negative:missing-field", "negative:invalid-key",
+        "preflight:config"}
+
+
+_MODELS = ("stub-model", "scenario/server-error", "scenario/wrong-answer")
+_CONFIGURED = {"", "prod-eu", "(invalid)", *_MODELS}  # "": no model

@@ -76,19 +76,26 @@ def test_junit_has_one_testcase_per_check(tmp_path: Path, stub: StubServer) -> N
     assert suites[0].failures == len(result.failures)
     for check in result.checks:
         case = cases[check.id]
-        assert case.classname == f"chat-smoke.{check.kind}"
+        # One classname: a reader that takes a file from it (mikepenz) names the tool.
+        assert case.classname == "chat-smoke"
         assert case.time == pytest.approx(check.duration_ms / 1000, abs=0.001)
-        props = {p.name: p.value for p in case.child(Properties)}
-        assert props["attempts"] == str(check.attempts)
-        assert props["duration_ms"] == str(check.duration_ms)
-        assert props["request_id"] == (check.request_id or "")
-        assert props["http_status"] == ("" if check.http_status is None else str(check.http_status))
-        assert props["category"] == (check.category.value if check.category else "")
+        # junit-10.xsd allows no <properties> in a testcase: the facts are system-out lines.
+        assert not list(case.iterchildren(Properties))
+        facts = dict(line.split(": ", 1) for line in (case.system_out or "").splitlines()
+                     if not line.startswith("answer: "))
+        assert facts["attempts"] == str(check.attempts)
+        assert facts["duration_ms"] == str(check.duration_ms)
+        assert facts.get("request_id") == check.request_id
+        assert facts.get("http_status") == (None if check.http_status is None
+                                            else str(check.http_status))
+        assert facts.get("category") == (check.category.value if check.category else None)
         if check.outcome == "fail":
             (failure,) = case.result
             assert isinstance(failure, Failure)
             assert failure.type == check.category.value if check.category else "internal"
-            assert failure.message == check.message
+            # The category leads the message attribute, as it leads the body.
+            assert failure.message == f"{failure.type}: {check.message}"
+            assert (failure.text or "").startswith(f"{failure.type}: {check.message}")
         else:
             assert case.is_passed
     kinds = {case.name: case.result[0].type for case in suites[0] if case.result}
@@ -105,9 +112,9 @@ def test_junit_survives_any_text() -> None:
     failure = root.find(".//testcase[@name='positive:m0']/failure")
     assert failure is not None
     assert "\x00" not in text and "\x1b" not in text
-    assert failure.get("message", "").startswith("pong\n::error title=pwned::owned")
+    assert failure.get("message", "").startswith("assertion: pong\n::error title=pwned::owned")
     assert "</details><script>" in failure.get("message", "")
-    xml = JUnitXml.fromstring(text)
+    xml = JUnitXml.fromstring(text.encode("utf-8"))  # lxml: bytes, as a file is read
     results = {case.name: case.result for suite in xml for case in suite}
     assert isinstance(results["stream:m"][0], Skipped)
     assert isinstance(results["positive:m9"][0], Error)
@@ -279,7 +286,9 @@ def test_more_than_three_passes_fold() -> None:
 def test_identical_failures_share_one_incident(stub: StubServer) -> None:
     # Three models refused the same key: the same category, status and message.
     text = markdown.render(_run(stub, "stub-model,gpt-4o-mini,gpt-5-mini", "bad-key"))
-    assert text.count("<pre>") == 1 and "### Incident: auth, HTTP 401 in 3 checks" in text
+    # One incident: its facts, and the first check's command in a block of its own.
+    assert text.count("### Incident") == 1 and text.count("<pre>") == 2
+    assert "### Incident: auth, HTTP 401 in 3 checks" in text
     incident = text.split("<pre>")[1].split("</pre>")[0]
     assert "models:         stub-model, gpt-4o-mini, gpt-5-mini" in incident
     assert "checks:         positive:stub-model, positive:gpt-4o-mini," in incident

@@ -9,7 +9,11 @@ and newlines; HELP text escapes ``\\`` and newlines
 (https://prometheus.io/docs/instrumenting/exposition_formats/#text-format-details).
 
 Labels: ``environment``, ``model`` and ``check`` on the per-check metrics; a skipped
-check has no sample (it said nothing about the endpoint).
+check has no sample (it said nothing about the endpoint). Every label value comes from
+the configuration (environment, model ids, the check ids made of them) or the endpoint's
+host, never from a run: no request id, error text or timestamp, and the invalid-model
+check's random model id is ``(invalid)`` here (the id itself is in report.json), so a
+monitor that runs every few minutes keeps the same series (issue 21).
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ from typing import Any
 from smoke.results import Check, GateResult
 
 CONTENT_TYPE = "text/plain; version=0.0.4"
+# The model label of the negative check that sends a random, never-existing model id.
+INVALID_MODEL_LABEL = "(invalid)"
+_RANDOM_MODEL_CHECKS = frozenset({"negative:invalid-model"})
 
 _HELP: dict[str, tuple[str, str]] = {
     "chat_smoke_check_success": (
@@ -34,7 +41,8 @@ _HELP: dict[str, tuple[str, str]] = {
         "gauge", "Time to the first content token of a streamed response."),
     "chat_smoke_gate_exit_code": (
         "gauge", "Exit code of the gate (0 pass, 2 config, 3 credentials, 4 endpoint, "
-        "5 transient, 6 assertion, 1 internal)."),
+        "5 transient, 6 assertion, 1 internal; 130, 143 and 129 cancelled by SIGINT, SIGTERM "
+        "and SIGHUP)."),
     "chat_smoke_gate_success": ("gauge", "1 when the gate passed, else 0."),
     "chat_smoke_last_run_timestamp_seconds": (
         "gauge", "When the gate run started, seconds since the Unix epoch."),
@@ -82,6 +90,14 @@ def ttfb_ms(check: Check) -> int | None:
     return None
 
 
+def model_label(check: Check) -> str:
+    """The ``model`` label: the configured model id, or :data:`INVALID_MODEL_LABEL` for a
+    check whose model id is made up afresh on every run."""
+    if check.id in _RANDOM_MODEL_CHECKS:
+        return INVALID_MODEL_LABEL
+    return check.model or ""
+
+
 def samples(result: GateResult) -> dict[str, list[str]]:
     """Metric name -> sample lines, in :data:`_HELP` order."""
     found: dict[str, list[str]] = {name: [] for name in _HELP}
@@ -89,7 +105,7 @@ def samples(result: GateResult) -> dict[str, list[str]]:
     for check in result.checks:
         if check.outcome not in ("pass", "fail"):
             continue
-        labels = {"environment": env, "model": check.model or "", "check": check.id}
+        labels = {"environment": env, "model": model_label(check), "check": check.id}
         found["chat_smoke_check_success"].append(
             _sample("chat_smoke_check_success", labels, 1 if check.outcome == "pass" else 0))
         found["chat_smoke_check_duration_seconds"].append(

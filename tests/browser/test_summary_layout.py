@@ -103,7 +103,7 @@ def test_identical_failures_share_one_incident(summaries: dict[str, str],
                                                results: dict[str, GateResult]) -> None:
     # Eight checks (four models, plain and stream) failed the same way: one block.
     text = summaries["wrong-answer"]
-    assert text.count("<pre>") == 1
+    assert text.count("<pre>") == 2  # the incident's facts, and its curl command apart
     assert len(results["wrong-answer"].failures) == 8
     assert text.count("### Incident:") == 1 and "in 8 checks" in text
 

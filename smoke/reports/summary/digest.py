@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from smoke.categories import DOCS_URL, EXIT_PRECEDENCE, Category
+from smoke.categories import CANCELLED_HINT, DOCS_URL, EXIT_PRECEDENCE, INTERNAL_HINT, Category
 from smoke.reports.summary.text import ms
 
 # Checks that record what the run set up, not a finding about the endpoint: when they
@@ -18,10 +18,7 @@ FOLD_OVER = 3  # more passed checks than this fold into a <details>
 # A no-break space keeps the mark with its word in a narrow column.
 OUTCOMES = {"pass": "✅\u00a0pass", "warn": "⚠️\u00a0pass", "fail": "❌\u00a0fail",
             "skip": "⏭️\u00a0skip", "cancelled": "⏹️\u00a0cancelled"}
-INTERNAL_HINT = ("A bug in chat-smoke, not a finding about the endpoint: report it with "
-                 "report.json.")
-CANCELLED_FIX = ("Re-run the job: a check that did not finish decided nothing about the "
-                 "endpoint.")
+CANCELLED_FIX = CANCELLED_HINT
 
 
 # Failures rank by exit code as the verdict does (2, 3, 4, 6, 5); a cancelled check goes
@@ -203,7 +200,7 @@ def _incident(report: dict[str, Any], group: list[dict[str, Any]]) -> dict[str, 
         ("chat-smoke", report["tool"]["version"]),
     ]
     return {"check": first["id"], "checks": [c["id"] for c in group], "title": title,
-            "facts": facts}
+            "facts": facts, "command": reproduce(first)}
 
 
 def _traced(report: dict[str, Any], group: list[dict[str, Any]]) -> list[tuple[str, Any]]:
@@ -224,10 +221,19 @@ def _traced(report: dict[str, Any], group: list[dict[str, Any]]) -> list[tuple[s
         facts.append(("output", first["output_excerpt"]))
     lines = (first.get("reproduce") or "").splitlines()
     facts += [("export first", line.lstrip("# ")) for line in lines if line.startswith("#")]
-    command = [line for line in lines if not line.startswith("#")]
-    if command:
-        facts.append(("reproduce", "\n".join(command)))
+    if any(not line.startswith("#") for line in lines):
+        # The command itself is not a fact: wrapped with the others it would no longer
+        # paste (issue 21). It gets a block of its own (reproduce()).
+        facts.append(("reproduce", "the curl command below"))
     return facts
+
+
+def reproduce(check: dict[str, Any]) -> str | None:
+    """The check's curl command without its comment lines (they are "export first"
+    facts), or None when there is none."""
+    lines = (check.get("reproduce") or "").splitlines()
+    command = [line for line in lines if not line.startswith("#")]
+    return "\n".join(command) if command else None
 
 
 def next_steps(failures: list[dict[str, Any]]) -> list[dict[str, str | None]]:

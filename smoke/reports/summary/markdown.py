@@ -25,7 +25,8 @@ The context is the JSON report (``report.json``, schema_version 3) plus:
   check first; ``passed``: the passes folded into ``<details>`` (empty when few);
 - ``failures``: the failed checks in the table's order;
 - ``incidents``: one per way of failing (check, checks, title, facts, lines: the facts
-  as ``<pre>`` lines wrapped at 100 columns);
+  as ``<pre>`` lines wrapped at 100 columns; reproduce: the curl command as ``<pre>``
+  lines of at most 100 columns that still paste as the same command, or None);
 - ``next_steps`` (category, checks, hint, owner, docs_url) and ``config_rows``;
 - ``drift``: the comparison with ``--baseline`` (None without one); each check also
   has ``ttfb_ms``, ``total_ms`` and ``ttft_ms`` (None when not measured);
@@ -103,6 +104,7 @@ def context(result: GateResult, compact: bool = False,
     incidents = digest.incidents(report, failures)
     for incident in incidents:
         incident["lines"] = text_.facts(incident["facts"])
+        incident["reproduce"] = text_.command_lines(incident.pop("command"))
     return {
         **report,
         "report": report,

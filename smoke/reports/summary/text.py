@@ -17,6 +17,7 @@ TEXT_LIMIT = 2000  # characters of one outside value in the summary; report.json
 BRIEF = 160  # characters of a table cell's details; the incident block has the rest
 PRE_WIDTH = 100  # columns of a <pre> line: fits GitHub's 948 px box in its monospace font
 BREAK_EVERY = 20  # longest run without a break opportunity in a table cell
+COMMAND_LIMIT = 32 * 1024  # characters of a curl command in the summary; report.json has all
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
 _SENTENCE_END = re.compile(r"[.!?;](?=\s)")
@@ -141,3 +142,82 @@ def facts(pairs: list[tuple[str, object]], columns: int = PRE_WIDTH,
         lines.append(f"{name + ':':<{indent}}{wrapped[0]}".rstrip())
         lines.extend((" " * indent + more).rstrip() for more in wrapped[1:])
     return lines
+
+
+_VAR_CHAR = re.compile(r"[A-Za-z0-9_]")
+
+
+def _break_points(line: str) -> list[tuple[int, str, str]]:
+    """Where a shell line may be broken and stay the same command: (position, text that
+    ends the line there, text that starts the next one). Between words: `` \\`` and an
+    indent. Inside a word, the next line starts at column 0 (white space there would
+    split the word): inside single quotes the quote is closed and reopened
+    (``'\\`` … ``'``); inside double quotes or a bare word a ``\\`` line continuation
+    (bash removes backslash-newline there). Never after a backslash, and never inside a
+    ``$NAME`` or ``${…}`` expansion."""
+    points: list[tuple[int, str, str]] = []
+    quote: str | None = None
+    escaped = False
+    in_var = False
+    for i, char in enumerate(line):
+        if i and not escaped and not in_var:
+            if quote is None and char == " " and line[i - 1] != " ":
+                points.append((i, " \\", "    "))
+            elif quote == "'":
+                points.append((i, "'\\", "'"))
+            elif quote is not None or line[i - 1] != " ":
+                if char != " ":
+                    points.append((i, "\\", ""))
+        if in_var and not (_VAR_CHAR.match(char) or char in "{}"):
+            in_var = False
+        if escaped:
+            escaped = False
+        elif quote == "'":
+            quote = None if char == "'" else quote
+        elif char == "\\":
+            escaped = True
+        elif char == "$":
+            in_var = True
+        elif quote == '"':
+            quote = None if char == '"' else quote
+        elif char in "'\"":
+            quote = char
+        if in_var and char == "}":
+            in_var = False
+    return points
+
+
+def fold_shell(command: str, columns: int = PRE_WIDTH) -> list[str]:
+    """``command`` (bash, lines may end in ``\\``) as lines of at most ``columns``
+    columns that paste as the very same command: long lines are broken only where
+    :func:`_break_points` allows, preferring the spaces between words (issue 21: a
+    request body wrapped inside its quotes sent invalid JSON)."""
+    out: list[str] = []
+    for line in command.splitlines():
+        points = _break_points(line)
+        start, lead = 0, ""
+        while len(lead) + width(line[start:]) > columns:
+            fits = [p for p in points if p[0] > start + 1
+                    and len(lead) + width(line[start:p[0]]) + len(p[1]) <= columns]
+            words = [p for p in fits if p[1] == " \\"
+                     and width(line[start:p[0]]) > columns // 2]
+            if not fits:
+                break  # nothing to break at: the rest stays whole (still runnable)
+            at, end, following = (words or fits)[-1]
+            out.append(lead + line[start:at] + end)
+            start, lead = (at + 1 if end == " \\" else at), following
+        out.append(lead + line[start:])
+    return out
+
+
+def command_lines(command: str | None, columns: int = PRE_WIDTH) -> list[str] | None:
+    """A reproduction command for a ``<pre>`` block: scrubbed, folded by
+    :func:`fold_shell`; None when there is none. Never cut: a command too long for the
+    summary is replaced by a line saying where it is."""
+    if not command:
+        return None
+    text = redact.scrub(command)
+    if len(text) > COMMAND_LIMIT or _CONTROL.search(text):
+        return ["(too long for the summary: report.json has it, as the failed check's",
+                "\"reproduce\")"]
+    return fold_shell(text, columns)
