@@ -172,3 +172,12 @@ def test_pages_builds_the_site_strict_and_deploys_it() -> None:
     assert deploy["steps"][0]["uses"].startswith("actions/deploy-pages@")
     ci = _yaml(REPO / ".github" / "workflows" / "ci.yml")
     assert any("mkdocs build --strict" in s.get("run", "") for s in ci["jobs"]["docs"]["steps"])
+
+
+def test_release_pins_the_gitlab_components_default_image() -> None:
+    text = (REPO / "templates" / "chat-smoke.yml").read_text("utf-8")
+    assert len(re.findall(r"(?m)^      default: ghcr\.io/chat-smoke/chat-smoke:", text)) == 1
+    release = (REPO / ".github" / "workflows" / "release.yml").read_text("utf-8")
+    assert 's|^      default: ghcr.io/chat-smoke/chat-smoke:.*\\$|      default: $IMAGE@$DIGEST|' \
+        in release
+    assert "-- action.yml templates/chat-smoke.yml" in release
