@@ -3,7 +3,8 @@
 - docs/configuration.md: every setting of the JSON Schema with its environment variable,
   command-line flag and action input (the SMOKE_ table);
 - python/action.yml: the composite action, with action.yml's inputs and outputs;
-- docs/github-actions.md: the inputs and outputs tables, between the GENERATED markers.
+- docs/github-actions.md: the inputs and outputs tables, between the GENERATED markers;
+- docs/reports.md: the report's fields from smoke/schema/report.schema.json, likewise.
 
     .venv/bin/python docs/generate.py          # rewrite the files
     .venv/bin/python docs/generate.py --check  # exit 1 if one is stale (tests do this)
@@ -263,6 +264,49 @@ def composite() -> str:
 
 GENERATED_START = "<!-- GENERATED: inputs and outputs (docs/generate.py) -->"
 GENERATED_END = "<!-- END GENERATED -->"
+REPORT_START = "<!-- GENERATED: report schema (docs/generate.py) -->"
+REPORT_SCHEMA = ROOT / "smoke" / "schema" / "report.schema.json"
+
+
+def _report_type(node: dict[str, Any]) -> str:
+    if "$ref" in node:
+        name = str(node["$ref"]).rsplit("/", 1)[-1]
+        return f"[{name}](#{name})"
+    if "enum" in node:
+        return " or ".join("`null`" if v is None else f"`{v}`" for v in node["enum"])
+    if "anyOf" in node:
+        return " or ".join(_report_type(sub) for sub in node["anyOf"])
+    raw = node.get("type", "any")
+    kinds = raw if isinstance(raw, list) else [raw]
+    shown = []
+    for kind in kinds:
+        if kind == "array" and isinstance(node.get("items"), dict):
+            shown.append(f"list of {_report_type(node['items'])}")
+        else:
+            shown.append("`null`" if kind == "null" else str(kind))
+    return " or ".join(shown)
+
+
+def _report_rows(props: dict[str, Any]) -> list[str]:
+    rows = ["| field | type | meaning |", "|---|---|---|"]
+    for name, node in props.items():
+        meaning = _cell(str(node.get("description", ""))) or "—"
+        rows.append(f"| `{name}` | {_report_type(node)} | {meaning} |")
+    return rows
+
+
+def report_tables() -> str:
+    """The report's fields, from smoke/schema/report.schema.json."""
+    loaded = json.loads(REPORT_SCHEMA.read_text("utf-8"))
+    lines = [REPORT_START, "", _cell(str(loaded.get("description", ""))), "",
+             "## The report", "", *_report_rows(loaded.get("properties", {}))]
+    for name, node in loaded.get("$defs", {}).items():
+        lines += ["", f"### {name}", ""]
+        if node.get("description"):
+            lines += [_cell(str(node["description"])), ""]
+        lines += _report_rows(node.get("properties", {}))
+    lines += ["", GENERATED_END]
+    return "\n".join(lines)
 
 
 def io_tables() -> str:
@@ -279,13 +323,13 @@ def io_tables() -> str:
     return "\n".join(lines)
 
 
-def _spliced(path: Path, block: str) -> str | None:
+def _spliced(path: Path, block: str, start: str = GENERATED_START) -> str | None:
     if not path.is_file():
         return None
     text = path.read_text("utf-8")
-    if GENERATED_START not in text:
+    if start not in text:
         return None
-    head, rest = text.split(GENERATED_START, 1)
+    head, rest = text.split(start, 1)
     _, tail = rest.split(GENERATED_END, 1)
     return head + block + tail
 
@@ -299,6 +343,11 @@ def outputs() -> dict[Path, str]:
     spliced = _spliced(page, io_tables())
     if spliced is not None:
         files[page] = spliced
+    reports = ROOT / "docs" / "reports.md"
+    if REPORT_SCHEMA.is_file():
+        spliced = _spliced(reports, report_tables(), REPORT_START)
+        if spliced is not None:
+            files[reports] = spliced
     return files
 
 
