@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from smoke.categories import Category
+from smoke.categories import OBJECTIVE_HINT, Category
 from smoke.owners import Owner, default
 
 # ``cancelled``: the run was stopped by a signal before this check finished.
@@ -63,6 +63,10 @@ class Check:
     # Set when the gateway's own layer produced the error (classify.GATEWAY_HINTS): the
     # hint then says so instead of the category's.
     gateway_hint: str | None = None
+    # Set when the check failed only because it missed an objective the user declared
+    # (``latency``): such a failure has a hint of its own and is not transient (retrying
+    # a slow answer does not make the objective met), whatever its category.
+    objective: str | None = None
     # Who owns this failure (the owners map, smoke.owners); set for a failed check.
     owner: Owner | None = None
     steps: list[Step] = field(default_factory=list)
@@ -72,12 +76,14 @@ class Check:
 
     @property
     def transient(self) -> bool:
-        return bool(self.category and self.category.transient)
+        return bool(self.category and self.category.transient and not self.objective)
 
     @property
     def hint(self) -> str | None:
         if self.category is None:
             return None
+        if self.objective:
+            return OBJECTIVE_HINT
         return self.gateway_hint or self.category.hint
 
     @property
