@@ -38,6 +38,7 @@ FILE_ONLY = {
     "extra_body": "a mapping: in chat-smoke.yml only; the `config` input names the file",
     "owners": "a list of rules: in chat-smoke.yml only; the `config` input names the file",
     "notify": "a mapping: in chat-smoke.yml only; the `config` input names the file",
+    "latency": "a mapping: in chat-smoke.yml only; the `config` input names the file",
 }
 # Variables that are not a setting of their own.
 OTHER_VARIABLES = [

@@ -15,11 +15,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from smoke.config import extras, url, yamlfile
+from smoke.config import extras, objectives, url, yamlfile
 from smoke.config import headers as http_headers
 from smoke.config import key as api_key
 from smoke.config import models as model_entries
-from smoke.config import objectives, url, yamlfile
 from smoke.config import owners as owners_map
 from smoke.config.expect import Expectation
 from smoke.config.settings import Settings as Settings  # re-exported: config.Settings
