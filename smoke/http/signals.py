@@ -17,15 +17,23 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import cache
 from typing import Any
 
 from smoke.http import retry
 
-_LIMIT = re.compile(r"x-ratelimit-(limit|remaining|reset)(?:-([a-z0-9-]{1,40}))?")
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+# Patterns, compiled on first use: most answers carry none of these headers, and every run
+# pays for what is compiled at import.
+_LIMIT = r"x-ratelimit-(limit|remaining|reset)(?:-([a-z0-9-]{1,40}))?"
+_DURATION = r"(\d+(?:\.\d+)?)(ms|h|m|s)"
 _UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
-_LINK = re.compile(r'<([^>]{1,500})>\s*;[^,]*\brel="?(deprecation|sunset)"?', re.IGNORECASE)
+_LINK = r'<([^>]{1,500})>\s*;[^,]*\brel="?(deprecation|sunset)"?'
 MAX_TEXT = 80  # a header value kept in the report
+
+
+@cache
+def _pattern(text: str) -> re.Pattern[str]:
+    return re.compile(text, re.IGNORECASE)
 
 
 def duration_s(text: str) -> float | None:
@@ -35,7 +43,7 @@ def duration_s(text: str) -> float | None:
         return float(raw) if raw else None
     except ValueError:
         pass
-    parts = _DURATION.findall(raw)
+    parts = _pattern(_DURATION).findall(raw)
     if not parts or "".join(n + u for n, u in parts) != raw:
         return None
     return round(sum(float(n) * _UNITS[u] for n, u in parts), 3)
@@ -55,7 +63,9 @@ def ratelimit(headers: Mapping[str, str]) -> dict[str, Any] | None:
     ``headers`` has lower-case names."""
     found: dict[str, Any] = {}
     for name, value in headers.items():
-        match = _LIMIT.fullmatch(name)
+        if not name.startswith("x-ratelimit-"):
+            continue
+        match = _pattern(_LIMIT).fullmatch(name)
         if match is None:
             continue
         field, resource = match.group(1), match.group(2) or "any"
@@ -117,8 +127,10 @@ def retirement(headers: Mapping[str, str], now: datetime | None = None) -> dict[
             found["sunset_days"] = round((when - now).total_seconds() / 86400, 2)
         else:
             found["sunset_unparsed"] = sunset.strip()[:MAX_TEXT]
-    links = {rel.lower(): url for url, rel in _LINK.findall(headers.get("link", ""))}
-    if links and found:
+    if not found:
+        return None
+    links = {rel.lower(): url for url, rel in _pattern(_LINK).findall(headers.get("link", ""))}
+    if links:
         found["links"] = links
     return found or None
 
