@@ -27,6 +27,7 @@ import yaml  # noqa: E402
 from smoke import action  # noqa: E402
 from smoke.cli import run as run_command  # noqa: E402
 from smoke.config.load import env_variables  # noqa: E402
+from smoke.config.settings import SERVE_ONLY  # noqa: E402
 from smoke.config.validate import schema  # noqa: E402
 
 COMMAND = ".venv/bin/python docs/generate.py"
@@ -125,6 +126,8 @@ def configuration() -> str:
     for key, node in props.items():
         if key in FILE_ONLY:
             env = f"— ({FILE_ONLY[key]})"
+        elif key in SERVE_ONLY:
+            env = "— (read by `chat-smoke serve` from its file only)"
         else:
             env = ", ".join(f"`{v}`" for v in env_variables(key))
         flag = f"`{flags[key]}`" if key in flags else "—"
