@@ -96,6 +96,10 @@ def _execute(
         platform.verdict(result)  # the verdict printed before did not know of them
     # Outputs, annotations and the summary go out even when a report file could not be
     # written: a later step still learns the verdict.
+    if settings is not None and (settings.incident_issue or settings.notify):
+        from smoke.alerts import publish as alerts  # their warnings join the annotations
+
+        alerts.publish(result, settings, env, platform)
     platform.publish(result, env, template, targets)
     # A config error is pushed too (category config): the monitor must see it.
     gateway = settings.pushgateway if settings is not None else flags.get("pushgateway")
