@@ -82,8 +82,8 @@ _NO_KEY = (
 _BAD_BOOL = "the {name} input is {value!r}: use true or false"
 _NOT_FOUND = (
     "chat-smoke: cannot run {command!r}: no such program in the image. Give a chat-smoke "
-    "command (run, stub, demo, --help) or a program on PATH (sh, cat); see the README, "
-    "\"Run it in GitLab CI / Jenkins\""
+    "command (run, stub, demo, --help) or a program on PATH (sh, cat). See "
+    "https://github.com/chat-smoke/chat-smoke/blob/main/docs/ci.md"
 )
 
 

@@ -20,7 +20,7 @@ from smoke.results import GateResult
 
 _NOT_A_MAPPING = (
     "smoke.run: {what} must be a mapping of {names}, got {kind}. "
-    "See the README, 'Use it from Python'."
+    "See https://github.com/chat-smoke/chat-smoke/blob/main/docs/python-api.md"
 )
 
 

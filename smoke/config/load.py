@@ -179,8 +179,8 @@ def _env_layer(env: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
 
 def _trust_fallback(merged: dict[str, Any], where: dict[str, str],
                     env: Mapping[str, str]) -> None:
-    """The documented order (README, "Trust"): an explicit ca_bundle (flag, config file,
-    action input, SMOKE_CA_BUNDLE) > REQUESTS_CA_BUNDLE > CURL_CA_BUNDLE (both read by
+    """The documented order (docs/gate.md, "Network safety"): an explicit ca_bundle (flag,
+    config file, action input, SMOKE_CA_BUNDLE) > REQUESTS_CA_BUNDLE > CURL_CA_BUNDLE (both read by
     requests) > SSL_CERT_FILE (OpenSSL's) > certifi. Resolved here once, and the result
     passed on every request (smoke.http.transport.verify_for), so requests' own reading
     of the environment never overrides it."""
