@@ -78,7 +78,9 @@ def _cell(text: str) -> str:
 def _flags() -> dict[str, str]:
     """schema key -> the `chat-smoke run` option that sets it."""
     found: dict[str, str] = {}
-    for param in run_command.params:
+    import click
+
+    for param in run_command.get_params(click.Context(run_command)):  # derived flags too
         longs = [o for o in param.opts if o.startswith("--")]
         if param.name and longs:
             found[param.name] = longs[0]

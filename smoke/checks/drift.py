@@ -30,6 +30,7 @@ from typing import Any
 from smoke.categories import Category
 from smoke.checks.task import Plan
 from smoke.config.settings import Settings
+from smoke.errors import BaselineError
 from smoke.results import Check, Step
 
 CHECK_ID = "drift:baseline"
@@ -45,10 +46,6 @@ _OTHER = (
     "the baseline {path} is from {what} ({before}, now {after}), so nothing was compared: "
     "use a baseline of this endpoint and model set"
 )
-
-
-class BaselineError(Exception):
-    """The baseline file cannot be read as a chat-smoke report."""
 
 
 def load_baseline(path: str) -> dict[str, Any]:
