@@ -224,7 +224,7 @@ def test_the_example_pipeline_runs_as_documented(
         tmp_path: Path) -> None:
     example = (REPO / "examples" / "gitlab-ci.yml").read_text("utf-8")
     placeholder = "name: ghcr.io/<owner>/chat-smoke@sha256:<digest>"
-    assert example.count(placeholder) == 1  # the one line a user replaces
+    assert example.count(placeholder) >= 1  # the lines a user replaces
     pipeline = example.replace(placeholder, f"name: {image.ref}")
     run = run_pipeline(gitlab_ci_local, engine, helper, tmp_path / "project", pipeline, {},
                        {"COMETAPI_API_KEY": KEY, "COMETAPI_BASE_URL": stub.url()})
