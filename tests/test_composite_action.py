@@ -33,7 +33,7 @@ import yaml
 from smoke.stub import StubServer
 from tests.conftest import KEY
 from tests.runner_rules import parse_output_file
-from tests.test_entrypoint import gate_inputs, run_action
+from tests.support.action_runner import gate_inputs, run_action
 
 REPO = Path(__file__).resolve().parents[1]
 COMPOSITE = REPO / "python" / "action.yml"
