@@ -6,9 +6,9 @@ tests/integration/test_litellm_gate.py runs parity against the real LiteLLM prox
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
-import os
 import subprocess
 import sys
 import threading
