@@ -54,6 +54,8 @@ OTHER: dict[tuple[str, str], str] = {
     ("reports/summary/filters.py", r"^(\s*)([-+=]|\d{1,9}[.)])(?=\s|$|[-=]+\s*$)"):
         "finds a line that starts like a Markdown list or heading, to escape it",
     ("http/reproduce.py", "[A-Za-z0-9_]"): "tells whether one character continues a name",
+    ("scaffold/__init__.py", r"^\s*url\s*=\s*(\S+)"):
+        "finds the remote URLs in a checkout's .git/config (MULTILINE): reads, validates nothing",
 }
 
 
