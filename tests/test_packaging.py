@@ -13,6 +13,7 @@ same on GitHub.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -55,9 +56,17 @@ def _run(argv: list[str], cwd: Path, env: dict[str, str], timeout: float
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """sdist and wheel built from the checkout, as release.yml and ci.yml build them."""
     out = tmp_path_factory.mktemp("dist")
+    # From a copy of the tree, as release.yml builds from a fresh checkout: setuptools
+    # assembles the sdist in a chat_smoke-<version>/ folder in the current directory and
+    # removes it afterwards, and reads a stale egg-info's SOURCES.txt, so a build in the
+    # checkout races any other build there and ships whatever an earlier one listed.
+    source = tmp_path_factory.mktemp("source") / "chat-smoke"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv*", "*.egg-info", "build", "dist", "chat_smoke-*", "__pycache__",
+        ".*_cache", "node_modules", "site"))
     # No --sdist/--wheel: build makes the sdist, then the wheel from the unpacked sdist,
     # so a file the sdist leaves out is missing from the wheel too.
-    done = _run([sys.executable, "-m", "build", "--outdir", str(out), str(REPO)], REPO,
+    done = _run([sys.executable, "-m", "build", "--outdir", str(out), str(source)], source,
                 dict(os.environ), 600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return out
