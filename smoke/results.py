@@ -63,6 +63,9 @@ class Check:
     # Set when the gateway's own layer produced the error (classify.GATEWAY_HINTS): the
     # hint then says so instead of the category's.
     gateway_hint: str | None = None
+    # Set when the check knows more than its category about what to do (a 404 on an
+    # Azure-style URL, drift of one kind): the hint then says that instead (issue 21).
+    situation_hint: str | None = None
     # Who owns this failure (the owners map, smoke.owners); set for a failed check.
     owner: Owner | None = None
     steps: list[Step] = field(default_factory=list)
@@ -78,7 +81,7 @@ class Check:
     def hint(self) -> str | None:
         if self.category is None:
             return None
-        return self.gateway_hint or self.category.hint
+        return self.situation_hint or self.gateway_hint or self.category.hint
 
     @property
     def responsible(self) -> Owner | None:
@@ -104,7 +107,7 @@ class Check:
         data["category"] = self.category.value if self.category else None
         data["transient"] = self.transient
         data["hint"] = self.hint
-        del data["gateway_hint"]
+        del data["gateway_hint"], data["situation_hint"]
         owner = self.responsible
         data["owner"] = owner.to_dict() if owner else None
         if self.outcome != "fail":

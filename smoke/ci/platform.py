@@ -28,6 +28,7 @@ from smoke.config import parse_bool
 from smoke.output import redact
 from smoke.output.commands import defuse
 from smoke.output.console import Console, error_line, safe_write
+from smoke.output.textsafe import count
 
 if TYPE_CHECKING:
     from smoke.config.settings import Settings
@@ -232,8 +233,9 @@ class Platform(Console):
             stopped = [c.id for c in result.checks if c.outcome == "cancelled"]
             self.annotate(
                 "error",
-                f"The run was cancelled (exit {result.exit_code}) before {len(stopped)} "
-                f"check(s) finished: {', '.join(stopped)[:ANNOTATION_LIMIT // 2]}. The "
+                f"The run was cancelled (exit {result.exit_code}) before "
+                f"{count(len(stopped), 'check')} finished: "
+                f"{', '.join(stopped)[:ANNOTATION_LIMIT // 2]}. The "
                 "checks that finished are in the reports. See "
                 "https://github.com/chat-smoke/chat-smoke/blob/main/docs/failures.md"
                 "#cancelled",

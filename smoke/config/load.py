@@ -18,8 +18,8 @@ from typing import Any
 from smoke.config import headers as http_headers
 from smoke.config import key as api_key
 from smoke.config import models as model_entries
+from smoke.config import nearmiss, url, yamlfile
 from smoke.config import owners as owners_map
-from smoke.config import url, yamlfile
 from smoke.config.expect import Expectation
 from smoke.config.settings import Settings as Settings  # re-exported: config.Settings
 from smoke.config.validate import errors, schema, suggest
@@ -106,8 +106,13 @@ def coerce(name: str, text: str, where: str) -> Any:
                 raise ConfigError(f"{where}: expected a finite number, got {text!r}")
             return number
     except ValueError:
-        want = "true or false" if "boolean" in kinds else f"a {kinds[0]}"
-        raise ConfigError(f"{where}: expected {want}, got {text!r}") from None
+        want = "true or false" if "boolean" in kinds else (
+            "an integer" if kinds[0] == "integer" else f"a {kinds[0]}")
+        if "null" in kinds:
+            want += " or none"
+        words = ("true", "false") if "boolean" in kinds else ("none",) if "null" in kinds else ()
+        raise ConfigError(f"{where}: expected {want}, got {text!r}"
+                          f"{nearmiss.hint(raw.lower(), words)}") from None
     return text
 
 

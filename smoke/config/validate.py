@@ -16,6 +16,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from smoke.config import nearmiss
+from smoke.output.textsafe import count
+
 _TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
     "number": (int, float),
@@ -118,7 +121,8 @@ def errors(value: object, node: dict[str, Any], path: str) -> list[str]:
     problems: list[str] = []
     if "enum" in node and value not in node["enum"]:
         allowed = ", ".join(node["enum"])
-        problems.append(f"{path}: {_describe(value)} is not one of {allowed}")
+        problems.append(f"{path}: {_describe(value)} is not one of {allowed}"
+                        f"{nearmiss.hint(str(value), node['enum'])}")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if "minimum" in node and value < node["minimum"]:
             problems.append(f"{path}: must be at least {node['minimum']}, got {value}")
@@ -133,7 +137,7 @@ def errors(value: object, node: dict[str, Any], path: str) -> list[str]:
             problems.append(f"{path}: {_describe(value)} does not match {node['pattern']}")
     if isinstance(value, list):
         if len(value) < node.get("minItems", 0):
-            problems.append(f"{path}: needs at least {node['minItems']} item(s)")
+            problems.append(f"{path}: needs at least {count(node['minItems'], 'item')}")
         for i, item in enumerate(value):
             problems += errors(item, node.get("items", {}), f"{path}[{i}]")
     if isinstance(value, dict):
