@@ -124,22 +124,23 @@ def _check(name: str, value: Any, where: str) -> None:
         raise ConfigError(problems[0])
 
 
-def read_file(path: Path) -> dict[str, Any]:
-    """Read and validate a chat-smoke.yml file."""
-    loaded, line = yamlfile.load(path)
+def read_file(path: Path, given: str | None = None) -> dict[str, Any]:
+    """Read and validate a chat-smoke.yml file; messages name it as ``given``."""
+    shown = given or str(path)
+    loaded, line = yamlfile.load(path, shown)
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
         raise ConfigError(
-            f"config file {path}: line {line}: expected a mapping of keys (base_url: ..., "
+            f"config file {shown}: line {line}: expected a mapping of keys (base_url: ..., "
             f"model: ...), got {type(loaded).__name__}"
         )
     if "api_key" in loaded:
-        raise ConfigError(f"config file {path}: {_KEY_IN_FILE}")
-    model_entries.check(loaded.get("model"), f"config file {path}: model")
+        raise ConfigError(f"config file {shown}: {_KEY_IN_FILE}")
+    model_entries.check(loaded.get("model"), f"config file {shown}: model")
     problems = errors(loaded, schema(), "")
     if problems:
-        raise ConfigError(f"config file {path}: {problems[0]}")
+        raise ConfigError(f"config file {shown}: {problems[0]}")
     return loaded
 
 
@@ -202,15 +203,20 @@ def _merge(
     if unknown:
         raise ConfigError(f"unknown setting {unknown[0]!r}{suggest(unknown[0], list(props))}")
 
+    # Every message names the file as it was given (--config, SMOKE_CONFIG, or the
+    # default's own name), never once relative and once absolute (issue 21).
     config_path: Path | None = None
+    given = DEFAULT_CONFIG_FILE
     if flags.get("config"):
-        config_path = cwd / str(flags["config"])
+        given = str(flags["config"])
+        config_path = cwd / given
         if not config_path.is_file():
-            raise ConfigError(f"--config {flags['config']}: no such file")
+            raise ConfigError(f"--config {given}: no such file")
     elif env.get("SMOKE_CONFIG", "").strip():
-        config_path = cwd / env["SMOKE_CONFIG"].strip()
+        given = env["SMOKE_CONFIG"].strip()
+        config_path = cwd / given
         if not config_path.is_file():
-            raise ConfigError(f"SMOKE_CONFIG {env['SMOKE_CONFIG']}: no such file")
+            raise ConfigError(f"SMOKE_CONFIG {given}: no such file")
     elif (cwd / DEFAULT_CONFIG_FILE).is_file():
         config_path = cwd / DEFAULT_CONFIG_FILE
 
@@ -221,9 +227,9 @@ def _merge(
     extra: dict[str, tuple[str, str]] = {}
     argv_headers: set[str] = set()
     if config_path is not None:
-        for name, value in read_file(config_path).items():
-            merged[name], where[name] = value, f"{config_path.name}: {name}"
-        _add_headers(extra, merged.pop("headers", None), f"{config_path.name}: headers")
+        for name, value in read_file(config_path, given).items():
+            merged[name], where[name] = value, f"config file {given}: {name}"
+        _add_headers(extra, merged.pop("headers", None), f"config file {given}: headers")
     for name, (value, var) in _env_layer(env).items():
         _check(name, value, var)
         if name == "headers":

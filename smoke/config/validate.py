@@ -17,7 +17,7 @@ from importlib import resources
 from typing import Any
 
 from smoke.config import nearmiss
-from smoke.output.textsafe import count
+from smoke.output.textsafe import count, shown
 
 _TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
@@ -46,7 +46,8 @@ def _is_type(value: object, name: str) -> bool:
 
 
 def _describe(value: object) -> str:
-    text = repr(value)
+    # YAML's spelling of a boolean and of null, never Python's True and None.
+    text = shown(value) if isinstance(value, bool) or value is None else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 

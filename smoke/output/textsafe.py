@@ -21,3 +21,15 @@ def decode(body: bytes, limit: int = 2000) -> str:
 def count(n: int, noun: str, many: str | None = None) -> str:
     """``1 check``, ``2 checks``: a number with its noun, never ``check(s)``."""
     return f"{n} {noun if n == 1 else many or noun + 's'}"
+
+
+def shown(value: object) -> str:
+    """A setting's value as YAML and the flags spell it: ``true``/``false``, ``null``,
+    lists comma separated; never Python's ``True``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, list | tuple):
+        return ", ".join(shown(item) for item in value)
+    return str(value)
