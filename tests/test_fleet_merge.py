@@ -79,7 +79,7 @@ def test_pass_auth_and_timeout_give_exit_3_with_the_auth_row_first(
         ("eu × stub-model", "pass", "0", "–"),
     ]
     summary = (out / "summary.md").read_text("utf-8")
-    assert summary.startswith("## ❌ chat-smoke failed on 2 of 3 job(s)\\: auth (exit 3)")
+    assert summary.startswith("## ❌ chat-smoke failed on 2 of 3 jobs\\: auth (exit 3)")
 
     xml = JUnitXml.fromfile(str(out / "junit.xml"))
     cases = {case.name: case for suite in xml for case in suite}
