@@ -1,6 +1,6 @@
 """chat-smoke's benchmark: side by side, in one run, against the bundled stub on loopback.
 
-    python bench/run.py [--runs 15] [--quick] [--skip container,fleet,cancel]
+    python bench/run.py [--runs 15] [--quick] [--skip container,fleet,cancel,contract]
 
 Everything is installed into bench/.scratch (never into the project's dependencies):
 chat-smoke as it ships (the image's lock plus a regular install of this checkout), the
@@ -9,9 +9,9 @@ runs --runs times, interleaved round-robin so that machine noise hits all alike;
 table shows the median and the spread (min-max), and ratios to the median of the peers.
 
 Then, unless skipped: fleet scale (bench_models.py: 1,000 models at concurrency 64, and
-16 models against one), cancellation latency (bench_cancel.py) and the container path
-(bench_container.py). Every figure is printed with its goal; the whole table goes to
-bench/results/latest.md.
+16 models against one), cancellation latency (bench_cancel.py), the response contract's
+cost per answer (bench_contract.py) and the container path (bench_container.py). Every
+figure is printed with its goal; the whole table goes to bench/results/latest.md.
 """
 
 from __future__ import annotations
@@ -266,13 +266,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--quick", action="store_true",
                         help="3 runs of each command, 3 of each fleet size, 3 cancellations")
-    parser.add_argument("--skip", default="", help="comma separated: container,fleet,cancel")
+    parser.add_argument("--skip", default="",
+                        help="comma separated: container,fleet,cancel,contract")
     args = parser.parse_args()
     runs = 3 if args.quick else args.runs
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
-    unknown = skip - {"container", "fleet", "cancel"}
+    unknown = skip - {"container", "fleet", "cancel", "contract"}
     if unknown:
-        parser.error(f"--skip: unknown {', '.join(sorted(unknown))} (container, fleet, cancel)")
+        parser.error(f"--skip: unknown {', '.join(sorted(unknown))} "
+                     "(container, fleet, cancel, contract)")
 
     print("preparing peers in bench/.scratch (first run installs them) ...", flush=True)
     commands, rows = startup(runs)
@@ -288,6 +290,11 @@ def main() -> None:
         print("cancellation ...", flush=True)
         sections.append(("cancellation: SIGTERM while 12 checks hang", "",
                          bench_cancel.rows(runs=3 if args.quick else 5)))
+    if "contract" not in skip:
+        import bench_contract
+        print("the response contract ...", flush=True)
+        sections.append(("the response contract: cost per answer, plain gate on / off", "",
+                         bench_contract.rows(runs=5 if args.quick else runs)))
     if "container" not in skip:
         import bench_container
         print("container path (builds the image with no cache) ...", flush=True)

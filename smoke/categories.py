@@ -156,3 +156,12 @@ GROUP_OF: dict[Category, str] = {
 # When checks fail in several groups, the exit code follows this order: credentials
 # and configuration need a person, so they come before outages.
 EXIT_PRECEDENCE: tuple[int, ...] = (2, 3, 4, 6, 5)
+
+# The hint of a check that answered but missed a latency objective (``latency:`` in the
+# configuration). Its category is ``timeout``; unlike an ordinary timeout it is not
+# transient and was not retried (docs/failures.md, beside the category table).
+OBJECTIVE_HINT = (
+    "The endpoint answered, but slower than its objective (latency: in the configuration). "
+    "Not retried: find what made it slow (the model, the region, the gateway), or revise "
+    "the objective."
+)

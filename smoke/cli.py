@@ -117,6 +117,12 @@ def main() -> None:
 @click.option("--cert-warn-days", metavar="N", help="Warn when the certificate expires sooner "
               "(default 14).")
 @click.option("--expect-model", metavar="REGEX", help="The response's model must match.")
+@click.option("--contract", metavar="warn|strict|off", help="Check answers against the Chat "
+              "Completions contract: warn (default), strict (a deviation fails), off.")
+@click.option("--ratelimit-warn", metavar="FRACTION", help="Warn when less than this share of "
+              "a rate limit remains (default 0.1).")
+@click.option("--sunset-fail-days", metavar="N", help="Fail when a Sunset header retires the "
+              "model within N days (default: warn only).")
 @click.option("--max-total-tokens", metavar="N", help="Spend guard over the whole run.")
 @click.option("--concurrency", metavar="N", help="Models checked at once (default 16).")
 @click.option("--sdk-parity/--no-sdk-parity", default=None,

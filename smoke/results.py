@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from smoke.categories import Category
+from smoke.categories import OBJECTIVE_HINT, Category
 from smoke.owners import Owner, default
 
 # ``cancelled``: the run was stopped by a signal before this check finished.
@@ -66,6 +66,10 @@ class Check:
     # Set when the check knows more than its category about what to do (a 404 on an
     # Azure-style URL, drift of one kind): the hint then says that instead (issue 21).
     situation_hint: str | None = None
+    # Set when the check failed only because it missed an objective the user declared
+    # (``latency``): such a failure has a hint of its own and is not transient (retrying
+    # a slow answer does not make the objective met), whatever its category.
+    objective: str | None = None
     # Who owns this failure (the owners map, smoke.owners); set for a failed check.
     owner: Owner | None = None
     steps: list[Step] = field(default_factory=list)
@@ -75,12 +79,14 @@ class Check:
 
     @property
     def transient(self) -> bool:
-        return bool(self.category and self.category.transient)
+        return bool(self.category and self.category.transient and not self.objective)
 
     @property
     def hint(self) -> str | None:
         if self.category is None:
             return None
+        if self.objective:
+            return OBJECTIVE_HINT
         return self.situation_hint or self.gateway_hint or self.category.hint
 
     @property

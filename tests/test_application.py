@@ -49,14 +49,17 @@ def test_a_reasoning_model_that_spends_its_budget_is_fixed_by_its_own_max_comple
         tmp_path: Path, own_stub: StubServer) -> None:
     # With a small budget the reasoning model answers nothing (finish_reason length,
     # all of it reasoning tokens): the failure names max_completion_tokens as the fix.
-    _config(tmp_path, model=["stub-model", {**REASONING, "max_completion_tokens": 16}])
+    _config(tmp_path, model=["stub-model", {**REASONING, "max_completion_tokens": 16,
+                                            "stream": True}])
     short = run_gate(tmp_path, base_url=own_stub.base_url)
     assert short.code == 6
-    failed = short.check("positive:scenario/reasoning")
-    assert failed["category"] == "assertion"
-    assert "spent its completion budget on reasoning (16 reasoning tokens" in failed["message"]
-    assert "raise max_completion_tokens for this model" in failed["message"]
-    assert "max_completion_tokens" in failed["hint"]
+    for check_id in ("positive:scenario/reasoning", "stream:scenario/reasoning"):
+        failed = short.check(check_id)
+        assert failed["category"] == "assertion"
+        assert ("spent its completion budget on reasoning (16 reasoning tokens"
+                in failed["message"])
+        assert "raise max_completion_tokens for this model" in failed["message"]
+        assert "max_completion_tokens" in failed["hint"]
     assert short.check("positive:stub-model")["outcome"] == "pass"
 
     # The same model with its own, larger budget passes beside the chat model, and each
@@ -262,6 +265,13 @@ PARSERS = textwrap.dedent('''
                         if os.environ["LEAK_PROBE_KEY"] in value
                         or "header-secret-value-123" in value)
         return "pong" if not leaked else "LEAKED " + " ".join(leaked)
+
+
+    def strict(body):
+        content = body["choices"][0]["message"]["content"]
+        if not content:
+            raise ValueError("empty reply")
+        return content
 ''')
 
 
@@ -302,6 +312,17 @@ def test_a_broken_python_parser_fails_protocol_with_its_exception_and_line(
                           parser="myapp.parsers:number")
     assert "'myapp.parsers:number' returned int, not str" in wrong_type.check(
         "positive:stub-model")["message"]
+
+
+def test_a_parser_that_chokes_on_a_spent_reasoning_budget_says_why_it_was_empty(
+        app: Path, stub: StubServer) -> None:
+    _config(app, model=[{**REASONING, "max_completion_tokens": 10}], parser="myapp.parsers:strict")
+    check = run_gate(app, base_url=stub.base_url).check("positive:scenario/reasoning")
+    assert check["category"] == "protocol"
+    assert check["message"].startswith("the application's parser 'myapp.parsers:strict' "
+                                       "failed: ValueError: empty reply at myapp/parsers.py:")
+    assert "spent its completion budget on reasoning (10 reasoning tokens" in check["message"]
+    assert "max_completion_tokens" in check["hint"]
 
 
 def test_a_parser_that_hangs_is_stopped_at_its_bound(app: Path, stub: StubServer) -> None:
@@ -396,6 +417,24 @@ def test_a_node_parser_from_the_examples(tmp_path: Path, stub: StubServer) -> No
     assert check["category"] == "protocol"
     assert ("'node parse.js' exited 1: content is object, the app expects a string"
             in check["message"])
+
+
+def test_a_parser_commands_stderr_is_masked_and_a_model_entry_has_its_own_parser(
+        app: Path, stub: StubServer) -> None:
+    script = app / "parse.sh"
+    script.write_text(f"#!/bin/sh\necho 'upstream said: bad key {KEY}' >&2\nexit 3\n")
+    script.chmod(0o755)
+    _config(app, model=["stub-model", {"id": "gpt-4o-mini", "parser_command": "./parse.sh",
+                                       "require_fields": ["system_fingerprint"]}])
+    result = run_gate(app, base_url=stub.base_url)
+    assert result.check("positive:stub-model")["outcome"] == "pass"
+    assert "parser" not in result.check("positive:stub-model")["details"]
+    check = result.check("positive:gpt-4o-mini")
+    assert check["category"] == "protocol"
+    assert check["message"].startswith("the application's parser './parse.sh' exited 3: "
+                                       "upstream said: bad key ")
+    assert KEY not in json.dumps(result.report) and KEY not in result.console
+    assert [s["name"] for s in check["steps"]][-2:] == ["required", "app_parser"]
 
 
 def test_the_python_example_runs_as_configured(tmp_path: Path, stub: StubServer) -> None:

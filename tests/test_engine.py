@@ -92,7 +92,7 @@ def test_pass_records_metadata(tmp_path: Path, stub: StubServer) -> None:
     assert check["usage"]["total_tokens"] == 20 and check["response_model"] == "stub-model"
     assert check["system_fingerprint"] == "fp_stub"
     assert [s["name"] for s in check["steps"]] == ["send", "http_success", "parse",
-                                                   "output_condition"]
+                                                   "contract", "output_condition"]
     sent = stub.requests[-1]["payload"]
     assert sent["temperature"] == 0 and sent["max_tokens"] == 16
     assert sent["messages"] == [

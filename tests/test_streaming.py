@@ -25,7 +25,8 @@ def test_a_stream_that_follows_the_contract_passes(stub: StubServer) -> None:
     assert facts["chunks"] == 5  # role, "po", "ng", finish, usage
     assert facts["first_token_ms"] is not None and facts["total_ms"] >= facts["first_token_ms"]
     assert [s["name"] for s in check["steps"]] == [
-        "send", "http_success", "stream", "output_condition"]
+        "send", "http_success", "stream", "contract", "output_condition"]
+    assert check["details"]["contract"] == {"mode": "warn", "checked": 5, "deviations": []}
     # The positive check ran beside it (a stream scenario answers a plain request too).
     assert run.check("positive:stub-model")["outcome"] == "pass"
     sent = [r["payload"] for r in stub.requests[before:] if r["payload"].get("stream")]

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from smoke.categories import Category
-from smoke.checks.send import excerpt
+from smoke.checks.send import REASONING_HINT, excerpt, reasoning_spent
 from smoke.config.settings import Settings
 from smoke.http import parse
 from smoke.http.deadline import Deadline
@@ -244,9 +244,13 @@ def parsed(check: Check, settings: Settings, deadline: Deadline, raw: bytes,
     try:
         text, seconds = run_parser(settings, deadline, raw)
     except parse.ParseFailure as exc:
-        check.steps.append(Step("app_parser", "fail", exc.message))
-        check.fail(Category.PROTOCOL, exc.message)
-        check.gateway_hint = PARSER_HINT
+        message = exc.message
+        spent = reasoning_spent(check, answer)
+        if spent is not None:  # what it choked on is empty for a reason of its own
+            message += f"; {spent}"
+        check.steps.append(Step("app_parser", "fail", message))
+        check.fail(Category.PROTOCOL, message)
+        check.gateway_hint = REASONING_HINT if spent is not None else PARSER_HINT
         check.details["parser"] = {"kind": kind, "name": name,
                                    "builtin_text": excerpt(answer.text)}
         return None

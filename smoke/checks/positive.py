@@ -5,6 +5,7 @@ from __future__ import annotations
 import requests
 
 from smoke.categories import Category
+from smoke.checks import signals
 from smoke.checks.send import record_body, record_output, record_send, send_with_retries
 from smoke.checks.task import Plan, Task
 from smoke.config.settings import Settings
@@ -39,12 +40,16 @@ def positive(
     check.details["wire"] = {"ttfb_ms": exchange.ttfb_ms, "total_ms": exchange.duration_ms}
     try:
         data = parse.load_json(exchange.body, exchange.truncated)
+        contract = signals.ContractLog(settings.contract)
+        contract.answer(data)
         answer = parse.completion(data)
     except parse.ParseFailure as exc:
         check.steps.append(Step("parse", "fail", str(exc)))
         check.fail(Category.PROTOCOL, f"HTTP {exchange.status}, but {exc}")
         return
     check.steps.append(Step("parse", "pass"))
+    if not contract.record(check):
+        return
     check.finish_reason, check.usage = answer.finish_reason, answer.usage
     check.response_model, check.system_fingerprint = answer.model, answer.system_fingerprint
     if settings.reads_like_the_application:  # imported only when one is set
@@ -58,3 +63,4 @@ def positive(
         answer = read
     check.answer = one_line(answer.text, 500)
     record_output(check, settings, answer)
+    signals.judge(check, settings, check.details["wire"])

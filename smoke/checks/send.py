@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import requests
 
 from smoke.categories import Category
+from smoke.checks import signals
 from smoke.config.expect import Expectation
 from smoke.config.settings import Settings
 from smoke.http import classify, parse, reproduce, retry
@@ -118,12 +119,14 @@ def send_with_retries(
             status = exchange.status
             check.request_id = classify.request_id(exchange.headers) or check.request_id
             record_response(check, status, exchange.headers, exchange.body)
+            signals.observe(check, exchange.headers)
             if 200 <= status < 300:
                 check.attempts, check.http_status = number, status
                 check.attempt_log.append(
                     Attempt(number, status, None, int((time.monotonic() - started) * 1000),
                             client_request_id=check.client_request_id)
                 )
+                signals.warn(check, settings)
                 return exchange
             category, message = classify.response(status, exchange.headers, exchange.body)
             check.request_id = check.request_id or classify.request_id({}, message)
@@ -136,6 +139,7 @@ def send_with_retries(
         check.attempt_log.append(attempt)
         if not category.transient or number > retries:
             check.fail(category, message)
+            signals.warn(check, settings)
             return None
         wait = retry.server_wait(exchange.headers) if exchange else None
         if wait is None:
@@ -143,6 +147,7 @@ def send_with_retries(
         if wait >= deadline.remaining():
             check.fail(category, f"{message} (no retry: waiting {wait:.1f}s would pass the "
                        "deadline)")
+            signals.warn(check, settings)
             return None
         attempt.wait_s = round(wait, 3)
         time.sleep(wait)
@@ -176,11 +181,20 @@ _REASONING = (
     "finish_reason length) and returned no text: raise max_completion_tokens for this model "
     "(a model entry such as {{id: {model}, max_tokens: null, max_completion_tokens: 2000}})"
 )
-_REASONING_HINT = (
+REASONING_HINT = (
     "The completion budget went to reasoning, not to an answer: the endpoint works. Give "
     "this model its own max_completion_tokens in chat-smoke.yml (model: [{id: ..., "
     "max_completion_tokens: N}])."
 )
+
+
+def reasoning_spent(check: Check, answer: parse.Completion) -> str | None:
+    """Why an empty answer is empty when its budget went to reasoning (finish_reason
+    length, reasoning tokens in usage), naming the fix; None otherwise."""
+    reasoning = parse.reasoning_tokens(answer.usage)
+    if answer.finish_reason == "length" and not answer.text.strip() and reasoning:
+        return _REASONING.format(tokens=reasoning, model=check.model or "MODEL")
+    return None
 
 
 def _no_tool_call(expect: Expectation, answer: parse.Completion) -> str:
@@ -192,12 +206,12 @@ def _no_tool_call(expect: Expectation, answer: parse.Completion) -> str:
 def record_output(check: Check, settings: Settings, answer: parse.Completion) -> None:
     """Apply the output condition (and --expect-model) to a parsed answer."""
     if not settings.expect.holds(answer.text, answer.tool_names):
-        reasoning = parse.reasoning_tokens(answer.usage)
+        spent = reasoning_spent(check, answer)
         if settings.expect.kind == "tool_call":
             why = _no_tool_call(settings.expect, answer)
-        elif answer.finish_reason == "length" and not answer.text.strip() and reasoning:
-            why = _REASONING.format(tokens=reasoning, model=check.model or "MODEL")
-            check.gateway_hint = _REASONING_HINT
+        elif spent is not None:
+            why = spent
+            check.gateway_hint = REASONING_HINT
         elif answer.refusal:
             why = f"the model refused: {one_line(answer.refusal, 200)!r}"
         elif answer.tool_calls and not answer.text:

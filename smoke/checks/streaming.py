@@ -24,6 +24,7 @@ import requests
 import urllib3
 
 from smoke.categories import Category
+from smoke.checks import signals
 from smoke.checks.send import (
     endpoint_of,
     record_body,
@@ -86,6 +87,7 @@ class Assembly:
     ident: str | None = None
     created: int | None = None
     done: bool = False
+    contract: signals.ContractLog | None = None  # checks every chunk, when on
 
     def add(self, event: Event) -> None:
         if event.data.strip() == "[DONE]":
@@ -111,6 +113,8 @@ class Assembly:
         self.ident = self.ident or _text(data, "id")
         if self.created is None and isinstance(data.get("created"), int):
             self.created = data["created"]
+        if self.contract is not None:
+            self.contract.chunk(number, data)
         self.model = self.model or _text(data, "model")
         self.system_fingerprint = self.system_fingerprint or _text(data, "system_fingerprint")
         usage = data.get("usage")
@@ -211,7 +215,8 @@ def stream(check: Check, settings: Settings, session: requests.Session,
     if not record_send(check, exchange) or exchange is None:
         return
     response: requests.Response = exchange.extra["response"]
-    assembly = Assembly(started=exchange.extra["started"])
+    assembly = Assembly(started=exchange.extra["started"],
+                        contract=signals.ContractLog(settings.contract))
     parser = EventParser()
     try:
         _read_events(response, exchange, settings, deadline, assembly, parser)
@@ -224,6 +229,8 @@ def stream(check: Check, settings: Settings, session: requests.Session,
     if check.outcome == "fail":
         return
     check.steps.append(Step("stream", "pass", f"{count(assembly.chunks, 'chunk')}, then [DONE]"))
+    if assembly.contract is not None and not assembly.contract.record(check):
+        return
     answer = assembly.completion()
     if settings.reads_like_the_application:  # the final message, in the non-stream shape
         from smoke.checks import application
@@ -238,6 +245,7 @@ def stream(check: Check, settings: Settings, session: requests.Session,
         answer = read
     check.answer = one_line(answer.text, 500)
     record_output(check, settings, answer)
+    signals.judge(check, settings, check.details["stream"])
 
 
 def _record(check: Check, exchange: Exchange, assembly: Assembly, parser: EventParser) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 from smoke.config import headers as http_headers
 from smoke.config import key as api_key
 from smoke.config import models as model_entries
-from smoke.config import nearmiss, url, yamlfile
+from smoke.config import nearmiss, objectives, url, yamlfile
 from smoke.config import owners as owners_map
 from smoke.config.expect import Expectation
 from smoke.config.settings import Settings as Settings  # re-exported: config.Settings
@@ -307,6 +307,7 @@ def _build(
     if merged.get("request_body"):
         request = _field("request_body", merged["request_body"], where["request_body"], cwd)
 
+    objectives.check(merged.get("latency"), where.get("latency", "latency"))
     _trust_fallback(merged, where, env)
     _files(merged, where, cwd)
 
@@ -377,6 +378,9 @@ def _field(name: str, value: Any, where: str, cwd: Path) -> dict[str, Any]:
         return {name: tuple(value)}
     if name == "extra_body":
         return {name: dict(value)}
+    if name == "latency":  # a model's own objectives: the same check as the global ones
+        objectives.check(value, where)
+        return {name: {measure: dict(bounds) for measure, bounds in value.items()}}
     if value is not None and "number" in _kinds(_properties()[name]):
         return {name: float(value)}
     return {name: value}

@@ -84,8 +84,7 @@ def resolved(overrides: Mapping[str, Mapping[str, Any]], fields: set[str], where
              convert: Converter) -> dict[str, dict[str, Any]]:
     """Each model's overrides as :class:`Settings` field values (``convert(name, value,
     where)`` turns a schema value into the field's type, as for the global setting).
-    A key that no ``Settings`` field carries yet (``latency`` until its objectives are
-    built) is accepted by the schema and not applied."""
+    A key that no ``Settings`` field carries is accepted by the schema and not applied."""
     out: dict[str, dict[str, Any]] = {}
     for model, given in overrides.items():
         values: dict[str, Any] = {}

@@ -76,6 +76,11 @@ class Settings:
     stall_timeout: float = 10.0
     check_models: bool = False
     cert_warn_days: int = 14
+    contract: str = "warn"  # warn, strict or off (smoke.http.contract)
+    ratelimit_warn: float = 0.1
+    sunset_fail_days: int | None = None
+    # {measure: {"warn": ms, "fail": ms}}, measures in config.objectives.LATENCY
+    latency: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     expect_model: str | None = None
     max_total_tokens: int | None = None
     concurrency: int = 16
@@ -194,6 +199,10 @@ class Settings:
             "stall_timeout": self.stall_timeout if self.stream else None,
             "check_models": self.check_models,
             "expect_model": self.expect_model,
+            "contract": self.contract,
+            "ratelimit_warn": self.ratelimit_warn,
+            "sunset_fail_days": self.sunset_fail_days,
+            "latency": {name: dict(bounds) for name, bounds in self.latency.items()} or None,
             "max_total_tokens": self.max_total_tokens,
             "concurrency": self.concurrency if len(self.models) > 1 else None,
             "sdk_parity": self.sdk_parity,

@@ -7,7 +7,13 @@ settings), ``config`` keys ``reasoning_effort``, ``request_body``, ``parser``,
 ``parser_command``, ``require_fields``, ``require_headers``; a check's
 ``details.request_body`` (``file``, ``sha256``, ``bytes``: never the body's text),
 ``details.parser`` (``kind``, ``name``, ``text``, ``builtin_text``, ``duration_ms``) and
-``details.asserted_text_from``; preflight checks ``parser:NAME``.
+``details.asserted_text_from``; preflight checks ``parser:NAME``. Also a
+check's ``objective`` (``latency`` when it failed only for missing a latency objective:
+category ``timeout``, not transient, a hint of its own) and its ``details`` ``contract``
+(mode, answers and chunks checked, deviations with path, rule and what was found),
+``ratelimit`` (per resource: limit, remaining, reset, reset_s; retry_after_s),
+``retirement`` (deprecation, sunset, sunset_days, links) and ``latency`` (per measure:
+value_ms, warn, fail, verdict).
 
 Version 2 (from 1): the outcome ``cancelled`` for a check, the verdicts ``cancelled``
 (exit 128 + the signal) and ``incomplete`` (only in the provisional report written while

@@ -48,6 +48,21 @@ _HELP: dict[str, tuple[str, str]] = {
         "gauge", "When the gate run started, seconds since the Unix epoch."),
     "chat_smoke_certificate_expiry_timestamp_seconds": (
         "gauge", "notAfter of the endpoint's TLS certificate, seconds since the Unix epoch."),
+    # The answer's operational signals (issue 22), per check; ``resource`` is the
+    # x-ratelimit-*-<resource> suffix (requests, tokens, ...).
+    "chat_smoke_ratelimit_limit": (
+        "gauge", "The rate limit an answer announced (x-ratelimit-limit-<resource>)."),
+    "chat_smoke_ratelimit_remaining": (
+        "gauge", "What is left of it (x-ratelimit-remaining-<resource>)."),
+    "chat_smoke_ratelimit_reset_seconds": (
+        "gauge", "Seconds until it resets (x-ratelimit-reset-<resource>)."),
+    "chat_smoke_retry_after_seconds": (
+        "gauge", "Seconds the server asked to wait (Retry-After, retry-after-ms)."),
+    "chat_smoke_sunset_timestamp_seconds": (
+        "gauge", "When the model is retired (Sunset header), seconds since the Unix epoch."),
+    "chat_smoke_contract_deviations": (
+        "gauge", "Deviations from the Chat Completions response contract in the check's "
+        "answer or stream (0 when it kept the contract; no sample with contract: off)."),
 }
 
 
@@ -118,6 +133,7 @@ def samples(result: GateResult) -> dict[str, list[str]]:
         if isinstance(first, int | float):
             found["chat_smoke_check_first_token_seconds"].append(
                 _sample("chat_smoke_check_first_token_seconds", labels, first / 1000))
+        _signals(found, check, labels)
     gate = {"environment": env}
     found["chat_smoke_gate_exit_code"].append(
         _sample("chat_smoke_gate_exit_code", gate, result.exit_code))
@@ -132,6 +148,35 @@ def samples(result: GateResult) -> dict[str, list[str]]:
             "chat_smoke_certificate_expiry_timestamp_seconds",
             {"environment": env, "host": host}, expiry))
     return found
+
+
+_RATELIMIT = (("limit", "chat_smoke_ratelimit_limit"),
+              ("remaining", "chat_smoke_ratelimit_remaining"),
+              ("reset_s", "chat_smoke_ratelimit_reset_seconds"))
+
+
+def _signals(found: dict[str, list[str]], check: Check, labels: dict[str, str]) -> None:
+    """The rate limits, Retry-After, Sunset and contract deviations the check recorded."""
+    limits: dict[str, Any] = check.details.get("ratelimit") or {}
+    for resource, entry in limits.items():
+        if not isinstance(entry, dict):
+            continue
+        for key, name in _RATELIMIT:
+            value = entry.get(key)
+            if isinstance(value, int | float):
+                found[name].append(_sample(name, {**labels, "resource": resource}, value))
+    wait = limits.get("retry_after_s")
+    if isinstance(wait, int | float):
+        found["chat_smoke_retry_after_seconds"].append(
+            _sample("chat_smoke_retry_after_seconds", labels, wait))
+    sunset = _epoch((check.details.get("retirement") or {}).get("sunset"))
+    if sunset is not None:
+        found["chat_smoke_sunset_timestamp_seconds"].append(
+            _sample("chat_smoke_sunset_timestamp_seconds", labels, sunset))
+    contract = check.details.get("contract")
+    if isinstance(contract, dict) and isinstance(contract.get("deviations"), list):
+        found["chat_smoke_contract_deviations"].append(
+            _sample("chat_smoke_contract_deviations", labels, len(contract["deviations"])))
 
 
 def _certificates(checks: Iterable[Check]) -> list[tuple[str, float]]:

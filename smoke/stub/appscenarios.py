@@ -49,7 +49,7 @@ def reasoning(h: Handler, req: Request) -> None:
     budget = given if isinstance(given, int) else needed + 1000
     short = budget < needed
     if req.stream:
-        stream_text(h, req, "" if short else "pong")
+        _stream_reasoning(h, req, budget if short else None)
         return
     if short:
         h.send_json(200, wire.completion(req.model, "", usage=_usage(budget, budget),
@@ -59,6 +59,25 @@ def reasoning(h: Handler, req: Request) -> None:
                                              "finish_reason": "length"}]))
         return
     h.send_json(200, wire.completion(req.model, "pong", usage=_usage(needed + 1, needed)))
+
+
+def _stream_reasoning(h: Handler, req: Request, spent: int | None) -> None:
+    """``pong``, or (``spent``) no content at all: finish_reason length, the usage chunk
+    all reasoning tokens."""
+    if spent is None:
+        stream_text(h, req, "pong")
+        return
+    _start(h, False)
+    write = _writer(h, False)
+    try:
+        write(wire.chunk(req.model, {"role": "assistant", "content": ""}))
+        write(wire.chunk(req.model, {}, "length"))
+        write(b"data: " + wire.dumps({
+            "id": "chatcmpl-stub", "object": "chat.completion.chunk", "created": 0,
+            "model": req.model, "choices": [], "usage": _usage(spent, spent)}) + b"\n\n")
+        write(b"data: [DONE]\n\n")
+    except OSError:
+        return
 
 
 def _function(req: Request) -> str | None:

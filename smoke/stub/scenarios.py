@@ -11,7 +11,7 @@ from collections.abc import Callable
 from email.utils import formatdate
 from typing import Any
 
-from smoke.stub import appscenarios, wire
+from smoke.stub import appscenarios, operational, wire
 from smoke.stub.handler import Handler
 from smoke.stub.request import Request as Request  # re-exported
 from smoke.stub.request import validate as validate  # re-exported
@@ -371,6 +371,7 @@ SCENARIOS: dict[str, Scenario] = {
     "sdk-mismatch": sdk_mismatch,
     "ci-hostile": ci_hostile,
     "ci-hostile-error": ci_hostile_error,
+    **operational.SCENARIOS,  # the contract and the operational signals (issue 22)
 }
 
 SCENARIOS.update(appscenarios.SCENARIOS)  # the application's own request (issue 22)

@@ -16,11 +16,13 @@ from smoke.stub.handler import Handler
 from smoke.stub.request import Request, validate
 
 
-def _start(h: Handler, chunked: bool) -> None:
+def _start(h: Handler, chunked: bool, headers: dict[str, str] | None = None) -> None:
     h.send_response(200)
     h.send_header("Content-Type", "text/event-stream; charset=utf-8")
     h.send_header("Cache-Control", "no-cache")
     h.send_header("x-request-id", "req_stream_stub")
+    for name, value in (headers or {}).items():
+        h.send_header(name, value)
     if chunked:  # as uvicorn (LiteLLM) and most servers frame a stream
         h.send_header("Transfer-Encoding", "chunked")
     else:  # the body ends when the connection closes
@@ -47,12 +49,18 @@ def stream_text(
     error_after: int | None = None,
     stall_after: int | None = None,
     chunked: bool = False,
+    headers: dict[str, str] | None = None,
+    first_token_after: float = 0.0,
+    broken: bool = False,
 ) -> None:
-    _start(h, chunked)
+    _start(h, chunked, headers)
     write = _writer(h, chunked)
+    chunk = _broken_chunk if broken else wire.chunk
     try:
         write(b": PROCESSING\n\n")
-        write(wire.chunk(req.model, {"role": "assistant", "content": ""}))
+        write(chunk(req.model, {"role": "assistant", "content": ""}))
+        if first_token_after:
+            time.sleep(first_token_after)
         pieces = [text[i : i + 2] for i in range(0, len(text), 2)] or [""]
         for i, piece in enumerate(pieces):
             if error_after is not None and i == error_after:
@@ -63,10 +71,10 @@ def stream_text(
             if stall_after is not None and i == stall_after:
                 time.sleep(req.arg_float(3600.0))
                 return
-            write(wire.chunk(req.model, {"content": piece}))
+            write(chunk(req.model, {"content": piece}))
             if chunked:
                 write(b": keep-alive\n\n")
-        write(wire.chunk(req.model, {}, "stop"))
+        write(chunk(req.model, {}, "eos" if broken else "stop"))
         usage = {"prompt_tokens": 19, "completion_tokens": 1, "total_tokens": 20}
         choices = [{"index": 0, "delta": {}}] if usage_choices else []
         write(b"data: " + wire.dumps({"id": "chatcmpl-stub", "object":
@@ -79,6 +87,28 @@ def stream_text(
             h.wfile.flush()
     except OSError:
         return
+
+
+def _broken_chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> bytes:
+    """A chunk that breaks the contract: no ``object``, ``created`` or ``finish_reason``
+    (null until the last), a role that is not one, and a finish reason not documented."""
+    if "role" in delta:
+        delta = {**delta, "role": "model"}
+    choice: dict[str, Any] = {"index": 0, "delta": delta}
+    if finish is not None:
+        choice["finish_reason"] = finish
+    body = {"id": "chatcmpl-stub", "model": model, "choices": [choice]}
+    return b"data: " + wire.dumps(body) + b"\n\n"
+
+
+def _slow_first_token(h: Handler, req: Request) -> None:
+    """The headers and the role chunk at once, the first token ``arg`` seconds later."""
+    if not validate(h, req):
+        return
+    if req.stream:
+        stream_text(h, req, "pong", first_token_after=req.arg_float(1.0))
+    else:
+        h.send_json(200, wire.completion(req.model, "pong"))
 
 
 def _scenario(text: str, **options: Any) -> Callable[[Handler, Request], None]:
@@ -102,4 +132,6 @@ STREAMS: dict[str, Callable[[Handler, Request], None]] = {
     "stream-stall": _scenario("pong pong", stall_after=1),
     "stream-litellm": _scenario("pong", usage_choices=True, chunked=True),
     "stream-wrong": _scenario("hello there"),
+    "stream-contract-broken": _scenario("pong", broken=True),
+    "stream-slow-first-token": _slow_first_token,
 }

@@ -42,6 +42,11 @@ _UNREADABLE = (
     "GET /models could not be read ({why}), so the model ids were not confirmed before "
     "sending; the checks ran anyway"
 )
+_RETIRED = (
+    "GET /models lists {model!r}, yet the completion answered HTTP {status} model_not_found: "
+    "the model is retired (or being retired) upstream, or not enabled for this key. Ask the "
+    "provider or the account owner which model replaces it. The endpoint said: {said}"
+)
 _PAGED = (
     "GET /models does not list {missing} on its first page (has_more is true), so the "
     "model ids were not confirmed; the checks ran anyway"
@@ -59,6 +64,22 @@ def preflight(context: Plan) -> list[Check]:
         if task.check.model in missing and task.skip is None:
             task.skip = f"not run: GET /models does not list {task.check.model!r} ({CHECK_ID})"
     return [check]
+
+
+def postflight(settings: Settings, checks: list[Check]) -> list[Check]:
+    """A model the list names that a completion then calls not found (404 or 410,
+    ``model_not_found``) is not a typo: say it is retired or not enabled for this key."""
+    listing = next((c for c in checks if c.id == CHECK_ID), None)
+    if listing is None or listing.outcome != "pass":
+        return []
+    for check in checks:
+        if (check.outcome == "fail" and check.category is Category.MODEL
+                and check.http_status in (404, 410) and "model_not_found" in check.message
+                and check.model in settings.models):
+            check.message = _RETIRED.format(model=check.model, status=check.http_status,
+                                            said=check.message)
+            check.details["listed_but_not_found"] = True
+    return []
 
 
 def _confirm(check: Check, settings: Settings, session: Any, deadline: Deadline) -> set[str]:

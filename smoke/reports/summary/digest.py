@@ -218,6 +218,9 @@ def _traced(report: dict[str, Any], group: list[dict[str, Any]]) -> list[tuple[s
         *([("gateway ids", ", ".join(gateway))] if gateway else []),
         ("prompt version", report.get("prompt_version") or "-"),
     ]
+    limits = ratelimits(first)
+    if limits:
+        facts.append(("rate limits", limits))
     if first.get("output_excerpt"):
         facts.append(("output", first["output_excerpt"]))
     lines = (first.get("reproduce") or "").splitlines()
@@ -227,6 +230,22 @@ def _traced(report: dict[str, Any], group: list[dict[str, Any]]) -> list[tuple[s
         # paste (issue 21). It gets a block of its own (reproduce()).
         facts.append(("reproduce", "the curl command below"))
     return facts
+
+
+def ratelimits(check: dict[str, Any]) -> str | None:
+    """``requests 25/500 left, reset 6m0s; tokens ...; retry after 1 s``, from the rate-limit
+    headers of the check's last answer (issue 22), or None when it carried none."""
+    limits = (check.get("details") or {}).get("ratelimit") or {}
+    parts = []
+    for resource, entry in limits.items():
+        if not isinstance(entry, dict):
+            continue
+        left = f"{entry.get('remaining', '?')}/{entry.get('limit', '?')} left"
+        reset = f", reset {entry['reset']}" if entry.get("reset") else ""
+        parts.append(f"{resource} {left}{reset}")
+    if isinstance(limits.get("retry_after_s"), int | float):
+        parts.append(f"retry after {limits['retry_after_s']:g} s")
+    return "; ".join(parts) or None
 
 
 def reproduce(check: dict[str, Any]) -> str | None:
@@ -262,4 +281,6 @@ def config_rows(report: dict[str, Any], kept: list[dict[str, Any]]) -> list[tupl
     rows: list[tuple[str, Any]] = [
         (k, shown(v)) for k, v in config.items() if v not in (None, "", [])]
     rows += [(f"{c['id']} ({c['outcome']})", c["message"] or "-") for c in kept]
+    rows += [(f"rate limits ({c['id']})", limits) for c in report["checks"]
+             if (limits := ratelimits(c))]
     return rows

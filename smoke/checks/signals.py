@@ -1,0 +1,225 @@
+"""What a check makes of the signals on every answer: the response contract, rate limits,
+retirement (Deprecation, Sunset) and latency objectives.
+
+All of it reads the :class:`Settings` the check runs with (a model's own, where it has
+them), and records on the :class:`Check`: facts in ``details`` (``contract``,
+``ratelimit``, ``retirement``, ``latency``), warnings in ``warnings``, and a failure only
+where a setting asks for one (``contract: strict``, ``sunset_fail_days``, a latency
+objective's ``fail`` bound).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from smoke.categories import Category
+from smoke.config.objectives import LATENCY
+from smoke.config.settings import Settings
+from smoke.http import signals
+from smoke.output.textsafe import count
+from smoke.results import Check, Step
+
+if TYPE_CHECKING:  # the contract module is imported on the first answer, not at start-up
+    from smoke.http.contract import Deviation
+
+SHOWN = 3  # deviations named in the warning or the failure; report.json has them all
+
+_CONTRACT = (
+    "{n} from the Chat Completions response contract: {first}{more} "
+    "(contract: {mode}; report.json lists each with its path and rule)"
+)
+_LOW = (
+    "rate limit: {remaining:g} of {limit:g} {resource} left ({share:.0%}, under ratelimit_warn "
+    "{warn:.0%}){reset}: the traffic sharing this key may soon be throttled"
+)
+_DEPRECATED = (
+    "the endpoint marks {model} deprecated{since} (Deprecation header){sunset}: plan the "
+    "move to its successor{link}"
+)
+_SUNSET = "; it is retired on {date} (Sunset header, {days})"
+_SUNSET_ONLY = (
+    "the endpoint retires {model} on {date} (Sunset header, {days}): plan the move to its "
+    "successor{link}"
+)
+_SUNSET_FAIL = (
+    "{model} is retired on {date} (Sunset header, {days}), closer than sunset_fail_days "
+    "{limit}: move to another model, or lower sunset_fail_days to let this run pass"
+)
+_SLOW = (
+    "{what} {value} ms is over the {bound} bound of its objective ({limit} ms, "
+    "latency.{name}{where})"
+)
+
+
+class ContractLog:
+    """The contract's findings over one check's answer or stream chunks (deduplicated:
+    one entry per path and rule, with the first chunk that showed it and a count)."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.checked = 0
+        self.found: dict[tuple[str, str], dict[str, Any]] = {}
+        self._validate: Any = None
+
+    @property
+    def on(self) -> bool:
+        return self.mode != "off"
+
+    def _module(self) -> Any:
+        if self._validate is None:
+            from smoke.http import contract  # loaded on the first answer
+
+            self._validate = contract
+        return self._validate
+
+    def answer(self, data: Any) -> None:
+        if self.on:
+            self._add(self._module().answer(data), None)
+
+    def chunk(self, number: int, data: Any) -> None:
+        if self.on:
+            self._add(self._module().chunk(data), number)
+
+    def _add(self, deviations: list[Deviation], chunk: int | None) -> None:
+        self.checked += 1
+        for deviation in deviations:
+            key = (deviation.path, deviation.rule)
+            entry = self.found.get(key)
+            if entry is None:
+                entry = self.found[key] = dict[str, Any](deviation.to_dict())
+                if chunk is not None:
+                    entry.update(chunk=chunk, chunks=0)
+            if chunk is not None:
+                entry["chunks"] += 1
+
+    def record(self, check: Check) -> bool:
+        """Record on ``check``; False when ``strict`` failed it."""
+        if not self.on:
+            return True
+        found = list(self.found.values())
+        check.details["contract"] = {"mode": self.mode, "checked": self.checked,
+                                     "deviations": found}
+        if not found:
+            check.steps.append(Step("contract", "pass", f"{self.checked} checked"))
+            return True
+        named = "; ".join(_describe(entry) for entry in found[:SHOWN])
+        more = f"; and {len(found) - SHOWN} more" if len(found) > SHOWN else ""
+        text = _CONTRACT.format(n=count(len(found), "deviation"), first=named, more=more,
+                                mode=self.mode)
+        if self.mode == "strict":
+            check.steps.append(Step("contract", "fail", text))
+            check.fail(Category.PROTOCOL, text)
+            return False
+        check.steps.append(Step("contract", "pass", text))
+        check.warnings.append(f"contract: {text}")
+        return True
+
+
+def _describe(entry: Mapping[str, Any]) -> str:
+    where = f"chunk {entry['chunk']}: " if "chunk" in entry else ""
+    return f"{where}{entry['path'] or '(the answer)'}: {entry['found']} (rule: {entry['rule']})"
+
+
+def observe(check: Check, headers: Mapping[str, str]) -> None:
+    """Keep the rate limits and retirement notices of the latest answer (any status)."""
+    limits = signals.ratelimit(headers)
+    if limits is not None:
+        check.details["ratelimit"] = limits
+    notice = signals.retirement(headers)
+    if notice is not None:
+        check.details["retirement"] = notice
+
+
+def warn(check: Check, settings: Settings) -> None:
+    """Warnings for a rate limit running low and a model being retired (once a check's
+    sending is over, whatever came of it)."""
+    limits: dict[str, Any] = check.details.get("ratelimit") or {}
+    for resource, entry in limits.items():
+        share = signals.share_left(entry) if isinstance(entry, dict) else None
+        if share is None or share >= settings.ratelimit_warn:
+            continue
+        reset = f", reset in {entry['reset']}" if entry.get("reset") else ""
+        check.warnings.append(_LOW.format(
+            remaining=entry["remaining"], limit=entry["limit"], share=share,
+            resource=resource if resource != "any" else "units", warn=settings.ratelimit_warn,
+            reset=reset))
+    notice: dict[str, Any] = check.details.get("retirement") or {}
+    if not notice:
+        return
+    model = repr(check.model or "the model")
+    links = notice.get("links") or {}
+    link = f" (see {links.get('sunset') or links.get('deprecation')})" if links else ""
+    sunset = ""
+    if "sunset" in notice:
+        sunset = _SUNSET.format(date=notice["sunset"][:10], days=_days(notice["sunset_days"]))
+    if "deprecation" in notice:
+        since = notice["deprecation"]
+        since = f" since {since[:10]}" if isinstance(since, str) else ""
+        check.warnings.append(_DEPRECATED.format(model=model, since=since, sunset=sunset,
+                                                 link=link))
+    elif sunset:
+        check.warnings.append(_SUNSET_ONLY.format(
+            model=model, date=notice["sunset"][:10], days=_days(notice["sunset_days"]),
+            link=link))
+
+
+def _days(days: float) -> str:
+    if days < 0:
+        return f"{count(round(-days), 'day')} ago"
+    return f"in {count(round(days), 'day')}" if days >= 1 else "today"
+
+
+def judge(check: Check, settings: Settings, measured: Mapping[str, Any]) -> None:
+    """After a parsed answer: ``sunset_fail_days``, then the latency objectives of the
+    measures this check took (``ttfb_ms``, ``total_ms``, ``first_token_ms``). A failure
+    here is only ever made on a check that has passed so far; on one that has failed
+    already, a missed objective is a warning beside its own failure."""
+    notice: dict[str, Any] = check.details.get("retirement") or {}
+    limit = settings.sunset_fail_days
+    if limit is not None and "sunset_days" in notice and notice["sunset_days"] < limit:
+        message = _SUNSET_FAIL.format(model=repr(check.model or "the model"),
+                                      date=notice["sunset"][:10],
+                                      days=_days(notice["sunset_days"]), limit=limit)
+        check.steps.append(Step("sunset", "fail", message))
+        if check.outcome != "fail":
+            check.fail(Category.MODEL, message)
+    _latency(check, settings, measured)
+
+
+def _latency(check: Check, settings: Settings, measured: Mapping[str, Any]) -> None:
+    objectives = settings.latency
+    if not objectives:
+        return
+    where = f" for {check.model}" if check.model else ""
+    record: dict[str, Any] = {}
+    missed: list[tuple[str, str]] = []
+    for name, bounds in objectives.items():
+        value = measured.get(name)
+        if not isinstance(value, int | float):
+            continue
+        verdict = "met"
+        for bound in ("fail", "warn"):
+            limit = bounds.get(bound)
+            if limit is not None and value > limit:
+                verdict = bound
+                missed.append((bound, _SLOW.format(what=LATENCY[name], value=int(value),
+                                                   bound=bound, limit=limit, name=name,
+                                                   where=where)))
+                break
+        record[name] = {"value_ms": int(value), **bounds, "verdict": verdict}
+    check.details["latency"] = record
+    failed = [text for bound, text in missed if bound == "fail"]
+    check.warnings += [text for bound, text in missed if bound == "warn"]
+    if not failed:
+        if record:
+            check.steps.append(Step("latency", "pass", ", ".join(
+                f"{name} {entry['value_ms']} ms" for name, entry in record.items())))
+        return
+    message = "; ".join(failed)
+    check.steps.append(Step("latency", "fail", message))
+    if check.outcome == "fail":
+        check.warnings.append(message)
+        return
+    check.fail(Category.TIMEOUT, message)
+    check.objective = "latency"

@@ -1,0 +1,27 @@
+"""docs/stub.md names every scenario and model the stub has, and the README points at it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from smoke.stub.scenarios import SCENARIOS
+from smoke.stub.server import MODELS
+from smoke.stub.streams import STREAMS
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = (ROOT / "docs" / "stub.md").read_text("utf-8")
+
+
+def test_every_scenario_is_documented() -> None:
+    rows = [line for line in DOC.splitlines() if line.startswith("| `")]
+    named = {name for row in rows for name in re.findall(r"`([a-z0-9-]+)`", row.split("|")[1])}
+    assert sorted({*SCENARIOS, *STREAMS} - named) == []
+    assert sorted(named - {*SCENARIOS, *STREAMS}) == []
+
+
+def test_the_model_list_is_documented() -> None:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    for model in MODELS:
+        assert f"`{model}`" in DOC and f"`{model}`" in readme
+    assert "docs/stub.md" in readme
