@@ -80,8 +80,11 @@ def run(
     cwd: Path | None = None,
     console: Console | None = None,
     progress: Progress | None = None,
+    print_verdict: bool = True,
 ) -> tuple[GateResult, config.Settings | None]:
     """Run the whole gate. Never raises for a problem of the endpoint or the config.
+    ``print_verdict``: print the verdict line; a caller that writes reports afterwards prints
+    it itself, once, when a report that could not be written has had its say.
 
     The checks run in a worker thread; this thread waits for them, and stops waiting when
     :mod:`smoke.cancel` says a signal asked the run to stop: the result then holds every
@@ -126,7 +129,8 @@ def run(
     if state.settings is not None:  # a config error is reported as one line by the caller
         for check in checks:
             console.check(check)
-        console.verdict(result)
+        if print_verdict:
+            console.verdict(result)
     return result, state.settings
 
 

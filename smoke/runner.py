@@ -82,7 +82,8 @@ def _execute(
     if platform is None:
         platform = ci.make(choose_platform(flags, env, cwd))
     provisional = Provisional(flags, platform.default_reports)
-    result, settings = gate.run(flags, env, cwd, platform, provisional)
+    result, settings = gate.run(flags, env, cwd, platform, provisional,
+                                print_verdict=False)
     provisional.close()
     template = settings.summary_template if settings else None
     # Where the CI collects reports by itself (Bitbucket's test-results/), unless given.
@@ -92,8 +93,8 @@ def _execute(
     result, problems = reports.write_all(result, targets, template)
     for problem in problems:
         platform.line(f"chat-smoke: error: {problem}")
-    if problems and settings is not None:
-        platform.verdict(result)  # the verdict printed before did not know of them
+    if settings is not None:
+        platform.verdict(result)  # once, after the reports: it knows of their problems
     # Outputs, annotations and the summary go out even when a report file could not be
     # written: a later step still learns the verdict.
     platform.publish(result, env, template, targets)

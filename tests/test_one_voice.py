@@ -140,3 +140,20 @@ def test_the_summary_counts_what_junit_counts(stub: StubServer) -> None:
     summary = markdown.render(result)
     tally = re.search(r"\*\*(\d+) checks passed", summary)
     assert tally is not None and int(tally.group(1)) == tests == len(result.checks)
+
+
+def test_a_single_verdict_line(tmp_path: Path, stub: StubServer) -> None:
+    """A report that cannot be written changes the verdict: it is printed once, after
+    the reports, not PASS and then FAIL."""
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    run = run_cli(tmp_path, "--base-url", stub.url(), "--model", "stub-model",
+                  "--report-junit", str(folder))  # a folder: cannot be written as a file
+    assert run.code == 2
+    verdicts = [line for line in (run.stdout + run.stderr).splitlines()
+                if re.match(r"chat-smoke: (PASS|FAIL|CANCELLED)", line)]
+    assert len(verdicts) == 1, verdicts
+    assert verdicts[0].startswith("chat-smoke: FAIL [config] exit 2")
+    ok = run_cli(tmp_path, "--base-url", stub.url(), "--model", "stub-model")
+    assert [line for line in ok.stdout.splitlines()
+            if line.startswith("chat-smoke: PASS")] != []
