@@ -56,7 +56,7 @@ KEY_VARIABLE = "CHAT_SMOKE_ACTION_API_KEY"
 DEFAULT_REPORT_DIR = "chat-smoke-reports"
 REPORT_FILES = {"report_json": "report.json", "report_junit": "junit.xml",
                 "summary": "summary.md"}
-CLI_COMMANDS = ("run", "stub", "demo", "merge")
+CLI_COMMANDS = ("run", "stub", "demo", "merge", "serve")
 
 _NO_KEY = (
     "the api-key input is empty. Pass the key from a secret: `api-key: "

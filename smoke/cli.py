@@ -138,6 +138,10 @@ def main() -> None:
 @click.option("--summary-template", metavar="PATH", help="Your own Jinja2 summary template.")
 @click.option("--report-prometheus", metavar="PATH", help="Write Prometheus metrics (text "
               "format 0.0.4, for node_exporter's textfile collector) here.")
+@click.option("--pushgateway", metavar="URL", help="Push the metrics to this Prometheus "
+              "Pushgateway (batch mode, docs/monitoring.md); a failed push is a warning.")
+@click.option("--target", metavar="NAME", help="The monitored target's name: the metrics' "
+              "target label and the Pushgateway group (default: default).")
 @click.option("--baseline", metavar="PATH", help="A previous report.json: report what changed "
               "since (drift).")
 @click.option("--fail-on-drift/--no-fail-on-drift", default=None,
@@ -246,6 +250,30 @@ def stub(host: str, port: int, scenario: str, key: str | None, list_: bool,
         server.serve_forever()
     except KeyboardInterrupt:
         pass
+
+
+@main.command()
+@click.option("--config", "config_path", default="chat-smoke.yml", show_default=True,
+              metavar="FILE", help="The YAML config with targets: (and modules:, serve:).")
+@click.option("--host", default=None, metavar="ADDRESS",
+              help="Address to listen on (default 127.0.0.1). Anything else exposes the "
+              "exporter: front it with a network policy or a reverse proxy.")
+@click.option("--port", default=None, type=click.IntRange(0, 65535), metavar="PORT",
+              help="Port to listen on (default 8766; 0 picks a free one).")
+def serve(config_path: str, host: str | None, port: int | None) -> None:
+    """Serve Prometheus probes: GET /probe?target=NAME[&module=NAME] runs the gate for a
+    target of the config file and answers with its metrics (cached for min_interval,
+    one probe per target at a time, a daily budget). Also /metrics, /-/healthy,
+    /-/ready, POST /-/reload (or SIGHUP). SIGTERM/SIGINT stop it. docs/monitoring.md."""
+    from pathlib import Path
+
+    from smoke.serve import DEFAULT_HOST, DEFAULT_PORT
+
+    _import_gate()
+    from smoke.serve.server import serve as run_server
+
+    sys.exit(run_server(config_path, host or DEFAULT_HOST,
+                        DEFAULT_PORT if port is None else port, dict(os.environ), Path.cwd()))
 
 
 @main.command()

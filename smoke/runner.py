@@ -98,6 +98,14 @@ def _execute(
     # Outputs, annotations and the summary go out even when a report file could not be
     # written: a later step still learns the verdict.
     platform.publish(result, env, template, targets)
+    # A config error is pushed too (category config): the monitor must see it.
+    gateway = settings.pushgateway if settings is not None else flags.get("pushgateway")
+    if gateway:
+        from smoke.serve import push  # only the runs that push pay for it
+
+        warning = push.push(result, str(gateway))
+        if warning is not None:
+            platform.warning(warning)
     if result.checks[0].outcome == "fail":
         platform.report_error(f"chat-smoke: config error: {result.checks[0].message}")
     return result.exit_code

@@ -469,3 +469,30 @@ def test_a_missing_required_field_or_header_fails_protocol(tmp_path: Path,
                        require_fields="id,usage.total_tokens,system_fingerprint",
                        require_headers="X-Request-Id")
     assert present.code == 0, present.console
+
+
+def test_the_per_model_example_loads_with_each_models_settings() -> None:
+    from smoke import config
+
+    settings = config.load({}, {"COMETAPI_API_KEY": KEY}, EXAMPLES / "per-model")
+    assert settings.models == ("gpt-4o-mini", "o4-mini", "gpt-5-mini")
+    chat, reasoning = settings.for_model("gpt-4o-mini"), settings.for_model("o4-mini")
+    assert chat is settings and chat.max_tokens == 16 and chat.temperature == 0.0
+    assert reasoning.max_tokens is None and reasoning.temperature is None
+    assert reasoning.max_completion_tokens == 2000 and reasoning.timeout == 90.0
+    assert reasoning.reasoning_effort == "low" and not reasoning.stream
+    assert settings.for_model("gpt-5-mini").stream and settings.any_model("stream")
+
+
+def test_the_library_takes_model_entries_as_the_file_does(own_stub: StubServer) -> None:
+    import smoke
+
+    entries = ["stub-model", {**REASONING, "max_completion_tokens": 300}]
+    result = smoke.run(base_url=own_stub.base_url, model=entries,
+                       env={"COMETAPI_API_KEY": KEY})
+    assert result.verdict == "pass", [c.message for c in result.checks]
+    assert result.config["per_model"]["scenario/reasoning"]["max_completion_tokens"] == 300
+    wrong = smoke.run(base_url=own_stub.base_url, env={"COMETAPI_API_KEY": KEY},
+                      model=[{"id": "stub-model", "temprature": 1}])
+    assert wrong.exit_code == 2
+    assert "model 'stub-model': unknown key 'temprature'" in wrong.checks[0].message

@@ -129,7 +129,8 @@ def assert_cancelled(gate: Gate, code: int, sig: signal.Signals) -> dict[str, An
     for name in ("junit.xml", "summary.md", "gate.env"):
         assert "internal" not in (gate.folder / name).read_text("utf-8"), name
     metrics = (gate.folder / "m.prom").read_text("utf-8")
-    assert f"chat_smoke_gate_exit_code{{environment=\"\"}} {code}\n" in metrics
+    assert (f"chat_smoke_gate_exit_code{{target=\"default\",environment=\"\"}} {code}\n"
+            in metrics)
     assert "129 cancelled by SIGINT, SIGTERM and SIGHUP" in metrics  # its HELP says so
     assert junit.find(".//property[@name='verdict']").get("value") == "cancelled"  # type: ignore[union-attr]
     assert "cancelled" in (gate.folder / "summary.md").read_text("utf-8")

@@ -98,7 +98,8 @@ def test_label_values_are_escaped() -> None:
                         'env "a"\\b', None, {}, [check])
     found = _families(prometheus.render(result))
     labels, value = found["chat_smoke_check_success"][0]
-    assert labels == {"environment": 'env "a"\\b', "model": nasty, "check": f"positive:{nasty}"}
+    assert labels == {"target": "default", "environment": 'env "a"\\b', "model": nasty,
+                      "check": f"positive:{nasty}"}
     assert value == 0
     assert _value(found, "chat_smoke_check_duration_seconds", model=nasty) == 1.5
 
@@ -177,12 +178,13 @@ def test_no_label_value_comes_from_a_run(tmp_path: Path, stub: StubServer) -> No
     from_run = {v for v in from_run if v}
     assert from_run
     leaked = {v for v in values for r in from_run if r in v or (len(v) > 3 and v in r
-                                                                   and v not in _CONFIGURED)}
+                                                                   and v not in _CONFIGURED
+                                                                   and v not in _FIXED)}
     assert not leaked, leaked
     for value in values:
         assert not re.search(r"\d{4}-\d\d-\d\dT|\breq_|[0-9a-f]{8}-[0-9a-f]{4}-", value), value
     # What every label is made of: the configuration and the check ids built from it.
-    assert values <= _CONFIGURED | {f"{k}:{m}" for k in ("positive", "stream")
+    assert values <= _CONFIGURED | _FIXED | {f"{k}:{m}" for k in ("positive", "stream")
                                     for m in _MODELS} | {
         "negative:invalid-model", "negative:missing-field", "negative:invalid-key",
         "preflight:config"}
@@ -190,3 +192,53 @@ def test_no_label_value_comes_from_a_run(tmp_path: Path, stub: StubServer) -> No
 
 _MODELS = ("stub-model", "scenario/server-error", "scenario/wrong-answer")
 _CONFIGURED = {"", "prod-eu", "(invalid)", *_MODELS}  # "": no model
+# Issue 24's fixed sets: the categories, their groups, their default owners, the target.
+_FIXED = {"default", *(c.value for c in Category), *(c.group for c in Category),
+          *(c.owner for c in Category)}
+
+
+def test_probe_metrics_and_one_failure_category_sample_per_category(
+        tmp_path: Path, stub: StubServer) -> None:
+    """Issue 24: the probe_* metrics, target/category/group/owner labels, every category of
+    the fixed set once, 1 only for the one that failed."""
+    path = tmp_path / "m.prom"
+    run = run_cli(tmp_path, "--base-url", stub.url("bad-key"), "--model", "stub-model",
+                  "--environment", "prod", "--report-prometheus", str(path))
+    assert run.code == 3
+    found = _families(path.read_text("utf-8"))
+    assert _value(found, "probe_success", target="default", environment="prod") == 0
+    assert _value(found, "probe_http_status_code") == 401
+    assert _value(found, "probe_duration_seconds") > 0
+    categories = {labels["category"]: (labels, value)
+                  for labels, value in found["chat_smoke_failure_category"]}
+    assert set(categories) == {c.value for c in Category}
+    labels, value = categories["auth"]
+    assert value == 1 and labels["group"] == "credentials"
+    assert labels["owner"] == Category.AUTH.owner and labels["target"] == "default"
+    assert sum(v for _, v in categories.values()) == 1
+    assert "chat_smoke_last_success_timestamp_seconds" not in found  # it failed
+
+
+def test_a_pass_carries_its_last_success_and_tokens(tmp_path: Path, stub: StubServer) -> None:
+    path = tmp_path / "m.prom"
+    run = run_cli(tmp_path, "--base-url", stub.url(), "--model", "stub-model",
+                  "--report-prometheus", str(path))
+    assert run.code == 0, run.stderr
+    found = _families(path.read_text("utf-8"))
+    assert _value(found, "probe_success") == 1
+    assert _value(found, "chat_smoke_last_success_timestamp_seconds") == _value(
+        found, "chat_smoke_last_run_timestamp_seconds")
+    assert _value(found, "chat_smoke_tokens_used") > 0
+    assert all(v == 0 for _, v in found["chat_smoke_failure_category"])
+
+
+def test_the_owner_label_comes_from_the_owners_map(tmp_path: Path, stub: StubServer) -> None:
+    (tmp_path / "chat-smoke.yml").write_text(
+        "owners:\n  - match: credentials\n    team: platform-secrets\n")
+    path = tmp_path / "m.prom"
+    run = run_cli(tmp_path, "--base-url", stub.url("bad-key"), "--model", "stub-model",
+                  "--report-prometheus", str(path))
+    assert run.code == 3, run.stderr
+    found = _families(path.read_text("utf-8"))
+    assert _value(found, "chat_smoke_failure_category", category="auth",
+                  owner="platform-secrets") == 1

@@ -199,7 +199,7 @@ def test_retry_after_is_recorded_on_a_rate_limited_answer(tmp_path: Path,
     check = run.check("positive:stub-model")
     assert check["details"]["ratelimit"] == {"retry_after_s": 1.0}
     assert "rate limits (positive:stub-model) | retry after 1 s" in plain(run.files["summary.md"])
-    assert 'chat_smoke_retry_after_seconds{environment="",model="stub-model",' \
+    assert 'chat_smoke_retry_after_seconds{target="default",environment="",model="stub-model",' \
            'check="positive:stub-model"} 1' in run.files["gate.prom"]
 
 

@@ -6,6 +6,7 @@ Everything is merged here into one frozen :class:`Settings`. Problems raise
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import importlib.util
 import math
@@ -21,6 +22,7 @@ from smoke.config import models as model_entries
 from smoke.config import nearmiss, objectives, url, yamlfile
 from smoke.config import owners as owners_map
 from smoke.config.expect import Expectation
+from smoke.config.settings import SERVE_ONLY
 from smoke.config.settings import Settings as Settings  # re-exported: config.Settings
 from smoke.config.validate import errors, schema, suggest
 from smoke.errors import ConfigError
@@ -144,9 +146,32 @@ def read_file(path: Path, given: str | None = None) -> dict[str, Any]:
     return loaded
 
 
+_SETTINGS_CACHE: dict[tuple[str, int, int, int], dict[str, Any]] = {}
+
+
+def _file_settings(path: Path, given: str | None = None) -> dict[str, Any]:
+    """The file's run settings (without serve's ``targets:``/``modules:``/``serve:``),
+    parsed once per version of the file: ``chat-smoke serve`` loads the same file for
+    every probe of every target, and a file with 200 targets is not small."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return read_file(path, given)  # says what is wrong with it
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    found = _SETTINGS_CACHE.get(key)
+    if found is None:
+        found = {k: v for k, v in read_file(path, given).items() if k not in SERVE_ONLY}
+        if len(_SETTINGS_CACHE) > 16:
+            _SETTINGS_CACHE.clear()
+        _SETTINGS_CACHE[key] = found
+    return copy.deepcopy(found)
+
+
 def _env_layer(env: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
     layer: dict[str, tuple[Any, str]] = {}
     for name in _properties():
+        if name in SERVE_ONLY:  # read from the file by chat-smoke serve only
+            continue
         for var in _ENV_NAMES.get(name, (f"SMOKE_{name.upper()}",)):
             text = env.get(var, "")
             if text.strip():
@@ -199,7 +224,8 @@ def _merge(
     headers, header names given on the command line)."""
     api_key.preregister(flags, env)  # before any message could show it
     props = _properties()
-    unknown = [name for name in flags if name not in props and name != "config"]
+    unknown = [name for name in flags
+               if (name not in props or name in SERVE_ONLY) and name != "config"]
     if unknown:
         raise ConfigError(f"unknown setting {unknown[0]!r}{suggest(unknown[0], list(props))}")
 
@@ -227,7 +253,7 @@ def _merge(
     extra: dict[str, tuple[str, str]] = {}
     argv_headers: set[str] = set()
     if config_path is not None:
-        for name, value in read_file(config_path, given).items():
+        for name, value in _file_settings(config_path, given).items():
             merged[name], where[name] = value, f"config file {given}: {name}"
         _add_headers(extra, merged.pop("headers", None), f"config file {given}: headers")
     for name, (value, var) in _env_layer(env).items():

@@ -32,6 +32,9 @@ DERIVED: dict[str, tuple[str, ...]] = {
     "per_model_cache": (),  # for_model's results
     "workdir": (),  # the working directory: relative files, the parser's imports
 }
+# Schema keys that only ``chat-smoke serve`` reads (smoke/serve/config.py): a run ignores
+# them, so one chat-smoke.yml serves both.
+SERVE_ONLY: tuple[str, ...] = ("targets", "modules", "serve")
 DEFAULT_DOTENV_PREFIX = "CHAT_SMOKE_"
 
 
@@ -98,6 +101,8 @@ class Settings:
     drift_latency_factor: float = 3.0
     drift_latency_floor_ms: int = 250
     drift_usage_factor: float = 2.0
+    target: str = ""
+    pushgateway: str | None = None
     owners: tuple[Rule, ...] = ()
     previous_report: str | None = None
     incident_issue: bool = False
@@ -216,6 +221,8 @@ class Settings:
             # Shown only when changed; the dotenv and Azure outputs read it from here.
             "dotenv_prefix": (self.dotenv_prefix
                               if self.dotenv_prefix != DEFAULT_DOTENV_PREFIX else None),
+            # The monitor's target name (the metrics' target label), when one is set.
+            "target": self.target or None,
         }
 
     def per_model(self) -> dict[str, dict[str, Any]]:
