@@ -17,6 +17,7 @@ of the medians, within the run's own spread). ``rows()`` gives bench/run.py the 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import subprocess
 import sys
@@ -104,7 +105,30 @@ def startup(runs: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
         return interleaved(commands, bench_env(), runs)
 
 
+def instruction_counts(tries: int = 2) -> dict[str, int] | None:
+    """The plain gate's instructions under callgrind, contract on and off (the least of
+    ``tries`` each): unlike time, the machine's load does not change them."""
+    from run import instructions
+
+    found: dict[str, int] = {}
+    with StubServer(key=bench_env()["COMETAPI_API_KEY"]) as stub, \
+            tempfile.TemporaryDirectory() as tmp:
+        base = [sys.executable, "-m", "smoke", "run", "--base-url", stub.base_url, "--model",
+                "stub-model", "--report-json", f"{tmp}/r.json", "--report-junit",
+                f"{tmp}/j.xml", "--summary", f"{tmp}/s.md"]
+        for name, argv in (("on", base), ("off", [*base, "--contract", "off"])):
+            counts = [instructions(argv, bench_env()) for _ in range(tries)]
+            if any(count is None for count in counts):
+                return None
+            found[name] = min(c for c in counts if c is not None)
+    return found
+
+
 def rows(runs: int = 15) -> list[Row]:
+    # As an install ships it: byte-compiled (pip does it at install). With
+    # PYTHONDONTWRITEBYTECODE set, a checkout would otherwise compile every changed module
+    # on every run, and only the "on" runs import the contract's.
+    compileall.compile_dir(str(ROOT / "smoke"), quiet=1)
     found: list[Row] = []
     cases = [("the stub's answer", contract.answer, wire.completion("m", "pong"), 2000, True),
              ("a long answer, 8 tool calls", contract.answer, long_answer(), 500, True),
@@ -135,6 +159,12 @@ def rows(runs: int = 15) -> list[Row]:
     found.append(Row("plain gate, contract on / off (medians, same run)",
                      f"wall {ratio:.3f}x, CPU {cpu_ratio:.3f}x",
                      f"≤ 1 + the run's noise ({1 + noise:.3f}x)", ratio <= 1 + noise))
+    counts = instruction_counts()
+    if counts is not None:
+        share = counts["on"] / counts["off"]
+        found.append(Row("plain gate's instructions, contract on / off (callgrind)",
+                         f"{counts['on'] / 1e6:.1f}M / {counts['off'] / 1e6:.1f}M = "
+                         f"{share:.4f}x", "≤ 1.01x", share <= 1.01))
     return found
 
 

@@ -373,3 +373,26 @@ def test_a_models_own_latency_is_checked_like_the_global_one(tmp_path: Path) -> 
     assert run.code == 2
     assert "model 'gpt-4o-mini': latency: latency.total_ms: warn 9000 ms is over fail " \
            "2000 ms" in run.stdout + run.stderr
+
+
+def test_json_that_is_no_answer_keeps_its_parse_failure_and_lists_what_it_lacks(
+        stub: StubServer) -> None:
+    run = run_gate(base_url=stub.url("wrong-shape"), model="stub-model", contract="strict")
+    check = run.check("positive:stub-model")
+    assert check["category"] == "protocol" and check["message"] == (
+        "HTTP 200, but the answer has no choices")
+    found = {(d["path"], d["rule"]) for d in check["details"]["contract"]["deviations"]}
+    assert found == {("id", "required"), ("object", "required"), ("created", "required"),
+                     ("model", "required"), ("choices", "required")}
+
+
+def test_a_deprecation_still_to_come_says_from(stub: StubServer) -> None:
+    from smoke.checks import signals
+    from smoke.config import load
+    from smoke.results import Check
+
+    check = Check("positive:m", "positive", "x", "m")
+    signals.observe(check, {"deprecation": "@4102444800"})  # 2100-01-01
+    signals.warn(check, load({"model": "m"}, {"COMETAPI_API_KEY": KEY}))
+    assert check.warnings == ["the endpoint marks 'm' deprecated from 2100-01-01 (Deprecation "
+                              "header): plan the move to its successor"]

@@ -38,14 +38,15 @@ def positive(
     if not record_send(check, exchange) or exchange is None:
         return
     check.details["wire"] = {"ttfb_ms": exchange.ttfb_ms, "total_ms": exchange.duration_ms}
+    contract = signals.ContractLog(settings.contract)
     try:
         data = parse.load_json(exchange.body, exchange.truncated)
-        contract = signals.ContractLog(settings.contract)
         contract.answer(data)
         answer = parse.completion(data)
     except parse.ParseFailure as exc:
         check.steps.append(Step("parse", "fail", str(exc)))
         check.fail(Category.PROTOCOL, f"HTTP {exchange.status}, but {exc}")
+        contract.record(check, decide=False)  # JSON that is no answer: what it lacks
         return
     check.steps.append(Step("parse", "pass"))
     if not contract.record(check):

@@ -11,6 +11,7 @@ objective's ``fail`` bound).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from smoke.categories import Category
@@ -93,9 +94,14 @@ class ContractLog:
             if chunk is not None:
                 entry["chunks"] += 1
 
-    def record(self, check: Check) -> bool:
-        """Record on ``check``; False when ``strict`` failed it."""
-        if not self.on:
+    def record(self, check: Check, decide: bool = True) -> bool:
+        """Record on ``check``; False when ``strict`` failed it. ``decide=False``: only the
+        facts, for a check that has failed already (an answer that could not be parsed)."""
+        if not self.on or not self.checked:
+            return True
+        if not decide:
+            check.details["contract"] = {"mode": self.mode, "checked": self.checked,
+                                         "deviations": list(self.found.values())}
             return True
         found = list(self.found.values())
         check.details["contract"] = {"mode": self.mode, "checked": self.checked,
@@ -155,13 +161,21 @@ def warn(check: Check, settings: Settings) -> None:
         sunset = _SUNSET.format(date=notice["sunset"][:10], days=_days(notice["sunset_days"]))
     if "deprecation" in notice:
         since = notice["deprecation"]
-        since = f" since {since[:10]}" if isinstance(since, str) else ""
+        if isinstance(since, str):  # RFC 9745 allows a date still to come
+            future = since > _now_iso()
+            since = f" {'from' if future else 'since'} {since[:10]}"
+        else:
+            since = ""
         check.warnings.append(_DEPRECATED.format(model=model, since=since, sunset=sunset,
                                                  link=link))
     elif sunset:
         check.warnings.append(_SUNSET_ONLY.format(
             model=model, date=notice["sunset"][:10], days=_days(notice["sunset_days"]),
             link=link))
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _days(days: float) -> str:

@@ -174,7 +174,9 @@ def _leaf(node: dict[str, Any]) -> str | None:
 
 class _Compiler:
     """Each schema node becomes one function (its keywords read once, here): checking an
-    answer is then a plain recursion over the answer, a few microseconds per object."""
+    answer is then a plain recursion over the answer, a few microseconds per object. A
+    node's children are compiled when an answer first reaches them, so a run pays only for
+    the parts of the contract its answers use (most never carry logprobs or audio)."""
 
     def __init__(self, defs: dict[str, Any]) -> None:
         self.defs = defs
@@ -187,23 +189,29 @@ class _Compiler:
             if name not in self.refs:
                 self.refs[name] = self.node(self.defs[name])
             return self.refs[name]
+        compile_ = self.node
         types = node.get("type")
         names = None if types is None else (types,) if isinstance(types, str) else tuple(types)
         has_const, const = "const" in node, node.get("const")
         enum = node.get("enum")
-        any_of = [self.node(b) for b in node["anyOf"]] if "anyOf" in node else None
-        cond = self.node(node["if"]) if "if" in node else None
-        then = self.node(node["then"]) if "then" in node else None
-        other = self.node(node["else"]) if "else" in node else None
+        any_of: list[dict[str, Any]] | None = node.get("anyOf")
+        cond: dict[str, Any] | None = node.get("if")
         required = tuple(node.get("required", ()))
-        props = {k: self.node(v) for k, v in node.get("properties", {}).items()}
-        leaves = {k: kind for k, v in node.get("properties", {}).items()
-                  if (kind := _leaf(v)) is not None}
+        raw_props: dict[str, Any] = node.get("properties", {})
+        leaves = {k: kind for k, v in raw_props.items() if (kind := _leaf(v)) is not None}
         extra_node = node.get("additionalProperties")
-        extra = self.node(extra_node) if isinstance(extra_node, dict) else None
-        walks = bool(props) or extra is not None
-        items = self.node(node["items"]) if "items" in node else None
-        item_leaf = _leaf(node["items"]) if "items" in node else None
+        extra_raw = extra_node if isinstance(extra_node, dict) else None
+        walks = bool(raw_props) or extra_raw is not None
+        items_raw: dict[str, Any] | None = node.get("items")
+        item_leaf = _leaf(items_raw) if items_raw is not None else None
+        # Children compiled so far: a property by its name, the others by a 1-tuple key.
+        done: dict[Any, Checker] = {}
+
+        def child(key: Any, raw: dict[str, Any]) -> Checker:
+            found = done.get(key)
+            if found is None:
+                found = done[key] = compile_(raw)
+            return found
 
         def check(value: Any, at: Path, found: list[Deviation]) -> None:
             kind = _KINDS.get(type(value)) or "unknown"
@@ -218,11 +226,12 @@ class _Compiler:
                 allowed = ", ".join("null" if v is None else str(v) for v in enum)
                 _add(found, Deviation(at, "enum", f"{_shown(value)} is not one of {allowed}"))
             if any_of is not None:
-                _any(any_of, value, at, found)
+                _any([child(("anyOf", i), b) for i, b in enumerate(any_of)], value, at, found)
             if cond is not None:
-                branch = then if not _trial(cond, value, at) else other
+                holds = not _trial(child(("if",), cond), value, at)
+                branch = node.get("then" if holds else "else")
                 if branch is not None:
-                    branch(value, at, found)
+                    child(("then",) if holds else ("else",), branch)(value, at, found)
             if kind == "object":
                 for name in required:
                     if name not in value:
@@ -232,13 +241,21 @@ class _Compiler:
                         leaf = leaves.get(name)
                         if leaf is not None and _KINDS.get(type(item)) == leaf:
                             continue
-                        sub = props.get(name, extra)
-                        if sub is not None:
-                            sub(item, (*at, name), found)
-            elif kind == "array" and items is not None:
+                        sub = done.get(name)
+                        if sub is None:
+                            raw = raw_props.get(name)
+                            if raw is not None:
+                                sub = child(name, raw)
+                            elif extra_raw is not None:
+                                sub = child(("extra",), extra_raw)
+                            else:
+                                continue
+                        sub(item, (*at, name), found)
+            elif kind == "array" and items_raw is not None:
+                each = done.get(("items",)) or child(("items",), items_raw)
                 for i, item in enumerate(value):
                     if item_leaf is None or _KINDS.get(type(item)) != item_leaf:
-                        items(item, (*at, i), found)
+                        each(item, (*at, i), found)
 
         return check
 
