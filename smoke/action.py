@@ -49,6 +49,10 @@ INPUTS: dict[str, str | None] = {
     "comment-on-pr": None,  # the three comment inputs: read by smoke.ci.github_comment
     "github-token": None,
     "comment-key": None,
+    "incident-issue": "incident_issue",
+    "incident-after": "incident_after",
+    "incident-reopen-days": "incident_reopen_days",
+    "previous-report": "previous_report",
 }
 # A variable of our own for the key, so that a COMETAPI_API_KEY in the job's environment
 # cannot stand in for the api-key input the user gave (or forgot).
@@ -148,8 +152,10 @@ def _run(env: dict[str, str], inputs: Mapping[str, str], cwd: Path | None) -> in
     from smoke.runner import choose_platform
 
     register_all(inputs.get("api-key", ""))  # and each piece of two keys pasted together
-    if parse_bool(inputs.get("comment-on-pr", "")):  # the comment's token: masked too
+    if parse_bool(inputs.get("comment-on-pr", "")) or parse_bool(
+            inputs.get("incident-issue", "")):  # the comment's and incidents' token
         redact.register(inputs.get("github-token"))
+
     env[KEY_VARIABLE] = inputs.get("api-key", "")
     flags = flags_for(inputs)
     problem = _problem(inputs)

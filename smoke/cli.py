@@ -152,6 +152,14 @@ def main() -> None:
               "milliseconds (default 250).")
 @click.option("--drift-usage-factor", metavar="X", help="Usage drift: X times the baseline's "
               "tokens (default 2).")
+@click.option("--previous-report", metavar="PATH", help="The last run's report.json, whatever "
+              "its verdict: incident_after and notify compare with it.")
+@click.option("--incident-issue/--no-incident-issue", default=None,
+              help="Open, update, reopen and close incident issues (GitHub, GitLab).")
+@click.option("--incident-after", metavar="N", help="Open an incident only after N "
+              "consecutive failed runs of its key (default 1).")
+@click.option("--incident-reopen-days", metavar="DAYS", help="Reopen an incident closed "
+              "within DAYS instead of opening one (default 7).")
 def run(**options: Any) -> None:
     """Run the release gate once and exit with its code (0 pass, 2 config, 3 credentials,
     4 endpoint or contract, 5 transient, 6 assertion, 1 internal error; 130, 143, 129
@@ -192,19 +200,32 @@ def _import_gate() -> None:
 @click.option("--report-json", metavar="PATH", help="Write the merged JSON report here.")
 @click.option("--report-junit", metavar="PATH", help="Write a merged JUnit XML report here.")
 @click.option("--summary", metavar="PATH", help="Write the merged Markdown summary here.")
+@click.option("--previous-report", metavar="PATH", help="The last merge's report.json: "
+              "consecutive failures per incident key.")
+@click.option("--incident-issue", is_flag=True, help="Incident issues over the merged verdict "
+              "(in a matrix, only here).")
+@click.option("--incident-after", metavar="N", type=click.IntRange(1, 1000), default=1,
+              help="Open an incident only after N consecutive failed runs (default 1).")
+@click.option("--incident-reopen-days", metavar="DAYS", type=click.IntRange(0, 3650), default=7,
+              help="Reopen an incident closed within DAYS (default 7).")
+@click.option("--gitlab-token-env", metavar="NAME", default="GITLAB_TOKEN",
+              help="The variable with the GitLab token for incidents (default GITLAB_TOKEN).")
 def merge(reports: tuple[str, ...], report_json: str | None, report_junit: str | None,
-          summary: str | None) -> None:
+          summary: str | None, previous_report: str | None, incident_issue: bool,
+          incident_after: int, incident_reopen_days: int, gitlab_token_env: str) -> None:
     """Merge the report.json files of matrix jobs into one verdict, report, JUnit and
     summary (a row per job, the deciding failure first). Exit code by the gate's
     precedence over the jobs' codes: 2, 3, 4, 6, then a cancelled job's, then 5, then 0;
     a missing or malformed report is a config failure (exit 2)."""
     from smoke.errors import ReportError
-    from smoke.merge import execute
+    from smoke.merge import Lifecycle, execute
 
     targets = {k: v for k, v in (("report_json", report_json), ("report_junit", report_junit),
                                  ("summary", summary)) if v}
+    lifecycle = Lifecycle(incident_issue, previous_report, incident_after,
+                          incident_reopen_days, gitlab_token_env)
     try:
-        sys.exit(execute(list(reports), targets, dict(os.environ)))
+        sys.exit(execute(list(reports), targets, dict(os.environ), lifecycle))
     except ReportError as exc:
         raise click.ClickException(str(exc)) from None
 

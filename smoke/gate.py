@@ -31,6 +31,7 @@ from smoke.http.payload import prompt_version
 from smoke.http.transport import new_session, proxy_for, public_proxy
 from smoke.output.console import Console
 from smoke.owners import resolve
+from smoke.reports import streak
 from smoke.results import Check, GateResult, Verdict
 from smoke.verdict import decide
 
@@ -62,6 +63,7 @@ class _State:
     config_check: Check | None = None
     settings: config.Settings | None = None
     plan: Plan | None = None
+    previous: dict[str, Any] | None = None  # previous_report, read before anything is written
     pool: Pool | None = None
     proxy: str | None = None
     warnings: list[str] = field(default_factory=list)
@@ -170,6 +172,13 @@ def _checks(state: _State, cwd: Path | None, console: Console, progress: Progres
     for note in settings.notes:
         state.warnings.append(note)
         console.warning(note)
+    previous = streak.Previous(settings.previous_report, cwd)
+    state.previous = previous.data
+    if previous.note:
+        console.note(previous.note)
+    if previous.warning:
+        state.warnings.append(previous.warning)
+        console.warning(previous.warning)
     state.proxy = public_proxy(proxy_for(settings.endpoint))
     if state.proxy:
         console.note(f"using proxy {state.proxy} (from the environment)")
@@ -247,7 +256,7 @@ def _result(state: _State, checks: list[Check], verdict: Verdict | None) -> Gate
     warnings = list(state.warnings)
     for check in checks:
         warnings += check.warnings
-    return GateResult(
+    result = GateResult(
         verdict=verdict,
         exit_code=exit_code,
         category=category,
@@ -262,7 +271,13 @@ def _result(state: _State, checks: list[Check], verdict: Verdict | None) -> Gate
         warnings=warnings,
         usage_total=_usage_total(checks),
         prompt_version=prompt_version(settings) if settings else None,
+        previous=state.previous,
     )
+    result.consecutive_failures = streak.count(result, state.previous)
+    if settings is not None:
+        result.category_owners = {c.value: resolve(settings.owners, c, None).team
+                                  for c in Category}
+    return result
 
 
 def _usage_total(checks: list[Check]) -> int | None:

@@ -20,6 +20,7 @@ from smoke._version import __version__
 from smoke.categories import EXIT_PRECEDENCE, Category
 from smoke.output import redact
 from smoke.output.commands import defuse
+from smoke.owners import Owner
 from smoke.reports.json_report import SCHEMA_VERSION
 from smoke.results import Attempt, Check, GateResult, Step
 
@@ -234,6 +235,7 @@ def _category(value: Any) -> Category | None:
 def _check(data: dict[str, Any]) -> Check:
     fields = {k: v for k, v in data.items() if k in _CHECK_FIELDS}
     fields["category"] = _category(fields.get("category"))
+    fields["owner"] = Owner.from_dict(fields.get("owner"))
     fields["steps"] = [Step(**{k: v for k, v in s.items() if k in _STEP_FIELDS})
                        for s in fields.get("steps") or [] if isinstance(s, dict)]
     fields["attempt_log"] = [
@@ -245,7 +247,47 @@ def _check(data: dict[str, Any]) -> Check:
     return Check(**fields)
 
 
-def execute(paths: list[str], targets: dict[str, str], env: dict[str, str]) -> int:
+@dataclasses.dataclass(frozen=True)
+class Lifecycle:
+    """``chat-smoke merge``'s incident settings: the same lifecycle as a run's, over the
+    merged verdict (in a matrix, only the merge job should open issues)."""
+
+    incident_issue: bool = False
+    previous_report: str | None = None
+    incident_after: int = 1
+    incident_reopen_days: int = 7
+    gitlab_token_env: str = "GITLAB_TOKEN"
+
+
+def with_streak(report: dict[str, Any], lifecycle: Lifecycle) -> GateResult:
+    """The merged report as a result for the lifecycle, with ``consecutive_failures``
+    counted against the previous merged report (also put into ``report``)."""
+    from smoke.reports import streak
+
+    previous = streak.Previous(lifecycle.previous_report)
+    result = as_result(report)
+    result.previous = previous.data
+    result.consecutive_failures = streak.count(result, previous.data)
+    report["consecutive_failures"] = result.consecutive_failures
+    if previous.warning:
+        report["warnings"] = [*report.get("warnings", []), previous.warning]
+    return result
+
+
+def alerts(result: GateResult, lifecycle: Lifecycle, env: dict[str, str],
+           warn: Any, say: Any) -> None:
+    """Incident issues over the merged verdict (never raises)."""
+    if not lifecycle.incident_issue:
+        return
+    from smoke.alerts import incidents
+
+    incidents.publish(result, incidents.Options(
+        lifecycle.incident_after, lifecycle.incident_reopen_days,
+        lifecycle.gitlab_token_env), env, warn, say)
+
+
+def execute(paths: list[str], targets: dict[str, str], env: dict[str, str],
+            lifecycle: Lifecycle | None = None) -> int:
     """Merge ``paths``, write the ``targets`` (report_json, report_junit, summary) and,
     on a GitHub runner, append the summary to the job summary; return the exit code."""
     import sys
@@ -262,6 +304,8 @@ def execute(paths: list[str], targets: dict[str, str], env: dict[str, str]) -> i
         report = failed(exc.path, str(exc))
         # Job names and a malformed file's text are outside text: no CI command in them.
         print(defuse(redact.scrub(f"chat-smoke: config error: {exc}")), file=sys.stderr)
+    lifecycle = lifecycle or Lifecycle()
+    result = with_streak(report, lifecycle)
     renderers = {"report_json": lambda: json.dumps(report, indent=2, ensure_ascii=False) + "\n",
                  "report_junit": lambda: junit.render(as_result(report)),
                  "summary": lambda: summary.render(report)}
@@ -281,4 +325,9 @@ def execute(paths: list[str], targets: dict[str, str], env: dict[str, str]) -> i
         + "".join(f"\n  {j['verdict']:<9} exit {j['exit_code']}  {j['job']}"
                   + (f"  {j['deciding_check']}: {j['category']}" if j["deciding_check"] else "")
                   for j in report["jobs"]))))
+
+    def say(text: str) -> None:
+        print(defuse(redact.scrub(text)))
+
+    alerts(result, lifecycle, env, lambda text: say(f"chat-smoke: warning: {text}"), say)
     return code

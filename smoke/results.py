@@ -137,6 +137,15 @@ class GateResult:
     warnings: list[str] = field(default_factory=list)
     usage_total: int | None = None
     prompt_version: str | None = None
+    # Per incident key (smoke.reports.streak): failed runs in a row, this one included.
+    consecutive_failures: dict[str, int] = field(default_factory=dict)
+    # The previous run's report.json (previous_report), as read before this run wrote
+    # anything; None without one. Not part of this run's report.
+    previous: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    # Each category's team by the owners map, whatever the run found (no model: a rule
+    # with a model glob counts only for a failed check of that model): the metrics'
+    # owner label, the same on a pass and on a failure. Empty without a configuration.
+    category_owners: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def failures(self) -> list[Check]:

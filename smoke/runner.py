@@ -97,6 +97,10 @@ def _execute(
         platform.verdict(result)  # once, after the reports: it knows of their problems
     # Outputs, annotations and the summary go out even when a report file could not be
     # written: a later step still learns the verdict.
+    if settings is not None and (settings.incident_issue or settings.notify):
+        from smoke.alerts import publish as alerts  # their warnings join the annotations
+
+        alerts.publish(result, settings, env, platform)
     platform.publish(result, env, template, targets)
     # A config error is pushed too (category config): the monitor must see it.
     gateway = settings.pushgateway if settings is not None else flags.get("pushgateway")

@@ -164,6 +164,11 @@ EFFECTS: dict[str, tuple[str, Any]] = {
     "headers": ("x-portkey-provider: openai\nX-Title: smoke",
                 lambda s: [h.shown() for h in s.headers] == ["x-portkey-provider: openai",
                                                              "X-Title: smoke"]),
+    "incident-issue": ("true", lambda s: s.incident_issue is True),
+    "incident-after": ("3", lambda s: s.incident_after == 3),
+    "incident-reopen-days": ("30", lambda s: s.incident_reopen_days == 30),
+    "previous-report": ("last/report.json",
+                        lambda s: s.previous_report == "last/report.json"),
 }
 # Read outside the Settings; their effect is tested by running the action below.
 # comment-on-pr, github-token and comment-key: tests/test_pr_comment.py runs the comment.

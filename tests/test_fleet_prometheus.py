@@ -242,3 +242,10 @@ def test_the_owner_label_comes_from_the_owners_map(tmp_path: Path, stub: StubSer
     found = _families(path.read_text("utf-8"))
     assert _value(found, "chat_smoke_failure_category", category="auth",
                   owner="platform-secrets") == 1
+    # A pass carries the same label (issue 23): the series stays one series.
+    run = run_cli(tmp_path, "--base-url", stub.url(), "--model", "stub-model",
+                  "--report-prometheus", str(path))
+    assert run.code == 0, run.stderr
+    found = _families(path.read_text("utf-8"))
+    assert _value(found, "chat_smoke_failure_category", category="auth",
+                  owner="platform-secrets") == 0

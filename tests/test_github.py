@@ -159,10 +159,12 @@ def test_publish_a_failure(tmp_path: Path, stub: StubServer) -> None:
     assert errors[0].properties == {"title": "chat-smoke auth: chat completion (stub-model)"}
     assert "Rotate or re-mount the secret" in errors[0].data
     assert "docs/failures.md#auth" in errors[0].data
+    assert "Owner: the secret's owner" in errors[0].data
     outputs = dict(parse_output_file(Path(env["GITHUB_OUTPUT"]).read_bytes().decode()))
     assert outputs == {
         "verdict": "fail", "category": "auth", "exit-code": "3",
         "request-id": result.checks[1].request_id, "duration-ms": str(result.duration_ms),
+        "owner": "the secret's owner",  # issue 23: the category's role name without a map
         "report-json": "r/report.json", "report-junit": "r/junit.xml",
         "summary": ""}  # issue 15's output: empty when no summary file was asked for
     summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text()

@@ -122,6 +122,65 @@ def test_summary_lead_line_names_the_team_mention_and_runbook(
     result, _ = gate.run({"base_url": stub.url("bad-key")}, {"COMETAPI_API_KEY": KEY},
                          tmp_path, Console(out=io.StringIO()))
     lead = markdown.render(result).split("\n\n")[1]
-    # Escaped: the job summary shows the mention as text (only the PR comment mentions).
-    assert "**Owner:** Platform (\\@acme/platform)." in lead
+    # As code: GitHub notifies even an escaped "\\@team" (only the PR comment mentions).
+    assert "**Owner:** Platform (<code>\\@acme/platform</code>)." in lead
     assert "[Runbook](https://runbooks.example/platform)" in lead
+
+
+def test_the_owner_in_every_output_of_a_github_run(tmp_path: Path, stub: StubServer) -> None:
+    """One failing run on GitHub with a map: annotations, JUnit, dotenv, Prometheus,
+    the step's outputs and the summary all name the team."""
+    import xml.etree.ElementTree as ET
+
+    from tests.conftest import run_cli
+    from tests.runner_rules import parse_output_file, run_commands
+
+    (tmp_path / "chat-smoke.yml").write_text(OWNERS_YML.replace(
+        "stub-model, scenario/wrong-answer", "stub-model"))
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(tmp_path),
+           "GITHUB_OUTPUT": str(tmp_path / "out.txt"),
+           "GITHUB_STEP_SUMMARY": str(tmp_path / "step-summary.md")}
+    run = run_cli(tmp_path, "--base-url", stub.url("bad-key"), "--report-junit", "junit.xml",
+                  "--report-dotenv", "gate.env", "--report-prometheus", "gate.prom", env=env)
+    assert run.code == 3, run.stdout + run.stderr
+    errors = [c for c in run_commands(run.stdout) if c.name == "error"]
+    assert "Owner: Platform (@acme/platform) (runbook https://runbooks.example/platform)" \
+        in errors[0].data
+    outputs = dict(parse_output_file(run.files["out.txt"]))
+    assert outputs["owner"] == "Platform"
+    failure = ET.fromstring(run.files["junit.xml"]).find(".//failure")
+    assert failure is not None and failure.text is not None
+    assert "owner: Platform (@acme/platform)" in failure.text
+    assert "runbook: https://runbooks.example/platform" in failure.text
+    assert "CHAT_SMOKE_OWNER=Platform\n" in run.files["gate.env"]
+    prom = run.files["gate.prom"]
+    assert ('chat_smoke_failure_category{target="default",environment="prod",'
+            'category="auth",group="credentials",owner="Platform"} 1') in prom
+    assert "**Owner:** Platform (<code>\\@acme/platform</code>)." \
+        in run.files["step-summary.md"]
+    assert run.report is not None and run.report["owner"]["team"] == "Platform"
+
+
+def test_a_pass_names_no_owner(tmp_path: Path, stub: StubServer) -> None:
+    from tests.conftest import run_cli
+
+    (tmp_path / "chat-smoke.yml").write_text(OWNERS_YML.replace(
+        "stub-model, scenario/wrong-answer", "stub-model"))
+    run = run_cli(tmp_path, "--base-url", stub.url(), "--report-dotenv", "gate.env",
+                  "--report-prometheus", "gate.prom")
+    assert run.code == 0
+    assert "CHAT_SMOKE_OWNER=\n" in run.files["gate.env"]
+    # The metrics' owner label is the same on a pass: one series per category.
+    assert ('chat_smoke_failure_category{target="default",environment="prod",'
+            'category="quota",group="credentials",owner="Platform"} 0') in run.files["gate.prom"]
+    assert run.report is not None and run.report["owner"] is None
+
+
+def test_the_incident_block_names_the_owner(tmp_path: Path, stub: StubServer) -> None:
+    (tmp_path / "chat-smoke.yml").write_text(OWNERS_YML.replace(
+        "stub-model, scenario/wrong-answer", "stub-model"))
+    result, _ = gate.run({"base_url": stub.url("bad-key")}, {"COMETAPI_API_KEY": KEY},
+                         tmp_path, Console(out=io.StringIO()))
+    block = markdown.render(result).split("### Incident:")[1].split("</pre>")[0]
+    assert "owner:          Platform @acme/platform https://runbooks.example/platform" \
+        in block

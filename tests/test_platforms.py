@@ -175,13 +175,14 @@ def test_azure_native_commands(tmp_path: Path) -> None:
     azure.publish(result, {"AGENT_TEMPDIRECTORY": str(tmp_path)}, None, {})
     commands = azure_commands(out.getvalue())
     names = [c.name for c in commands]
-    assert names == ["task.setsecret", "##[group]", "##[endgroup]", *["task.setvariable"] * 5,
+    assert names == ["task.setsecret", "##[group]", "##[endgroup]", *["task.setvariable"] * 6,
                      "task.uploadsummary", "task.logissue", "task.logissue"]
     assert commands[0].data == KEY
     variables = {c.properties["variable"]: c.data for c in commands
                  if c.name == "task.setvariable"}
     assert variables["CHAT_SMOKE_VERDICT"] == "fail"
     assert variables["CHAT_SMOKE_CATEGORY"] == "auth"
+    assert variables["CHAT_SMOKE_OWNER"] == "the-secrets-owner"  # the role name, plain
     assert all(c.properties["isoutput"] == "true" for c in commands
                if c.name == "task.setvariable")
     issues = [c for c in commands if c.name == "task.logissue"]
@@ -393,13 +394,13 @@ def test_a_hostile_endpoint_runs_no_command_on_any_ci(name: str, tmp_path: Path,
             if stream is run.stdout:
                 assert [c.name for c in native] == [
                     "task.setsecret", "##[group]", "##[endgroup]", "##[group]", "##[endgroup]",
-                    *["task.setvariable"] * 5, "task.uploadsummary", "task.logissue",
+                    *["task.setvariable"] * 6, "task.uploadsummary", "task.logissue",
                     "task.logissue"]
-                assert [c.properties.get("variable") for c in native[5:10]] == [
+                assert [c.properties.get("variable") for c in native[5:11]] == [
                     "CHAT_SMOKE_VERDICT", "CHAT_SMOKE_CATEGORY", "CHAT_SMOKE_EXIT_CODE",
-                    "CHAT_SMOKE_REQUEST_ID", "CHAT_SMOKE_DURATION_MS"]
-                assert native[10].data == str(tmp_path / "summary.md")
-                assert native[11].data.startswith("chat-smoke request:")
+                    "CHAT_SMOKE_REQUEST_ID", "CHAT_SMOKE_DURATION_MS", "CHAT_SMOKE_OWNER"]
+                assert native[11].data == str(tmp_path / "summary.md")
+                assert native[12].data.startswith("chat-smoke request:")
             else:
                 assert native == []
             found = {**found, "azure": [], "github": []}  # checked above; ##[group] is ours
@@ -506,7 +507,7 @@ def test_dotenv_prefix(tmp_path: Path, stub: StubServer) -> None:
     pairs = dict(line.split("=", 1) for line in
                  (tmp_path / "staging.env").read_text().splitlines())
     assert list(pairs) == ["STAGING_VERDICT", "STAGING_CATEGORY", "STAGING_EXIT_CODE",
-                           "STAGING_REQUEST_ID", "STAGING_DURATION_MS"]
+                           "STAGING_REQUEST_ID", "STAGING_DURATION_MS", "STAGING_OWNER"]
     assert pairs["STAGING_CATEGORY"] == "auth"
     run = run_raw(tmp_path, {"SMOKE_DOTENV_PREFIX": "PROD_"}, "--base-url", stub.url(),
                   "--model", "stub-model", "--report-dotenv", "prod.env")
@@ -629,7 +630,7 @@ def test_the_image_entrypoint_behaves_the_same(name: str, tmp_path: Path,
              or c.name not in ("task.setsecret", "##[group]", "##[endgroup]",
                                "task.setvariable", "task.uploadsummary", "task.logissue")]
     assert pwned == []
-    assert len(azure_commands(run.stdout)) == (13 if name == "azure" else 0)
+    assert len(azure_commands(run.stdout)) == (14 if name == "azure" else 0)
 
 
 @pytest.mark.parametrize("fail_on_error", ["true", "false"])

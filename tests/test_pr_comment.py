@@ -421,3 +421,27 @@ def test_the_token_is_masked_and_scrubbed(tmp_path: Path, github: FakeGitHub) ->
     assert f"::add-mask::{TOKEN}" in log
     assert TOKEN not in github.on()[0]["body"]
     assert TOKEN in redact.registered()
+
+
+def test_the_owner_is_mentioned_once_on_a_failure_and_never_on_a_pass(
+        tmp_path: Path, github: FakeGitHub) -> None:
+    """Issue 23: the comment mentions the failing owners (the owners map's mention) once,
+    above the summary; an update to a pass removes the mention."""
+    from smoke.owners import Owner
+
+    platform = Owner("Platform", "@acme/platform", source="owners")
+    prompts = Owner("Prompts", "@acme/prompts @alice", source="owners")
+    checks = [Check(f"positive:m{i}", "positive", "p", f"m{i}", outcome="fail",
+                    category=Category.AUTH if i < 2 else Category.ASSERTION,
+                    owner=platform if i < 2 else prompts) for i in range(4)]
+    failed = GateResult("fail", 3, Category.AUTH, "2026-11-27T02:04:05.123Z", 12, "staging",
+                        None, _result().endpoint, checks)
+    env = _github_env(github, tmp_path)
+    assert _post(env, failed)[0] == "created"
+    text = github.on()[0]["body"]
+    assert text.split("\n")[1] == "Owners: @acme/platform @acme/prompts @alice"
+    # Only that line mentions: the summary shows the mention as code, which never notifies.
+    assert re.findall(r"(?<!<code>\\)@acme/platform", text) == ["@acme/platform"]
+    assert "**Owner:** Platform (<code>\\@acme/platform</code>)." in text
+    assert _post(env)[0] == "updated"
+    assert "@acme" not in github.on()[0]["body"] and "Owners:" not in github.on()[0]["body"]

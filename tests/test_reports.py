@@ -378,8 +378,9 @@ def test_dotenv_is_what_gitlab_accepts(stub: StubServer) -> None:
     lines = text.splitlines()
     assert [line.split("=")[0] for line in lines] == [
         "CHAT_SMOKE_VERDICT", "CHAT_SMOKE_CATEGORY", "CHAT_SMOKE_EXIT_CODE",
-        "CHAT_SMOKE_REQUEST_ID", "CHAT_SMOKE_DURATION_MS"]
+        "CHAT_SMOKE_REQUEST_ID", "CHAT_SMOKE_DURATION_MS", "CHAT_SMOKE_OWNER"]
     values = dict(line.split("=", 1) for line in lines)
+    assert values["CHAT_SMOKE_OWNER"] == "the-secrets-owner"
     assert (values["CHAT_SMOKE_VERDICT"], values["CHAT_SMOKE_CATEGORY"],
             values["CHAT_SMOKE_EXIT_CODE"]) == ("fail", "auth", "3")
     assert re.fullmatch(r"req_[0-9a-f]+", values["CHAT_SMOKE_REQUEST_ID"])

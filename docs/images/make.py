@@ -4,12 +4,14 @@ headless Chromium at 1012 px; see tests/browser/harness.py).
 
     .venv/bin/python docs/images/make.py [FOLDER]
 
-Writes summary-pass.png and summary-fail.png into FOLDER (default: docs/images).
+Writes summary-pass.png, summary-fail.png and incident-issue.png (an incident issue's
+body, issue 23) into FOLDER (default: docs/images).
 """
 
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,11 +33,15 @@ def main(folder: Path = HERE) -> None:
         # the passes fold away, and the two failures share one incident block.
         failed = scenarios.run(stub, "gpt-4o-mini,gpt-5-mini,scenario/wrong-answer",
                                stream="true")
+        with tempfile.TemporaryDirectory() as tmp:
+            incident = scenarios.incident(stub, Path(tmp))
     # The pass picture shows its folded table open, as after a click.
     for name, result, open_first in (("pass", passed, True), ("fail", failed, False)):
         target = browser.screenshot(markdown.render(result), folder / f"summary-{name}.png",
                                     open_first=open_first)
         print(f"wrote {target}")
+    target = browser.screenshot(incident, folder / "incident-issue.png")
+    print(f"wrote {target}")
 
 
 if __name__ == "__main__":

@@ -53,7 +53,7 @@ SUMMARY_LIMIT = 1024 * 1024
 # counted (actions/runner src/Runner.Worker/ExecutionContext.cs, ``_maxIssueCount``).
 ANNOTATIONS_PER_LEVEL = 10
 OUTPUT_NAMES = (
-    "verdict", "category", "exit-code", "request-id", "duration-ms", "report-json",
+    "verdict", "category", "exit-code", "request-id", "duration-ms", "owner", "report-json",
     "report-junit", "summary",
 )
 
@@ -229,6 +229,7 @@ def outputs(
         "exit-code": str(result.exit_code),
         "request-id": (primary.request_id or "") if primary else "",
         "duration-ms": str(result.duration_ms),
+        "owner": result.owner.team if result.owner else "",
         "report-json": _relative(reports.get("report_json"), workspace),
         "report-junit": _relative(reports.get("report_junit"), workspace),
         "summary": _relative(reports.get("summary"), workspace),

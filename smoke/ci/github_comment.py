@@ -133,16 +133,31 @@ def compact(result: GateResult, link: str) -> str:
     return markdown.render(result, None, compact=True, run_url=link)
 
 
-def body(target: Target, summary: str) -> str:
-    """The marker first (a cut never loses it), then the summary, under :data:`BODY_LIMIT`
-    characters (the summary's own cap counts UTF-8 bytes, never fewer than characters)."""
+def mentions(result: GateResult) -> list[str]:
+    """The owners to mention: on a failed run only, each failing owner's ``mention`` once
+    (from the owners map; the schema allows only ``@name`` and ``@org/team`` words)."""
+    if result.verdict != "fail":
+        return []
+    found: dict[str, None] = {}
+    for check in result.failures:
+        owner = check.responsible
+        if owner is not None and owner.mention:
+            found.update(dict.fromkeys(owner.mention.split()))
+    return list(found)
+
+
+def body(target: Target, summary: str, mention: list[str] | None = None) -> str:
+    """The marker first (a cut never loses it), then who to notify (a failure's owners,
+    once), then the summary, under :data:`BODY_LIMIT` characters (the summary's own cap
+    counts UTF-8 bytes, never fewer than characters)."""
     from smoke.reports.summary.markdown import cap
 
+    cc = f"Owners: {' '.join(mention)}\n\n" if mention else ""
     link = f"\n[The workflow run]({target.run_url}) has the full summary and the reports.\n"
-    text = cap(summary, BODY_LIMIT - len(target.marker) - len(link) - 64)
+    text = cap(summary, BODY_LIMIT - len(target.marker) - len(link) - len(cc) - 64)
     if target.run_url not in text:  # the summary's own link was cut with its end
         text += link
-    return f"{target.marker}\n{text}"
+    return f"{target.marker}\n{cc}{text}"
 
 
 class _Client:
@@ -259,7 +274,7 @@ def comment_on_pr(result: GateResult, env: Mapping[str, str],
         repository=env.get("GITHUB_REPOSITORY", ""), number=number, token=token,
         marker=marker(env, result.environment), run_url=run_url(env))
     try:
-        text = redact.scrub(body(target, compact(result, target.run_url)))
+        text = redact.scrub(body(target, compact(result, target.run_url), mentions(result)))
         budget = CANCELLED_BUDGET_S if result.verdict == "cancelled" else BUDGET_S
         done = _Client(target, budget).post(text)
     except CommentError as exc:

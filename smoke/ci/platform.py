@@ -84,6 +84,10 @@ def failure_message(check: Check) -> str:
     text = check.message or "failed"
     if check.category:
         text += f"\n{check.hint}\nSee {check.category.docs_url}"
+        owner = check.responsible
+        if owner is not None:
+            text += f"\nOwner: {owner.label}" + (f" (runbook {owner.runbook})"
+                                                if owner.runbook else "")
     else:
         text += ("\nThis is a bug in chat-smoke, not a finding about the endpoint. "
                  "Please report it with report.json.")

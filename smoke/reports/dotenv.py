@@ -41,6 +41,8 @@ def values(result: GateResult, prefix: str | None = None) -> dict[str, str]:
         f"{prefix}EXIT_CODE": str(result.exit_code),
         f"{prefix}REQUEST_ID": (primary.request_id or "") if primary else "",
         f"{prefix}DURATION_MS": str(result.duration_ms),
+        # The deciding failure's team, spaces as "-" (a dotenv value is plain characters).
+        f"{prefix}OWNER": result.owner.team.replace(" ", "-") if result.owner else "",
     }
 
 

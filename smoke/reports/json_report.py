@@ -2,7 +2,9 @@
 
 Version 3 (from 2, one bump for the whole round): ``owner`` (team, mention, runbook,
 labels, assignees, source) for the verdict and for each failed check, from the owners map
-(``smoke.owners``). ``config.per_model`` (each model's own
+(``smoke.owners``); ``consecutive_failures``: per incident key (environment and team,
+or environment and category group), how many runs in a row have failed
+(``smoke.reports.streak``). ``config.per_model`` (each model's own
 settings), ``config`` keys ``reasoning_effort``, ``request_body``, ``parser``,
 ``parser_command``, ``require_fields``, ``require_headers``; a check's
 ``details.request_body`` (``file``, ``sha256``, ``bytes``: never the body's text),
@@ -54,6 +56,7 @@ def as_dict(result: GateResult) -> dict[str, Any]:
         "config": result.config,
         "checks": [check.to_dict() for check in result.checks],
         "drift": drift(result),
+        "consecutive_failures": result.consecutive_failures,
     }
 
 

@@ -97,6 +97,11 @@ def _details(check: Check) -> str:
     shows besides the test case name), then what to do, steps and attempts."""
     hint, docs = _hint(check)
     lines = [f"{label(check)}: {check.message}", f"hint: {hint}", f"docs: {docs}"]
+    owner = check.responsible
+    if owner is not None:
+        lines.append(f"owner: {owner.label}")
+        if owner.runbook:
+            lines.append(f"runbook: {owner.runbook}")
     if check.http_status is not None:
         lines.append(f"http status: {check.http_status}")
     if check.request_id:

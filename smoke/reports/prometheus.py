@@ -144,12 +144,13 @@ def target_of(result: GateResult) -> str:
 
 def owner_of(category: Category, result: GateResult) -> str:
     """The ``owner`` label of ``category``: the team of the first failed check of that
-    category (the owners map's, smoke.owners), else the category's role name."""
+    category (the owners map's, smoke.owners), else the category's team by the map (so a
+    pass and a failure carry the same label), else the category's role name."""
     for check in result.checks:
         owner = check.responsible
         if check.category is category and owner is not None:
             return owner.team
-    return category.owner
+    return result.category_owners.get(category.value) or category.owner
 
 
 def samples(result: GateResult, target: str | None = None,

@@ -104,3 +104,40 @@ def all_scenarios(stub: StubServer) -> dict[str, Callable[[], GateResult]]:
         "hostile": lambda: hostile(stub),
         "cancelled": cancelled,
     }
+
+
+INCIDENT_OWNERS = """\
+environment: production
+owners:
+  - match: credentials
+    team: Platform
+    mention: "@acme/platform"
+    runbook: https://runbooks.example.test/llm-gateway
+    labels: [incident, llm-gateway]
+    assignees: [alice]
+"""
+
+
+def incident(stub: StubServer, folder: Any) -> str:
+    """An incident issue's body as chat-smoke writes it (issue 23): a real run with an
+    owners map where the key was revoked for one model and another was refused, on its
+    third failed run in a row."""
+    from datetime import UTC, datetime
+
+    from smoke.alerts import issue_body
+    from smoke.reports import streak
+
+    (folder / "chat-smoke.yml").write_text(INCIDENT_OWNERS, "utf-8")
+    result, _ = gate.run({"base_url": stub.url(), "api_key_env": "K", "retries": "0",
+                          "model": "gpt-4o-mini,scenario/bad-key~gpt-4o,scenario/forbidden"},
+                         {"K": KEY, "GITHUB_SHA": "4f1c2a9"}, folder,
+                         console=Console(io.StringIO()))
+    key, checks = next(iter(streak.failing(result).items()))
+    owner = checks[0].responsible
+    assert owner is not None
+    categories, models = issue_body.facts_of(checks)
+    now = datetime(2026, 11, 27, 2, 4, 5, tzinfo=UTC)
+    state = issue_body.State("2026-11-27T00:04:02Z", issue_body.stamp(now), 3, categories,
+                             models)
+    return issue_body.body(result, key, checks, owner, state, 3,
+                           "https://github.com/acme/shop/actions/runs/9123456789")

@@ -69,35 +69,35 @@ def lead(report: dict[str, Any], checks: list[dict[str, Any]]) -> dict[str, Any]
     if first is None or first["outcome"] not in ("fail", "cancelled"):
         return None
     category = first["category"]
-    runbook = None
+    mention = runbook = None
     if first["outcome"] == "cancelled":
         fix, owner, docs = CANCELLED_FIX, None, None
     elif category:
         spec = Category(category)
         fix, docs = first.get("hint") or spec.hint, spec.docs_url
-        owner, runbook = owner_of(first)
+        owner, mention, runbook = owner_of(first)
     else:
         fix, owner, docs = INTERNAL_HINT, "the chat-smoke maintainers", DOCS_URL
     return {"check": first["id"], "outcome": first["outcome"],
             "category": category or ("cancelled" if first["outcome"] == "cancelled"
                                      else "internal error"),
             "http_status": first["http_status"], "cause": first["message"] or "-",
-            "fix": fix, "owner": owner, "runbook": runbook, "docs_url": docs}
+            "fix": fix, "owner": owner, "mention": mention, "runbook": runbook,
+            "docs_url": docs}
 
 
-def owner_of(check: dict[str, Any]) -> tuple[str, str | None]:
-    """A failed check's owner as text (team, then its mention) and its runbook URL: from
-    the report's ``owner`` (the owners map), else the category's role name (an older
-    report, or one written without the map)."""
+def owner_of(check: dict[str, Any]) -> tuple[str, str | None, str | None]:
+    """A failed check's owner: (team, mention, runbook URL), from the report's ``owner``
+    (the owners map), else the category's role name (an older report, or one written
+    without the map). The template shows the mention as code: GitHub turns even an escaped
+    ``\\@team`` into a notification, and only the PR comment's owners line may notify."""
     owner = check.get("owner")
     if isinstance(owner, dict) and isinstance(owner.get("team"), str):
-        mention = owner.get("mention")
-        text = f"{owner['team']} ({mention})" if isinstance(mention, str) and mention \
-            else owner["team"]
-        runbook = owner.get("runbook")
-        return text, runbook if isinstance(runbook, str) and runbook else None
+        mention, runbook = owner.get("mention"), owner.get("runbook")
+        return (owner["team"], mention if isinstance(mention, str) and mention else None,
+                runbook if isinstance(runbook, str) and runbook else None)
     category = check.get("category")
-    return (Category(category).owner if category else "the chat-smoke maintainers"), None
+    return (Category(category).owner if category else "the chat-smoke maintainers"), None, None
 
 
 def timing(check: dict[str, Any]) -> str:
@@ -191,6 +191,7 @@ def _incident(report: dict[str, Any], group: list[dict[str, Any]]) -> dict[str, 
         ("models" if len(models) > 1 else "model", ", ".join(models) or "-"),
         ("checks" if many else "check", ", ".join(c["id"] for c in group)),
         ("category", category),
+        ("owner", _owner_fact(first)),
         ("http status", status if status is not None else "-"),
         ("error", first["message"] or "-"),
         ("attempts", _spread([c["attempts"] for c in group])),
@@ -202,6 +203,12 @@ def _incident(report: dict[str, Any], group: list[dict[str, Any]]) -> dict[str, 
     ]
     return {"check": first["id"], "checks": [c["id"] for c in group], "title": title,
             "facts": facts, "command": reproduce(first)}
+
+
+def _owner_fact(check: dict[str, Any]) -> str:
+    """The owner's team, mention and runbook on one line (a <pre> block never notifies)."""
+    team, mention, runbook = owner_of(check)
+    return " ".join(part for part in (team, mention, runbook) if part)
 
 
 def _traced(report: dict[str, Any], group: list[dict[str, Any]]) -> list[tuple[str, Any]]:
@@ -267,7 +274,8 @@ def next_steps(failures: list[dict[str, Any]]) -> list[dict[str, str | None]]:
                 "category": category,
                 "hint": check["hint"] or INTERNAL_HINT,
                 "owner": owner_of(check)[0],
-                "runbook": owner_of(check)[1],
+                "mention": owner_of(check)[1],
+                "runbook": owner_of(check)[2],
                 "docs_url": Category(known).docs_url if known else DOCS_URL,
                 "checks": ", ".join(c["id"] for c in failures
                                     if (c["category"] or "internal") == category),

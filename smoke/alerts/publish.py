@@ -1,0 +1,33 @@
+"""The end of a run for incident issues and notifications: both, in that order, with
+their warnings queued as annotations of the run (so the CI's cap applies) and their
+lines on the console. Never raises, never changes the exit code."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Protocol
+
+from smoke.alerts import incidents, notify
+
+if TYPE_CHECKING:
+    from smoke.config.settings import Settings
+    from smoke.results import GateResult
+
+
+class Console(Protocol):
+    def line(self, text: str = "") -> None: ...
+
+    def annotate(self, level: str, message: str, title: str = "",
+                 rank: tuple[int, ...] = ...) -> None: ...
+
+
+def publish(result: GateResult, settings: Settings, env: Mapping[str, str],
+            console: Console) -> None:
+    if settings.incident_issue:
+        incidents.publish(result, settings, env,
+                          lambda text: console.annotate("warning", text, incidents.TITLE),
+                          console.line)
+    if settings.notify:
+        notify.publish(result, settings.notify, env, incidents.run_url(env),
+                       lambda text: console.annotate("warning", text, notify.TITLE),
+                       console.line)
