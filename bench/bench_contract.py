@@ -73,7 +73,7 @@ def per_answer_ms(check: Any, body: Any, number: int) -> list[float]:
 _FIRST = (
     "import json, sys, time\n"
     "body = json.loads(sys.argv[1])\n"
-    "import smoke.runner, smoke.checks.positive  # what a run has imported by then,\n"
+    "import smoke.pipeline, smoke.checks.positive  # what a run has imported by then,\n"
     "from smoke.config import validate\n"
     "validate.schema()  # and read (importlib.resources is warm)\n"
     "started = time.perf_counter()\n"

@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import KEY, ROOT, Row, bench_env, chat_smoke, gate_venv, machine, median, table  # noqa: E402
 
-from smoke import gate  # noqa: E402
+from smoke import pipeline  # noqa: E402
 from smoke.config.settings import Settings  # noqa: E402
 from smoke.output.console import Console  # noqa: E402
 
@@ -75,7 +75,7 @@ def one_run(base_url: str, models: list[str], concurrency: int | None) -> float:
     if concurrency is not None:
         flags["concurrency"] = str(concurrency)
     started = time.perf_counter()
-    result, _ = gate.run(flags, {"COMETAPI_API_KEY": KEY}, console=Console(io.StringIO()))
+    result, _ = pipeline.check(flags, {"COMETAPI_API_KEY": KEY}, console=Console(io.StringIO()))
     elapsed = time.perf_counter() - started
     if result.exit_code != 0:
         raise SystemExit(f"bench run failed: {[c.message for c in result.failures]}")

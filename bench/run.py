@@ -55,6 +55,11 @@ ROUND1_GATE_PER_SDK = 0.142 / 0.478
 ROUND1_COMMIT = "c9c4cdc"
 ROUND1 = f"round 1's gate ({ROUND1_COMMIT}, same command)"
 ROUND1_HELP = f"round 1's --help ({ROUND1_COMMIT})"
+# The code before issue 20 (one pipeline, the Publisher, requests' public extension
+# points): "no regression on the start-up bench", measured in the same rounds.
+BEFORE_COMMIT = "cfb52ea"
+BEFORE = f"before issue 20's gate ({BEFORE_COMMIT}, same command)"
+BEFORE_HELP = f"before issue 20's --help ({BEFORE_COMMIT})"
 PLAIN = "chat-smoke run (plain gate: 3 reports, features off)"
 FULL = "chat-smoke run (full feature set)"
 SDK = "openai SDK script"
@@ -85,13 +90,13 @@ def newman() -> Path:
     return binary
 
 
-def round1_gate() -> list[str] | None:
-    """Round 1 as it shipped (its lock and a regular install) in bench/.scratch, or None
-    when this clone lacks the commit (a shallow clone)."""
-    src, venv = SCRATCH / "round1-src", SCRATCH / "round1-venv"
+def installed_gate(commit: str, name: str) -> list[str] | None:
+    """The gate as it shipped at ``commit`` (its own lock, a regular install) in
+    bench/.scratch, or None when this clone lacks the commit (a shallow clone)."""
+    src, venv = SCRATCH / f"{name}-src", SCRATCH / f"{name}-venv"
     binary = venv / "bin" / "chat-smoke"
-    if not (venv / ".ready").exists():
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", ROUND1_COMMIT],
+    if not (venv / ".ready").exists() or (venv / ".ready").read_text() != commit:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit],
                                  capture_output=True)
         if archive.returncode != 0:
             return None
@@ -101,12 +106,19 @@ def round1_gate() -> list[str] | None:
         subprocess.run(["tar", "-x", "-C", str(src)], input=archive.stdout, check=True)
         sh([sys.executable, "-m", "venv", str(venv)])
         python = str(venv / "bin" / "python")
+        lock = next(src / n for n in ("requirements.lock", "requirements.txt")
+                    if (src / n).exists())
         sh([python, "-m", "pip", "install", "-q", "--require-hashes", "--no-deps", "-r",
-            str(src / "requirements.lock")])
+            str(lock)])
         sh([python, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
             str(src)], cwd=str(SCRATCH))
-        (venv / ".ready").write_text("ok")
+        (venv / ".ready").write_text(commit)
     return [str(binary)]
+
+
+def round1_gate() -> list[str] | None:
+    """Round 1 as it shipped (see :func:`installed_gate`)."""
+    return installed_gate(ROUND1_COMMIT, "round1")
 
 
 def instructions(argv: list[str], env: dict[str, str]) -> int | None:
@@ -165,6 +177,7 @@ def full_feature_flags(reports: Path, gate: list[str]) -> tuple[list[str], list[
 def startup(runs: int) -> tuple[str, list[Row]]:
     """Start-up and one request, side by side with the peers; the round's feature costs."""
     py_openai, newman_bin, venv, round1 = openai_python(), newman(), gate_venv(), round1_gate()
+    before = installed_gate(BEFORE_COMMIT, "before20")
     env = bench_env(BENCH_MODEL="stub-model")
     reports = Path(tempfile.mkdtemp())
     with StubServer(key=KEY) as stub:
@@ -184,6 +197,7 @@ def startup(runs: int) -> tuple[str, list[Row]]:
             PLAIN: plain,
             FULL: [*plain, *extra],
             **({ROUND1: [*round1, *plain[1:]]} if round1 else {}),
+            **({BEFORE: [*before, *plain[1:]]} if before else {}),
             SDK: [str(py_openai), str(ROOT / "bench" / "peers" / "openai_check.py")],
             NEWMAN: [str(newman_bin), "run", str(ROOT / "bench" / "peers" / "collection.json"),
                      "--env-var", f"base_url={stub.base_url}", "--env-var", f"key={KEY}",
@@ -191,6 +205,7 @@ def startup(runs: int) -> tuple[str, list[Row]]:
             CURL: curl,
             HELP: [*chat_smoke(), "--help"],
             **({ROUND1_HELP: [*round1, "--help"]} if round1 else {}),
+            **({BEFORE_HELP: [*before, "--help"]} if before else {}),
             PASS: [str(venv / "bin" / "python"), "-c", "pass"],
         }
         times, cpu = interleaved(commands, env, runs)
@@ -203,9 +218,9 @@ def startup(runs: int) -> tuple[str, list[Row]]:
                 worst[label].append(timed(argv, env, expect=5))
         rss, code = peak_rss_mb([*chat_smoke(), "run", "--base-url", stub.url("huge:64"),
                                  "--model", "stub-model", "--retries", "0"], env)
-        counted: dict[str, list[int]] = {PLAIN: [], ROUND1: []}
+        counted: dict[str, list[int]] = {PLAIN: [], ROUND1: [], BEFORE: []}
         for _ in range(1 if runs <= 3 else 2):
-            for name in counted if ROUND1 in commands else ():
+            for name in [n for n in counted if n in commands]:
                 found = instructions(commands[name], env)
                 if found:
                     counted[name].append(found)
@@ -235,6 +250,20 @@ def startup(runs: int) -> tuple[str, list[Row]]:
                "≤ 1.07 (10 ms of round 1's 142 ms)",
                min(counted[PLAIN]) / min(counted[ROUND1]) <= 1.07)]
           if counted[PLAIN] and counted[ROUND1] else []),
+        *([Row(f"plain gate − the gate before issue 20 ({BEFORE_COMMIT}), same run",
+               f"{(gate_s - med[BEFORE]) * 1000:+.0f} ms wall, "
+               f"{(used[PLAIN] - used[BEFORE]) * 1000:+.0f} ms CPU", "≤ +5 ms (no regression)",
+               gate_s - med[BEFORE] <= 0.005)] if BEFORE in med else []),
+        *([Row(f"plain gate's instructions ÷ the gate before issue 20 ({BEFORE_COMMIT}), "
+               f"callgrind, least of {len(counted[PLAIN])}",
+               f"{min(counted[PLAIN]) / min(counted[BEFORE]):.3f} "
+               f"({min(counted[PLAIN]) / 1e6:.0f}M vs {min(counted[BEFORE]) / 1e6:.0f}M)",
+               "≤ 1.01 (no regression)",
+               min(counted[PLAIN]) / min(counted[BEFORE]) <= 1.01)]
+          if counted[PLAIN] and counted[BEFORE] else []),
+        *([Row(f"`--help` − before issue 20's `--help` ({BEFORE_COMMIT}), same run",
+               f"{(med[HELP] - med[BEFORE_HELP]) * 1000:+.1f} ms", "≤ +2 ms (no regression)",
+               med[HELP] - med[BEFORE_HELP] <= 0.002)] if BEFORE_HELP in med else []),
         Row("plain gate ÷ `python -c pass`", f"{gate_s / med[PASS]:.2f}",
             "≤ 17.5 (round 1: 15.8)", gate_s / med[PASS] <= 17.5,
             f"round 1's gate in this run: {med[ROUND1] / med[PASS]:.2f}" if ROUND1 in med

@@ -34,12 +34,14 @@ _EXPORTS = {
     "SmokeError": "smoke.errors",
     "ConfigError": "smoke.errors",
     "ReportError": "smoke.errors",
+    "CancelToken": "smoke.cancel",
 }
 
 __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ resolves them
     from smoke.api import run as run
+    from smoke.cancel import CancelToken as CancelToken
     from smoke.categories import Category as Category
     from smoke.config.settings import Settings as Settings
     from smoke.errors import ConfigError as ConfigError

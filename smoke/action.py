@@ -13,15 +13,13 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from smoke.output import redact
 
 if TYPE_CHECKING:
-    from smoke.ci.platform import Platform
+    from smoke.cancel import CancelToken
 
 # Every input of action.yml and the schema key it sets (None: handled here).
 # tests/test_entrypoint.py fails when action.yml and this table disagree.
@@ -41,7 +39,7 @@ INPUTS: dict[str, str | None] = {
     "ca-bundle": "ca_bundle",
     "summary-template": "summary_template",
     "report-dir": None,  # the three report paths below
-    "fail-on-error": None,  # read by smoke.ci.platform (annotation level) and run() (exit)
+    "fail-on-error": None,  # read by run(): annotation level (soft) and exit code
     "stream": "stream",
     "check-models": "check_models",
     "expect-model": "expect_model",
@@ -57,6 +55,7 @@ INPUTS: dict[str, str | None] = {
 # A variable of our own for the key, so that a COMETAPI_API_KEY in the job's environment
 # cannot stand in for the api-key input the user gave (or forgot).
 KEY_VARIABLE = "CHAT_SMOKE_ACTION_API_KEY"
+FAIL_ON_ERROR_INPUT = "INPUT_FAIL-ON-ERROR"
 DEFAULT_REPORT_DIR = "chat-smoke-reports"
 REPORT_FILES = {"report_json": "report.json", "report_junit": "junit.xml",
                 "summary": "summary.md"}
@@ -131,25 +130,32 @@ def _problem(inputs: Mapping[str, str]) -> str | None:
     return None
 
 
+def fail_on_error(env: Mapping[str, str]) -> bool:
+    """The ``fail-on-error`` input: true unless it says false. A value that is neither
+    counts as true here (fail closed); :func:`_problem` reports it as a config error."""
+    from smoke.config import parse_bool
+
+    return parse_bool(env.get(FAIL_ON_ERROR_INPUT, "")) is not False
+
+
 def run(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> int:
     """Action mode: read the inputs, run the gate, return the step's exit code."""
     from smoke import cancel
 
-    cancel.install()  # first thing: a cancelled step still leaves its evidence
+    token = cancel.install()  # first thing: a cancelled step still leaves its evidence
     env = dict(os.environ if env is None else env)
     inputs = read_inputs(env)
     # Registered before anything prints: the platform masks it first thing. The scope
     # holds the run's secrets, and forgets them when the run is over.
     with redact.scope(inputs.get("api-key")):
-        return _run(env, inputs, cwd)
+        return _run(env, inputs, cwd, token)
 
 
-def _run(env: dict[str, str], inputs: Mapping[str, str], cwd: Path | None) -> int:
-    from smoke import cancel, ci
-    from smoke.ci.platform import PlatformStream, fail_on_error
+def _run(env: dict[str, str], inputs: Mapping[str, str], cwd: Path | None,
+         token: CancelToken) -> int:
     from smoke.config import parse_bool
     from smoke.config.key import register_all
-    from smoke.runner import choose_platform
+    from smoke.pipeline import execute_safely
 
     register_all(inputs.get("api-key", ""))  # and each piece of two keys pasted together
     if parse_bool(inputs.get("comment-on-pr", "")) or parse_bool(
@@ -157,65 +163,17 @@ def _run(env: dict[str, str], inputs: Mapping[str, str], cwd: Path | None) -> in
         redact.register(inputs.get("github-token"))
 
     env[KEY_VARIABLE] = inputs.get("api-key", "")
-    flags = flags_for(inputs)
-    problem = _problem(inputs)
-    platform = ci.make(choose_platform(flags, env, cwd) if problem is None
-                       else ci.resolve(env.get("SMOKE_CI"), env))
-    stderr = sys.stderr
-    # Every line on stderr goes through the platform's console as well, so a message
-    # that quotes outside text is as inert as the rest.
-    sys.stderr = PlatformStream(platform)
-    try:
-        if problem is not None:
-            code = config_failure(problem, flags, env, platform)
-        else:
-            from smoke.runner import execute_safely
-
-            code = execute_safely(flags, env, platform)
-    finally:
-        sys.stderr.flush()
-        sys.stderr = stderr
-        platform.close()
-    # fail-on-error: false (a monitor that alerts by other means): the platform has
+    # A problem with the inputs is reported like any config error (exit 2): console,
+    # reports, annotations, outputs. Nothing is sent. fail-on-error: false publishes
+    # failures as warnings, on whichever CI runs the image.
+    code = execute_safely(flags_for(inputs), env, cwd, cancel=token, problem=_problem(inputs),
+                          soft=not fail_on_error(env), route_stderr=True)
+    # fail-on-error: false (a monitor that alerts by other means): the publisher has
     # already turned the failure into a warning; the step succeeds. Not a cancellation:
     # the run did not complete, and the CI asked it to stop.
-    if code == cancel.exit_code():
+    if code == token.exit_code():
         return code
     return code if fail_on_error(env) else 0
-
-
-def config_failure(message: str, flags: Mapping[str, Any], env: Mapping[str, str],
-                   platform: Platform) -> int:
-    """Report a problem with the inputs like any config error (exit 2): console, reports,
-    annotations, outputs. Nothing is sent."""
-    from smoke import reports, verdict
-    from smoke.categories import Category
-    from smoke.gate import SHA_VARIABLES
-    from smoke.results import Check, GateResult
-
-    check = Check("preflight:config", "preflight", "configuration").fail(Category.CONFIG,
-                                                                         message)
-    code, category = verdict.decide([check])
-    base_url = str(flags.get("base_url") or "")
-    parts = urlsplit(base_url)
-    result = GateResult(
-        verdict="fail", exit_code=code, category=category,
-        started_at=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        duration_ms=0, environment=str(flags.get("environment") or ""),
-        deployment_sha=next((env[n].strip() for n in SHA_VARIABLES if env.get(n, "").strip()),
-                            None),
-        endpoint={"base_url": base_url, "host": parts.hostname or "", "path": parts.path},
-        checks=[check],
-    )
-    platform.check(check)
-    platform.verdict(result)
-    targets = {**platform.default_reports, **reports.paths(None, flags)}
-    result, problems = reports.write_all(result, targets)
-    for problem in problems:
-        platform.line(f"chat-smoke: error: {problem}")
-    platform.publish(result, env, None, targets)
-    platform.report_error(f"chat-smoke: config error: {message}")
-    return result.exit_code
 
 
 def main(argv: Sequence[str]) -> int:

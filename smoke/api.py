@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from smoke import gate, reports
+from smoke import pipeline
+from smoke.cancel import CancelToken
 from smoke.output import redact
 from smoke.output.console import Console
 from smoke.results import GateResult
@@ -31,6 +32,7 @@ def run(
     env: Mapping[str, str] | None = None,
     cwd: str | os.PathLike[str] | None = None,
     output: TextIO | None = None,
+    cancel: CancelToken | None = None,
     **keys: Any,
 ) -> GateResult:
     """Run the gate once and return its :class:`~smoke.results.GateResult`.
@@ -46,6 +48,12 @@ def run(
     report paths are found) to the working directory. ``output``: a stream for the
     console lines the CLI prints; by default nothing is printed.
 
+    ``cancel``: a :class:`smoke.CancelToken` of this run. ``token.cancel()`` (from any
+    thread) stops it: the result is ``cancelled`` (exit 143, or 128 + the signal number
+    given to ``cancel``) with every finished check as it is and the reports written.
+    Each run has its own token, so cancelling one run leaves the others running; no
+    signal handler is installed.
+
     Problems of the configuration or the endpoint are not raised: they are the result's
     verdict, ``category`` and ``exit_code`` (a bad setting is ``Category.CONFIG``, exit 2,
     with the one-line reason in ``result.checks[0].message``). Raises :class:`TypeError`
@@ -54,26 +62,24 @@ def run(
     (the gate has run by then). Any other exception is a bug in chat-smoke.
     """
     with redact.scope():  # this run's secrets, forgotten when it returns
-        return _run(settings, env, cwd, output, keys)
+        return _run(settings, env, cwd, output, cancel, keys)
 
 
 def _run(settings: Mapping[str, Any] | None, env: Mapping[str, str] | None,
-         cwd: str | os.PathLike[str] | None, output: TextIO | None,
+         cwd: str | os.PathLike[str] | None, output: TextIO | None, cancel: CancelToken | None,
          keys: dict[str, Any]) -> GateResult:
     flags = {**_mapping(settings, "settings", "setting names (base_url, model, ...)"), **keys}
     flags = {name: _plain(value) for name, value in flags.items()}
     env = os.environ if env is None else _mapping(env, "env", "variable names to strings")
     folder = Path(cwd) if cwd is not None else Path.cwd()
+    if cancel is not None and not isinstance(cancel, CancelToken):
+        raise TypeError(f"smoke.run: cancel must be a smoke.CancelToken, got "
+                        f"{type(cancel).__name__}. See the README, 'Use it from Python'.")
     console = Console(out=output) if output is not None else Console(quiet=True)
-    result, loaded = gate.run(flags, env, folder, console)
-    if loaded is None:  # the gate leaves the one line for a config error to its caller
-        console.line(f"chat-smoke: config error: {result.checks[0].message}")
-    targets = {kind: str(folder / path) for kind, path in reports.paths(loaded, flags).items()}
-    result, problems = reports.write_all(result, targets,
-                                         loaded.summary_template if loaded else None)
-    if problems:  # every other report was written, and names the failed one
-        raise problems[0]
-    return result
+    done = pipeline.execute(flags, env, folder, cancel=cancel, publish=False, console=console)
+    if done.problems:  # every other report was written, and names the failed one
+        raise done.problems[0]
+    return done.result
 
 
 def _mapping(value: Any, what: str, names: str) -> dict[str, Any]:

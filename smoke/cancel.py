@@ -1,12 +1,18 @@
-"""Cancellation by signal: SIGINT, SIGTERM and SIGHUP stop the gate, which keeps its evidence.
+"""Cancellation of one run: a :class:`CancelToken` on the run's plan, tripped by its caller or,
+for the process's own run, by SIGINT, SIGTERM or SIGHUP.
 
-The handler only records the signal (nothing else is safe in a signal's context: it runs
-between two bytecodes of the main thread, which may hold any lock). The gate's waits poll
-:func:`requested`, build the result with every unfinished check ``cancelled`` and write the
-reports as usual; the process then exits 128 + the signal number. A second signal exits at
-once. A handler is needed as PID 1 too: the kernel drops a signal with the default
-disposition sent to a PID namespace's init, so ``docker stop`` would otherwise wait out
-its grace period and SIGKILL a gate that never learnt it was asked to stop.
+Every run has its own token (``smoke.run(..., cancel=token)``; a new one when none is
+given), so two runs in one process are cancelled apart. The gate's waits and the pool's
+workers poll the token of their run; a cancelled run ends ``cancelled`` with every report
+written, exit 128 + N.
+
+Signals are process-wide, so :func:`install` names the one token they trip: the run the
+CLI or the action started. The handler only records the signal on it (nothing else is
+safe in a signal's context: it runs between two bytecodes of the main thread, which may
+hold any lock). A second signal exits at once. A handler is needed as PID 1 too: the
+kernel drops a signal with the default disposition sent to a PID namespace's init, so
+``docker stop`` would otherwise wait out its grace period and SIGKILL a gate that never
+learnt it was asked to stop.
 """
 
 from __future__ import annotations
@@ -17,49 +23,64 @@ import threading
 from types import FrameType
 
 SIGNALS: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-POLL_S = 0.05  # how often a wait looks at the flag: well inside the 1 s aim
+POLL_S = 0.05  # how often a wait looks at the token: well inside the 1 s aim
+CALLER = "the caller"
 
-_signum: int | None = None
+
+class CancelToken:
+    """One run's cancellation: :meth:`cancel` from any thread (or a signal handler); the
+    run's waits poll :attr:`signum`. The first cancellation counts."""
+
+    def __init__(self) -> None:
+        self._signum: int | None = None
+        self._by = ""
+
+    def cancel(self, signum: int = signal.SIGTERM, by: str = CALLER) -> None:
+        """Stop the run: it ends ``cancelled`` with exit 128 + ``signum`` (143 by default)
+        and its reports name ``by`` as the reason."""
+        if self._signum is None:
+            self._by = by
+            self._signum = int(signum)
+
+    @property
+    def signum(self) -> int | None:
+        """The signal number the run's exit code carries, once cancelled."""
+        return self._signum
+
+    @property
+    def cancelled(self) -> bool:
+        return self._signum is not None
+
+    def exit_code(self) -> int | None:
+        """128 + the signal number (130 SIGINT, 143 SIGTERM, 129 SIGHUP), once cancelled."""
+        return None if self._signum is None else 128 + self._signum
+
+    def name(self) -> str:
+        """Who cancelled: a signal's name, or :data:`CALLER`."""
+        return self._by
+
+
+_process: CancelToken | None = None  # the token of the process's own run: signals trip it
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:
-    global _signum
-    if _signum is not None:
+    token = _process
+    if token is None:
+        return
+    if token.signum is not None:
         # The CI asked twice: leave now, with the code of the first request.
-        os._exit(128 + _signum)
-    _signum = signum
+        os._exit(128 + token.signum)
+    token.cancel(signum, signal.Signals(signum).name)
 
 
-def install() -> bool:
-    """Handle the cancelling signals (from the main thread only, as Python requires).
-    Returns whether they are handled."""
-    if threading.current_thread() is not threading.main_thread():
-        return False
-    for sig in SIGNALS:
-        signal.signal(sig, _handler)
-    return True
-
-
-def requested() -> int | None:
-    """The number of the signal that cancelled the run, if one did."""
-    return _signum
-
-
-def exit_code() -> int | None:
-    """128 + the signal number (130 SIGINT, 143 SIGTERM, 129 SIGHUP), once cancelled."""
-    return None if _signum is None else 128 + _signum
-
-
-def name() -> str:
-    return signal.Signals(_signum).name if _signum is not None else ""
-
-
-def request(signum: int) -> None:
-    """Cancel as a signal would (for an embedding program and for tests)."""
-    global _signum
-    _signum = _signum or signum
-
-
-def reset() -> None:
-    global _signum
-    _signum = None
+def install(token: CancelToken | None = None) -> CancelToken:
+    """Make ``token`` (a new one by default) the process's own run, and handle the
+    cancelling signals (from the main thread only, as Python requires: elsewhere the
+    token is returned with no handler). Returns the token."""
+    global _process
+    token = token or CancelToken()
+    if threading.current_thread() is threading.main_thread():
+        _process = token
+        for sig in SIGNALS:
+            signal.signal(sig, _handler)
+    return token

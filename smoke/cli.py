@@ -63,7 +63,45 @@ def main() -> None:
     """
 
 
-@main.command()
+class _WithSchemaFlags(click.Command):
+    """A command whose options are the ones spelled out on it, then a flag for every other
+    key of the schema that a command line can carry (a string, a number, a boolean, a list
+    of strings): a new setting is a flag with no edit here. Derived on first use, so
+    ``chat-smoke --help`` does not read the schema; the gate is imported first (as
+    ``run`` would, with the collector paused: see :func:`_import_gate`), so reading the
+    schema here costs the run nothing it would not pay anyway."""
+
+    _derived: list[click.Parameter] | None = None
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        params = super().get_params(ctx)
+        if self._derived is None:
+            _import_gate()
+            self._derived = _schema_flags({p.name for p in params})
+        return [*params[:-1], *self._derived, params[-1]]  # --help stays last
+
+
+def _schema_flags(known: set[str | None]) -> list[click.Parameter]:
+    from smoke.config.validate import schema
+
+    flags: list[click.Parameter] = []
+    for key, node in schema()["properties"].items():
+        kinds = {str(sub.get("type")) for sub in node.get("anyOf", [node])}
+        items = node.get("items", {}).get("type", "string")
+        if key in known or "object" in kinds or ("array" in kinds and items != "string"):
+            continue
+        flag = "--" + key.replace("_", "-")
+        about = str(node.get("description", "")).split(". ")[0].rstrip(".") + "."
+        if kinds == {"boolean"}:
+            flags.append(click.Option([f"{flag}/--no-{flag[2:]}", key], default=None,
+                                      help=about))
+        else:
+            flags.append(click.Option([flag, key], metavar=key.split("_")[-1].upper(),
+                                      help=about))
+    return flags
+
+
+@main.command(cls=_WithSchemaFlags)
 @click.option("--config", "config", metavar="FILE", help="YAML config (default ./chat-smoke.yml).")
 @click.option("--base-url", metavar="URL", help="Env COMETAPI_BASE_URL; default "
               "https://api.cometapi.com/v1. " + _FLAG_HELP)
@@ -166,14 +204,15 @@ def run(**options: Any) -> None:
     when SIGINT, SIGTERM or SIGHUP cancelled it, after writing the reports)."""
     from smoke import cancel
 
-    cancel.install()  # SIGINT, SIGTERM, SIGHUP: stop, write the evidence, exit 128 + N
+    # SIGINT, SIGTERM, SIGHUP trip this run's token: stop, write the evidence, exit 128 + N
+    token = cancel.install()
     options["headers"] = list(options["headers"]) or None
     options["expect"] = _expect(options.pop("expect_contains"), options.pop("expect_regex"),
                                 options.pop("expect_equals"), options.get("expect"))
     _import_gate()
-    from smoke.runner import execute_safely
+    from smoke.pipeline import execute_safely
 
-    sys.exit(execute_safely(options, dict(os.environ)))
+    sys.exit(execute_safely(options, dict(os.environ), cancel=token))
 
 
 def _import_gate() -> None:
@@ -183,12 +222,12 @@ def _import_gate() -> None:
     that walk them again and again, and every later collection walks them too (about 7 %
     of a plain run's instructions). Only the first import: a process that has it already
     (tests, the library) is left as it is, and a collector that was off stays off."""
-    if "smoke.runner" in sys.modules:
+    if "smoke.pipeline" in sys.modules:
         return
     enabled = gc.isenabled()
     gc.disable()
     try:
-        import smoke.runner  # noqa: F401
+        import smoke.pipeline  # noqa: F401
     finally:
         gc.freeze()
         if enabled:
@@ -218,12 +257,13 @@ def merge(reports: tuple[str, ...], report_json: str | None, report_junit: str |
     precedence over the jobs' codes: 2, 3, 4, 6, then a cancelled job's, then 5, then 0;
     a missing or malformed report is a config failure (exit 2)."""
     from smoke.errors import ReportError
-    from smoke.merge import Lifecycle, execute
+    from smoke.pipeline import merge as execute
 
     targets = {k: v for k, v in (("report_json", report_json), ("report_junit", report_junit),
                                  ("summary", summary)) if v}
-    lifecycle = Lifecycle(incident_issue, previous_report, incident_after,
-                          incident_reopen_days, gitlab_token_env)
+    lifecycle = {"incident_issue": incident_issue, "previous_report": previous_report,
+                 "incident_after": incident_after, "incident_reopen_days": incident_reopen_days,
+                 "gitlab_token_env": gitlab_token_env}
     try:
         sys.exit(execute(list(reports), targets, dict(os.environ), lifecycle))
     except ReportError as exc:
@@ -303,6 +343,6 @@ def demo() -> None:
     failing with a classified reason. Needs no key and no network."""
     import secrets
 
-    from smoke.runner import demo as run_demo
+    from smoke.demo import demo as run_demo
 
     sys.exit(run_demo(secrets.token_hex(16)))

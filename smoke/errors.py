@@ -1,4 +1,18 @@
-"""The one exception tree. Only the entry points turn these into exit codes."""
+"""The one exception tree. Only the entry points turn these into exit codes::
+
+    SmokeError                 every error chat-smoke raises on purpose
+    ├── ConfigError            the configuration is missing or invalid (exit 2)
+    ├── ReportError            a report, summary or CI output could not be written
+    ├── MergeError             ``chat-smoke merge``: a leg's report cannot be read (exit 2)
+    ├── BaselineError          ``--baseline``: the file is not a chat-smoke report (config)
+    ├── CommentError           the pull-request comment could not be posted (a warning)
+    └── CheckFailure           a check cannot go on; ``category`` says why
+        ├── TransportFailure   no usable HTTP response
+        ├── ParseFailure       the body breaks the Chat Completions contract
+        └── StreamFailure      the event stream went wrong after the HTTP 200
+
+Anything else that escapes is a bug in chat-smoke (exit 1).
+"""
 
 from __future__ import annotations
 
@@ -26,6 +40,25 @@ class ConfigError(SmokeError):
 
 class ReportError(SmokeError):
     """A report or summary could not be written."""
+
+
+class MergeError(SmokeError):
+    """A report given to ``chat-smoke merge`` cannot be read as a chat-smoke report;
+    ``path`` names it. The merge fails with ``config`` (exit 2)."""
+
+    def __init__(self, message: str, path: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class BaselineError(SmokeError):
+    """The ``--baseline`` file cannot be read as a chat-smoke report (a ``config``
+    failure before anything is sent)."""
+
+
+class CommentError(SmokeError):
+    """The pull-request comment could not be posted (the message says why); it becomes a
+    warning, never a failure of the gate."""
 
 
 class CheckFailure(SmokeError):

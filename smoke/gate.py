@@ -1,7 +1,9 @@
-"""The gate: load the configuration, plan the checks, run them, decide the verdict.
+"""The gate: build the settings, plan the checks, run them, decide the verdict.
 
-Orchestration only: each step lives in its package (``config``, ``checks``, ``verdict``);
-reports are written by the caller (``runner``) from the :class:`GateResult` returned here.
+Orchestration only: each step lives in its package (``config``, ``checks``, ``verdict``).
+The gate is given the configuration's layers, merged once by :mod:`smoke.pipeline` (or
+the error that merging them raised): it only builds :class:`Settings` and reads the key.
+Reports and publishing are the pipeline's, from the :class:`GateResult` returned here.
 """
 
 from __future__ import annotations
@@ -13,12 +15,11 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from smoke import cancel, config
+from smoke import config
+from smoke.cancel import POLL_S, CancelToken
 from smoke.categories import Category
 from smoke.checks import registry
 from smoke.checks.pool import Pool
@@ -32,13 +33,14 @@ from smoke.http.transport import new_session, proxy_for, public_proxy
 from smoke.output.console import Console
 from smoke.owners import resolve
 from smoke.reports import streak
-from smoke.results import Check, GateResult, Verdict
-from smoke.verdict import decide
+from smoke.results import Check, GateResult, timestamp
+from smoke.verdict import Stopped, conclude
 
 SHA_VARIABLES = ("GITHUB_SHA", "CI_COMMIT_SHA", "GIT_COMMIT")
 
 
-def _deployment_sha(env: Mapping[str, str]) -> str | None:
+def deployment_sha(env: Mapping[str, str]) -> str | None:
+    """The commit being deployed, from the first CI variable that names one."""
     for name in SHA_VARIABLES:
         if env.get(name, "").strip():
             return env[name].strip()
@@ -56,8 +58,10 @@ class _State:
     """What a run has so far: read by the thread that waits on it, to report a cancelled
     run or a provisional one."""
 
-    flags: Mapping[str, Any]
+    source: config.Layers | ConfigError
+    flags: Mapping[str, Any]  # for a config error's report only: the endpoint and name
     env: Mapping[str, str]
+    cancel: CancelToken
     started_at: str
     clock: float
     config_check: Check | None = None
@@ -77,36 +81,43 @@ class _State:
 
 
 def run(
-    flags: Mapping[str, Any],
+    source: config.Layers | ConfigError,
     env: Mapping[str, str] | None = None,
-    cwd: Path | None = None,
     console: Console | None = None,
     progress: Progress | None = None,
+    cancel: CancelToken | None = None,
+    *,
+    flags: Mapping[str, Any] | None = None,
+    started: tuple[str, float] | None = None,
     print_verdict: bool = True,
 ) -> tuple[GateResult, config.Settings | None]:
-    """Run the whole gate. Never raises for a problem of the endpoint or the config.
-    ``print_verdict``: print the verdict line; a caller that writes reports afterwards prints
-    it itself, once, when a report that could not be written has had its say.
+    """Run the whole gate over ``source``. Never raises for a problem of the endpoint or
+    the config (a :class:`ConfigError` given as ``source`` is the run's config failure).
+    ``print_verdict``: print the verdict line; a caller that writes reports afterwards
+    prints it itself, once, when a report that could not be written has had its say.
 
     The checks run in a worker thread; this thread waits for them, and stops waiting when
-    :mod:`smoke.cancel` says a signal asked the run to stop: the result then holds every
-    finished check as it is and every other one ``cancelled``. ``progress`` is called with
-    a provisional result (verdict ``incomplete``) before the first request and then at
-    most once a second as checks finish."""
+    ``cancel`` (the run's token) is tripped: the result then holds every finished check as
+    it is and every other one ``cancelled``. ``progress`` is called with a provisional
+    result (verdict ``incomplete``) before the first request and then at most once a
+    second as checks finish. ``flags`` name the endpoint in a config failure's report;
+    ``started`` is (timestamp, ``time.monotonic()``) of the run's start when it began
+    before the gate (merging the layers counts against the deadline)."""
     env = os.environ if env is None else env
     console = console or Console()
-    state = _State(flags, env, datetime.now(UTC).isoformat(timespec="milliseconds")
-                   .replace("+00:00", "Z"), time.monotonic())
+    token = cancel or CancelToken()
+    started_at, clock = started or (timestamp(), time.monotonic())
+    state = _State(source, flags or {}, env, token, started_at, clock)
     # In a copy of this context: the secrets the gate registers (the key, a proxy's
     # password) belong to the caller's redaction scope (redact.scope), not the process.
     worker = threading.Thread(target=contextvars.copy_context().run,
-                              args=(_work, state, cwd, console, progress),
+                              args=(_work, state, console, progress),
                               daemon=True, name="chat-smoke-gate")
     worker.start()
     mark = state.progress_mark()
     written, every = time.monotonic(), PROGRESS_EVERY_S
-    while not state.done.wait(cancel.POLL_S):
-        if cancel.requested() is not None:
+    while not state.done.wait(POLL_S):
+        if token.cancelled:
             break
         if progress is not None and time.monotonic() - written >= every:
             now = state.progress_mark()
@@ -117,17 +128,17 @@ def run(
                 # A big run's report takes a while to render: spend at most a tenth of the
                 # time on it, so the evidence never slows the checks down much.
                 every = max(PROGRESS_EVERY_S, 9 * (written - began))
-    verdict: Verdict | None = None
+    stopped: Stopped | None = None
     if state.done.is_set() and state.checks is not None:
         checks = state.checks
     elif state.done.is_set() and state.error is not None:
         raise state.error
     else:
-        reason = _CANCELLED.format(signal=cancel.name())
-        checks, verdict = _so_far(state, reason), "cancelled"
+        reason = _CANCELLED.format(signal=token.name())
+        checks, stopped = _so_far(state, reason), "cancelled"
         if state.settings is not None:
             checks += registry.postflight(state.settings, checks)
-    result = _result(state, checks, verdict)
+    result = _result(state, checks, stopped)
     if state.settings is not None:  # a config error is reported as one line by the caller
         for check in checks:
             console.check(check)
@@ -140,21 +151,22 @@ _CANCELLED = "cancelled by {signal}: the run was stopped before this check finis
 _PROVISIONAL = "not finished when this provisional report was written"
 
 
-def _work(state: _State, cwd: Path | None, console: Console, progress: Progress | None) -> None:
+def _work(state: _State, console: Console, progress: Progress | None) -> None:
     try:
-        _checks(state, cwd, console, progress)
+        _checks(state, console, progress)
     except BaseException as exc:  # a bug: re-raised in the waiting thread
         state.error = exc
     finally:
         state.done.set()
 
 
-def _checks(state: _State, cwd: Path | None, console: Console, progress: Progress | None
-            ) -> None:
+def _checks(state: _State, console: Console, progress: Progress | None) -> None:
     preflight = Check(id="preflight:config", kind="preflight", name="configuration")
     settings: config.Settings | None = None
     try:
-        settings = config.load(state.flags, state.env, cwd)
+        if isinstance(state.source, ConfigError):
+            raise state.source
+        settings = config.build(state.source)
     except ConfigError as exc:
         preflight.fail(Category.CONFIG, str(exc))
         preflight.steps = []
@@ -172,6 +184,7 @@ def _checks(state: _State, cwd: Path | None, console: Console, progress: Progres
     for note in settings.notes:
         state.warnings.append(note)
         console.warning(note)
+    cwd = state.source.cwd if isinstance(state.source, config.Layers) else None
     previous = streak.Previous(settings.previous_report, cwd)
     state.previous = previous.data
     if previous.note:
@@ -187,18 +200,19 @@ def _checks(state: _State, cwd: Path | None, console: Console, progress: Progres
         state.warnings.append(warning)
         console.warning(warning)
     deadline = Deadline(settings.deadline, start=state.clock)  # config loading counts
-    context = Plan(settings, new_session(endpoint_of(settings)), deadline)
+    context = Plan(settings, new_session(endpoint_of(settings)), deadline, state.cancel)
     tasks = registry.plan(context)
     state.plan = context
     if progress is not None:  # evidence before the first request, even against SIGKILL
         progress(_provisional(state), state.settings)
     registry.preflight(context)
-    if cancel.requested() is not None:
+    if state.cancel.cancelled:
         return
-    state.pool = Pool([t for t in tasks if t.skip is None], deadline, settings.concurrency)
+    state.pool = Pool([t for t in tasks if t.skip is None], deadline, settings.concurrency,
+                      state.cancel)
     state.pool.start()  # after it is in ``state``: a snapshot sees every check it starts
     if not state.pool.wait():
-        if cancel.requested() is not None:
+        if state.cancel.cancelled:
             return
     ran = iter(state.pool.snapshot())
     checks = [preflight, *context.preflights]
@@ -237,15 +251,9 @@ def _so_far(state: _State, reason: str) -> list[Check]:
     return checks
 
 
-def _result(state: _State, checks: list[Check], verdict: Verdict | None) -> GateResult:
-    """The run's result. ``verdict`` None: decided by the checks. ``cancelled``: exit
-    128 + the signal whatever the checks found; the category still names the deciding
-    one among the finished failures, for information."""
-    exit_code, category = decide(checks)
-    if verdict == "cancelled":
-        exit_code = cancel.exit_code() or exit_code
-    elif verdict is None:
-        verdict = "pass" if exit_code == 0 else "fail"
+def _result(state: _State, checks: list[Check], stopped: Stopped | None) -> GateResult:
+    """The run's result, through the one constructor (:func:`smoke.verdict.conclude`).
+    ``cancelled``: exit 128 + the signal whatever the checks found."""
     settings = state.settings
     if settings is not None:
         for check in checks:
@@ -256,16 +264,16 @@ def _result(state: _State, checks: list[Check], verdict: Verdict | None) -> Gate
     warnings = list(state.warnings)
     for check in checks:
         warnings += check.warnings
-    result = GateResult(
-        verdict=verdict,
-        exit_code=exit_code,
-        category=category,
+    result = conclude(
+        checks,
+        stopped=stopped,
+        stop_code=state.cancel.exit_code(),
         started_at=state.started_at,
         duration_ms=int((time.monotonic() - state.clock) * 1000),
-        environment=settings.environment if settings else "",
-        deployment_sha=_deployment_sha(state.env),
+        environment=settings.environment if settings else str(state.flags.get("environment")
+                                                               or ""),
+        deployment_sha=deployment_sha(state.env),
         endpoint={"base_url": base_url, "host": parts.hostname or "", "path": parts.path},
-        checks=checks,
         config=settings.public() if settings else {},
         proxy=state.proxy,
         warnings=warnings,

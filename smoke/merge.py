@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
 from smoke._version import __version__
 from smoke.categories import EXIT_PRECEDENCE, Category
-from smoke.output import redact
-from smoke.output.commands import defuse
+from smoke.errors import MergeError
+from smoke.output.textsafe import count
 from smoke.owners import Owner
 from smoke.reports.json_report import SCHEMA_VERSION
-from smoke.results import Attempt, Check, GateResult, Step
+from smoke.results import Attempt, Check, GateResult, Step, timestamp
 
 # The order in which a leg decides the merged exit code ("cancelled" stands for a
 # cancelled or incomplete leg, whatever its code).
@@ -40,12 +39,8 @@ _BAD_REPORT = (
 )
 
 
-class MergeError(Exception):
-    """A report given to merge cannot be read as a chat-smoke report."""
-
-    def __init__(self, path: str, problem: str) -> None:
-        super().__init__(_BAD_REPORT.format(path=path, problem=problem))
-        self.path = path
+def bad_report(path: str, problem: str) -> MergeError:
+    return MergeError(_BAD_REPORT.format(path=path, problem=problem), path)
 
 
 @dataclasses.dataclass
@@ -94,26 +89,26 @@ def load(path: str) -> Leg:
     try:
         text = Path(path).read_text("utf-8")
     except FileNotFoundError:
-        raise MergeError(path, "no such file") from None
+        raise bad_report(path, "no such file") from None
     except OSError as exc:
-        raise MergeError(path, f"cannot be read ({exc.strerror})") from None
+        raise bad_report(path, f"cannot be read ({exc.strerror})") from None
     except UnicodeDecodeError:
-        raise MergeError(path, "not UTF-8 text") from None
+        raise bad_report(path, "not UTF-8 text") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise MergeError(path, f"not JSON (line {exc.lineno}: {exc.msg})") from None
+        raise bad_report(path, f"not JSON (line {exc.lineno}: {exc.msg})") from None
     if not isinstance(data, dict):
-        raise MergeError(path, "not a JSON object")
+        raise bad_report(path, "not a JSON object")
     for name, kind in (("schema_version", int), ("exit_code", int), ("verdict", str),
                        ("checks", list)):
         if name == "exit_code" and data.get(name) is None and data.get("verdict") == "incomplete":
             continue  # a provisional report has no exit code yet
         if not isinstance(data.get(name), kind) or isinstance(data.get(name), bool):
             want = "a list" if kind is list else "an integer" if kind is int else "text"
-            raise MergeError(path, f"not a chat-smoke report ({name} is missing or not {want})")
+            raise bad_report(path, f"not a chat-smoke report ({name} is missing or not {want})")
     if not all(isinstance(c, dict) and isinstance(c.get("id"), str) for c in data["checks"]):
-        raise MergeError(path, "not a chat-smoke report (a check without an id)")
+        raise bad_report(path, "not a chat-smoke report (a check without an id)")
     return Leg(path, data)
 
 
@@ -175,7 +170,7 @@ def merge(legs: list[Leg]) -> dict[str, Any]:
         "verdict": verdict,
         "exit_code": code,
         "category": decider.report.get("category") if decider else "config",
-        "started_at": started[0] if started and started[0] else _now(),
+        "started_at": started[0] if started and started[0] else timestamp(),
         "duration_ms": max((int(leg.report.get("duration_ms") or 0) for leg in legs),
                            default=0),
         "environment": ", ".join(dict.fromkeys(
@@ -199,10 +194,6 @@ def failed(path: str, message: str) -> dict[str, Any]:
                       .fail(Category.CONFIG, message)), "job": "merge"}])
     report["failed_file"] = path
     return report
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _check_dict(check: Check) -> dict[str, Any]:
@@ -286,48 +277,25 @@ def alerts(result: GateResult, lifecycle: Lifecycle, env: dict[str, str],
         lifecycle.gitlab_token_env), env, warn, say)
 
 
-def execute(paths: list[str], targets: dict[str, str], env: dict[str, str],
-            lifecycle: Lifecycle | None = None) -> int:
-    """Merge ``paths``, write the ``targets`` (report_json, report_junit, summary) and,
-    on a GitHub runner, append the summary to the job summary; return the exit code."""
-    import sys
+def render(kind: str, report: dict[str, Any]) -> str:
+    """The merged ``report_json``, ``report_junit`` or ``summary``."""
+    if kind == "report_json":
+        return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    if kind == "report_junit":
+        from smoke.reports import junit
 
-    from smoke.reports import junit
-    from smoke.reports.files import write_text
-    from smoke.reports.summary import merged as summary
+        return junit.render(as_result(report))
+    if kind == "summary":
+        from smoke.reports.summary import merged as summary
 
-    try:
-        if not paths:
-            raise MergeError("(none)", "no report given")
-        report = merge([load(path) for path in paths])
-    except MergeError as exc:
-        report = failed(exc.path, str(exc))
-        # Job names and a malformed file's text are outside text: no CI command in them.
-        print(defuse(redact.scrub(f"chat-smoke: config error: {exc}")), file=sys.stderr)
-    lifecycle = lifecycle or Lifecycle()
-    result = with_streak(report, lifecycle)
-    renderers = {"report_json": lambda: json.dumps(report, indent=2, ensure_ascii=False) + "\n",
-                 "report_junit": lambda: junit.render(as_result(report)),
-                 "summary": lambda: summary.render(report)}
-    for kind, path in targets.items():
-        write_text(path, renderers[kind]())
-    if env.get("GITHUB_ACTIONS") == "true":
-        from smoke.ci.github import append_summary
+        return summary.render(report)
+    raise ValueError(kind)
 
-        append_summary(env, summary.render(report), targets.get("report_json", "report.json"))
-    code: int = report["exit_code"]
-    jobs = len(report["jobs"])
-    for warning in report["warnings"]:
-        print(defuse(redact.scrub(f"chat-smoke merge: warning: {warning}")), file=sys.stderr)
-    print(defuse(redact.scrub(
-        f"chat-smoke merge: {report['verdict']} (exit {code}) over {jobs} "
-        f"job{'' if jobs == 1 else 's'}"
-        + "".join(f"\n  {j['verdict']:<9} exit {j['exit_code']}  {j['job']}"
-                  + (f"  {j['deciding_check']}: {j['category']}" if j["deciding_check"] else "")
-                  for j in report["jobs"]))))
 
-    def say(text: str) -> None:
-        print(defuse(redact.scrub(text)))
-
-    alerts(result, lifecycle, env, lambda text: say(f"chat-smoke: warning: {text}"), say)
-    return code
+def describe(report: dict[str, Any]) -> str:
+    """The merged verdict and a line per job, for the log."""
+    return (f"chat-smoke merge: {report['verdict']} (exit {report['exit_code']}) over "
+            f"{count(len(report['jobs']), 'job')}"
+            + "".join(f"\n  {j['verdict']:<9} exit {j['exit_code']}  {j['job']}"
+                      + (f"  {j['deciding_check']}: {j['category']}"
+                         if j["deciding_check"] else "") for j in report["jobs"]))

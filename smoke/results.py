@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from smoke.categories import OBJECTIVE_HINT, Category
@@ -13,6 +14,11 @@ Outcome = Literal["pass", "fail", "skip", "cancelled"]
 # ``cancelled``: stopped by a signal; ``incomplete``: only in the provisional report.json
 # written while the run goes on (outputs never say it).
 Verdict = Literal["pass", "fail", "cancelled", "incomplete"]
+
+
+def timestamp() -> str:
+    """Now, as every report writes a time: UTC, milliseconds, ``Z``."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass

@@ -1,11 +1,21 @@
-"""Decide the verdict: pass only when every check passed; the exit code by precedence."""
+"""Decide the verdict: pass only when every check passed; the exit code by precedence.
+
+:func:`conclude` is the one constructor of a run's :class:`GateResult`: the verdict, the
+exit code and the category always come from the checks (:func:`decide`), whoever builds
+the result (the gate, a provisional report, a report that could not be written).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
+from typing import Any, Literal
 
 from smoke.categories import EXIT_PRECEDENCE, Category
-from smoke.results import Check
+from smoke.results import Check, GateResult
+
+Stopped = Literal["cancelled", "incomplete"]
+_DECIDED = ("verdict", "exit_code", "category", "checks")
 
 # A report that could not be written (``report:junit``) is a check of this kind.
 REPORT_KIND = "report"
@@ -35,3 +45,35 @@ def _decide(checks: Sequence[Check]) -> tuple[int, Category | None]:
             if category.exit_code == code:
                 return code, category
     raise AssertionError(f"unranked exit code for {failed}")  # pragma: no cover
+
+
+def conclude(checks: Sequence[Check], *, stopped: Stopped | None = None,
+             stop_code: int | None = None, **facts: Any) -> GateResult:
+    """The run's result over ``checks``; ``facts`` are the other fields of
+    :class:`GateResult` (started_at, duration_ms, environment, ...).
+
+    ``stopped``: ``cancelled`` (exit ``stop_code``, 128 + the signal, whatever the checks
+    found; the category still names the deciding one among the finished failures, for
+    information) or ``incomplete`` (a provisional report while the run goes on)."""
+    code, category = decide(checks)
+    if stopped == "cancelled":
+        verdict: Any = "cancelled"
+        code = stop_code or code
+    elif stopped == "incomplete":
+        verdict = "incomplete"
+    else:
+        verdict = "pass" if code == 0 else "fail"
+    return GateResult(verdict=verdict, exit_code=code, category=category, checks=list(checks),
+                      **facts)
+
+
+def reconsider(result: GateResult, checks: Sequence[Check]) -> GateResult:
+    """``result`` over other ``checks`` (one added after the run: a report that could not
+    be written), decided again by :func:`conclude`. A cancelled run keeps its exit code."""
+    facts = {f.name: getattr(result, f.name) for f in dataclasses.fields(GateResult)
+             if f.name not in _DECIDED}
+    if result.verdict == "cancelled":
+        return conclude(checks, stopped="cancelled", stop_code=result.exit_code, **facts)
+    if result.verdict == "incomplete":
+        return conclude(checks, stopped="incomplete", **facts)
+    return conclude(checks, **facts)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from smoke import gate
+from smoke import pipeline
 from smoke.output.console import Console
 from smoke.reports import json_report
 from tests.conftest import KEY
@@ -36,6 +36,6 @@ def run_gate(cwd: Path | None = None, env: dict[str, str] | None = None,
     """``run_gate(base_url=..., model=..., stream=True)``: flags by schema key, values as
     the command line gives them (strings) or typed."""
     out = io.StringIO()
-    result, _ = gate.run(flags, {"COMETAPI_API_KEY": KEY, **(env or {})}, cwd,
+    result, _ = pipeline.check(flags, {"COMETAPI_API_KEY": KEY, **(env or {})}, cwd,
                          Console(out=out))
     return Outcome(result.exit_code, json_report.as_dict(result), out.getvalue())

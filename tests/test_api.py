@@ -34,6 +34,7 @@ def test_import_smoke_loads_no_dependency() -> None:
 
 def test_the_public_names_resolve_to_the_library_objects() -> None:
     from smoke.api import run
+    from smoke.cancel import CancelToken
     from smoke.categories import Category
     from smoke.config.settings import Settings
     from smoke.errors import ConfigError, ReportError, SmokeError
@@ -41,7 +42,7 @@ def test_the_public_names_resolve_to_the_library_objects() -> None:
 
     expected = {"run": run, "Settings": Settings, "GateResult": GateResult, "Check": Check,
                 "Category": Category, "SmokeError": SmokeError, "ConfigError": ConfigError,
-                "ReportError": ReportError}
+                "ReportError": ReportError, "CancelToken": CancelToken}
     assert set(smoke.__all__) == {"__version__", *expected}
     for name, value in expected.items():
         assert getattr(smoke, name) is value, name
@@ -129,3 +130,59 @@ def test_a_report_that_cannot_be_written_raises_report_error(
 def test_settings_that_are_not_a_mapping_raise_type_error(settings: object) -> None:
     with pytest.raises(TypeError, match="smoke.run: settings must be a mapping"):
         smoke.run(settings)  # type: ignore[arg-type]
+
+
+# -- per-run cancellation (issue 20) ------------------------------------------------------
+def test_two_runs_in_threads_one_cancelled_the_other_finishes(
+        stub: StubServer, tmp_path: Path) -> None:
+    """Each smoke.run has its own token: cancelling one run (its model hangs) stops it,
+    with its reports written, while the other run in the same process goes on to pass."""
+    import threading
+    import time
+
+    cancelled, other = smoke.CancelToken(), smoke.CancelToken()
+    results: dict[str, smoke.GateResult] = {}
+
+    def run(name: str, model: str, token: smoke.CancelToken, **keys: str) -> None:
+        results[name] = smoke.run(base_url=stub.url(), model=model, env=ENV, cwd=tmp_path,
+                                  cancel=token, deadline=60, timeout=60, retries=0, **keys)
+
+    hung = threading.Thread(target=run, args=("hung", "scenario/hang", cancelled),
+                            kwargs={"report_json": "hung.json"})
+    # The other run is slow (1.5 s), so it is still in flight when the first is cancelled.
+    slow = threading.Thread(target=run, args=("slow", "scenario/slow:1.5", other),
+                            kwargs={"report_json": "slow.json"})
+    hung.start()
+    slow.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    cancelled.cancel()
+    hung.join(10)
+    assert not hung.is_alive() and time.monotonic() - started < 5
+    assert "slow" not in results  # still running: the cancellation was not its own
+    slow.join(30)
+    assert not slow.is_alive()
+    assert (results["hung"].verdict, results["hung"].exit_code) == ("cancelled", 143)
+    (check,) = [c for c in results["hung"].checks if c.id == "positive:scenario/hang"]
+    assert check.outcome == "cancelled"
+    assert check.message.startswith("cancelled by the caller")
+    assert (results["slow"].verdict, results["slow"].exit_code) == ("pass", 0)
+    assert not other.cancelled
+    assert json.loads((tmp_path / "hung.json").read_text())["verdict"] == "cancelled"
+    assert json.loads((tmp_path / "slow.json").read_text())["verdict"] == "pass"
+
+
+def test_a_token_cancelled_with_a_signal_number_exits_128_plus_it(stub: StubServer) -> None:
+    import signal
+
+    token = smoke.CancelToken()
+    token.cancel(signal.SIGINT, "SIGINT")
+    result = smoke.run(base_url=stub.url("hang"), model="stub-model", env=ENV, cancel=token,
+                       deadline=60, timeout=60)
+    assert (result.verdict, result.exit_code) == ("cancelled", 130)
+
+
+def test_cancel_must_be_a_token(stub: StubServer) -> None:
+    with pytest.raises(TypeError, match="cancel must be a smoke.CancelToken"):
+        smoke.run(base_url=stub.url(), model="stub-model", env=ENV,
+                  cancel=True)  # type: ignore[arg-type]

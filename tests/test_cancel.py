@@ -22,8 +22,9 @@ from typing import Any
 
 import pytest
 
-from smoke.ci import github_comment
+from smoke.ci import github, github_comment
 from smoke.ci.github import GitHubConsole
+from smoke.ci.publish import Publisher
 from smoke.results import Check, GateResult
 from smoke.stub import StubServer
 from tests.conftest import _NAMES, _PREFIXES, KEY
@@ -351,7 +352,9 @@ def test_the_pull_request_comment_of_a_cancelled_run_has_a_short_budget(
     out = io.StringIO()
     started = time.monotonic()
     try:
-        done = github_comment.comment_on_pr(result, env, GitHubConsole(out))
+        publisher = Publisher(github.PLATFORM, GitHubConsole(out), env)
+        done = github_comment.comment_on_pr(result, env, publisher)
+        publisher.close()
     finally:
         accepting = False
         listener.close()

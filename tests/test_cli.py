@@ -11,6 +11,8 @@ import click
 from click.testing import CliRunner
 
 from smoke.cli import main
+from smoke.stub import StubServer
+from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,7 +35,8 @@ def _options(name: str) -> set[str]:
     ``--summary`` is not found inside ``--summary-template``)."""
     command = main.commands[name]
     help_text = CliRunner().invoke(main, [name, "--help"]).output
-    names = {opt for param in command.params if isinstance(param, click.Option)
+    params = command.get_params(click.Context(command))  # the derived flags too
+    names = {opt for param in params if isinstance(param, click.Option)
              for opt in (*param.opts, *param.secondary_opts) if opt.startswith("--")}
     shown = set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)(?![\w-])", help_text))
     assert names <= shown, f"{name}: options missing from --help: {sorted(names - shown)}"
@@ -77,3 +80,30 @@ def test_python_dash_m_and_demo() -> None:
 def test_stub_rejects_unknown_scenario() -> None:
     result = CliRunner().invoke(main, ["stub", "--scenario", "nope", "--port", "0"])
     assert result.exit_code == 2 and "unknown scenario 'nope'" in result.output
+
+
+def test_every_setting_a_command_line_can_carry_is_a_flag() -> None:
+    """A schema key with a string, number, boolean or list-of-strings value is a flag of
+    ``run`` (spelled out in smoke/cli.py or derived from the schema): a new setting needs
+    no edit of the CLI."""
+    from smoke.config.validate import schema
+
+    options = _options("run")
+    for key, node in schema()["properties"].items():
+        kinds = {str(sub.get("type")) for sub in node.get("anyOf", [node])}
+        if "object" in kinds or node.get("items", {}).get("type", "string") != "string":
+            continue
+        assert "--" + key.replace("_", "-") in options, key
+    assert {"--system-prompt", "--user-prompt"} <= options
+    assert "--extra-body" not in options  # a mapping: the config file carries it
+
+
+def test_a_derived_flag_reaches_the_request(tmp_path: Path, stub: StubServer) -> None:
+    before = len(stub.requests)
+    run = run_cli(tmp_path, "--base-url", stub.url(), "--model", "stub-model",
+                  "--system-prompt", "Say pong, nothing else", "--user-prompt", "ping?")
+    assert run.code == 0, run.stdout + run.stderr
+    sent = [r["payload"] for r in stub.requests[before:] if r["method"] == "POST"]
+    assert sent and sent[0]["messages"] == [
+        {"role": "system", "content": "Say pong, nothing else"},
+        {"role": "user", "content": "ping?"}]

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from smoke import gate
+from smoke import pipeline
 from smoke.output.console import Console
 from smoke.results import Check, GateResult
 from tests.conftest import KEY
@@ -118,9 +118,9 @@ def gate_run(replay: Replay, *replies: Reply, retries: int = 1, url: str | None 
     positive check."""
     case = f"case{len(replay.cases)}"
     replay.cases[case] = list(replies)
-    result, _ = gate.run({"base_url": url or replay.url(case), "model": "m", "retries": retries,
-                          "deadline": 20, **flags}, {"COMETAPI_API_KEY": KEY},
-                         console=Console(quiet=True))
+    result, _ = pipeline.check({"base_url": url or replay.url(case), "model": "m",
+                                "retries": retries, "deadline": 20, **flags},
+                               {"COMETAPI_API_KEY": KEY}, console=Console(quiet=True))
     positive = next(c for c in result.checks if c.kind == "positive")
     assert KEY not in json.dumps([c.to_dict() for c in result.checks])
     return result, positive

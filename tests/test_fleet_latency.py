@@ -8,7 +8,7 @@ import io
 
 import cmarkgfm
 
-from smoke import gate
+from smoke import pipeline
 from smoke.output.console import Console
 from smoke.reports.summary import markdown
 from smoke.stub import StubServer
@@ -16,7 +16,7 @@ from tests.conftest import KEY
 
 
 def test_the_table_shows_ttfb_total_and_first_token(stub: StubServer) -> None:
-    result, _ = gate.run({"base_url": stub.url("slow:0.2"), "model": "stub-model",
+    result, _ = pipeline.check({"base_url": stub.url("slow:0.2"), "model": "stub-model",
                           "stream": True, "retries": "0"}, {"COMETAPI_API_KEY": KEY},
                          console=Console(io.StringIO()))
     assert result.exit_code == 0

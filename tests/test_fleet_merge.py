@@ -17,8 +17,11 @@ from junitparser import Failure, JUnitXml
 
 from smoke.reports.files import write_text
 from smoke.stub import StubServer
+from tests.ci_parsers import azure_commands
 from tests.conftest import KEY
 from tests.gatekit import run_gate
+from tests.runner_rules import run_commands
+from tests.test_platforms import agent_calls, platform_env
 
 
 def _leg(tmp_path: Path, stub: StubServer, name: str, scenario: str | None,
@@ -30,9 +33,12 @@ def _leg(tmp_path: Path, stub: StubServer, name: str, scenario: str | None,
     return str(path)
 
 
-def _merge(tmp_path: Path, *reports: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+def _merge(tmp_path: Path, *reports: str, env: dict[str, str] | None = None
+           ) -> tuple[subprocess.CompletedProcess[str], Path]:
     out = tmp_path / "merged"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    env = {**{k: v for k, v in os.environ.items()
+              if not k.startswith(("GITHUB_", "TF_BUILD", "BUILDKITE", "GITLAB_", "SMOKE_"))},
+           **(env or {})}
     proc = subprocess.run(
         [sys.executable, "-m", "smoke", "merge", *reports, "--report-json",
          str(out / "report.json"), "--report-junit", str(out / "junit.xml"),
@@ -170,3 +176,52 @@ def test_the_github_matrix_example_downloads_with_merge_multiple() -> None:
     assert merge["needs"] == "gate" and merge["if"] == "${{ !cancelled() }}"
     assert any("chat-smoke merge reports/*/report.json" in s.get("run", "")
                for s in merge["steps"])
+
+
+# -- the merged summary goes through the platform layer (issue 20) ------------------------
+def _hostile_legs(tmp_path: Path, stub: StubServer) -> list[str]:
+    """A passing leg and a failing one whose environment name is a workflow command."""
+    return [_leg(tmp_path, stub, "pass", None, "eu"),
+            _leg(tmp_path, stub, "auth", "bad-key", "::error title=pwned::x ##vso[task.complete]")]
+
+
+def test_merge_on_github_appends_the_summary_inside_the_console(
+        tmp_path: Path, stub: StubServer) -> None:
+    env = {**platform_env("github", tmp_path), "COMETAPI_API_KEY": KEY}
+    proc, out = _merge(tmp_path, *_hostile_legs(tmp_path, stub), env=env)
+    assert proc.returncode == 3, proc.stderr
+    page = (tmp_path / "summary").read_text("utf-8")
+    assert page == (out / "summary.md").read_text("utf-8")
+    assert page.startswith("## ❌ chat-smoke failed on 1 of 2 jobs")
+    # Through the console: the key masked first, the job names (outside text) inside a
+    # stop-commands block, so none of them runs a command.
+    commands = run_commands(proc.stdout)
+    assert [(c.name, c.data) for c in commands] == [("add-mask", KEY)]
+    assert "::error title=pwned::x" in proc.stdout
+    assert proc.stdout.splitlines()[1].startswith("::stop-commands::")
+
+
+def test_merge_on_azure_uploads_the_summary(tmp_path: Path, stub: StubServer) -> None:
+    proc, out = _merge(tmp_path, *_hostile_legs(tmp_path, stub),
+                       env=platform_env("azure", tmp_path))
+    assert proc.returncode == 3, proc.stderr
+    commands = azure_commands(proc.stdout)
+    assert [c.name for c in commands] == ["task.uploadsummary"]  # the job name ran nothing
+    page = Path(commands[0].data)
+    assert page.parent == tmp_path / "agent-temp"
+    assert page.read_text("utf-8") == (out / "summary.md").read_text("utf-8")
+
+
+def test_merge_on_buildkite_annotates_the_build(tmp_path: Path, stub: StubServer) -> None:
+    proc, out = _merge(tmp_path, *_hostile_legs(tmp_path, stub),
+                       env=platform_env("buildkite", tmp_path))
+    assert proc.returncode == 3, proc.stderr
+    args, body = agent_calls(tmp_path)[-1]
+    assert args == ["annotate", "--style", "error", "--context", "chat-smoke"]
+    assert body == (out / "summary.md").read_text("utf-8")
+    passing = [_leg(tmp_path, stub, "pass2", None, "us")]
+    (tmp_path / "b").mkdir()
+    proc, _ = _merge(tmp_path, *passing, env=platform_env("buildkite", tmp_path / "b"))
+    assert proc.returncode == 0, proc.stderr
+    args, body = agent_calls(tmp_path / "b")[-1]
+    assert args[:3] == ["annotate", "--style", "success"] and "chat-smoke passed" in body

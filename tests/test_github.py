@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from smoke import config, gate
+from smoke import action, config, pipeline
 from smoke.ci import github
 from smoke.ci.github import GitHubConsole, escape_data, escape_property, format_command
+from smoke.ci.platform import PlatformStream
+from smoke.ci.publish import Publisher
 from smoke.errors import ReportError
 from smoke.output import redact
 from smoke.results import GateResult
@@ -33,12 +35,22 @@ HOSTILE_LINES = [
 ]
 
 
+_CONSOLES: dict[int, GitHubConsole] = {}
+
+
 def _gate(stub: StubServer, scenario: str | None, out: io.StringIO, **flags: str) -> GateResult:
-    console = GitHubConsole(out)
-    result, _ = gate.run({"base_url": stub.url(scenario), "model": "stub-model",
-                          "api_key_env": "K", "environment": "staging", "retries": "0",
-                          **flags}, {"K": KEY}, console=console)
+    console = _CONSOLES[id(out)] = GitHubConsole(out)
+    result, _ = pipeline.check({"base_url": stub.url(scenario), "model": "stub-model",
+                                "api_key_env": "K", "environment": "staging", "retries": "0",
+                                **flags}, {"K": KEY}, console=console)
     return result
+
+
+def _publish(out: io.StringIO, result: GateResult, env: dict[str, str],
+             targets: dict[str, str] | None = None, soft: bool = False) -> None:
+    """Publish ``result`` as the pipeline does, through the console the gate printed on."""
+    Publisher(github.PLATFORM, _CONSOLES.pop(id(out)), env, soft=soft,
+              reports=targets).publish(result)
 
 
 def _runner_files(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -153,7 +165,7 @@ def test_publish_a_failure(tmp_path: Path, stub: StubServer) -> None:
     env = _runner_files(tmp_path)
     targets = {"report_json": str(tmp_path / "r" / "report.json"),
                "report_junit": str(tmp_path / "r" / "junit.xml")}
-    github.publish(result, env, None, targets)
+    _publish(out, result, env, targets)
     errors = [c for c in run_commands(out.getvalue()) if c.name == "error"]
     assert len(errors) == len(result.failures) == 1
     assert errors[0].properties == {"title": "chat-smoke auth: chat completion (stub-model)"}
@@ -174,7 +186,7 @@ def test_publish_a_failure(tmp_path: Path, stub: StubServer) -> None:
 def test_publish_with_fail_on_error_false_warns(tmp_path: Path, stub: StubServer) -> None:
     out = io.StringIO()
     result = _gate(stub, "wrong-answer", out)
-    github.publish(result, _runner_files(tmp_path, **{"INPUT_FAIL-ON-ERROR": "false"}))
+    _publish(out, result, _runner_files(tmp_path), soft=True)  # fail-on-error: false
     commands = run_commands(out.getvalue())
     assert not [c for c in commands if c.name == "error"]
     titles = [c.properties["title"] for c in commands if c.name == "warning"]
@@ -186,7 +198,7 @@ def test_publish_a_pass_annotates_nothing(tmp_path: Path, stub: StubServer) -> N
     out = io.StringIO()
     result = _gate(stub, None, out)
     env = _runner_files(tmp_path)
-    github.publish(result, env)
+    _publish(out, result, env)
     assert {c.name for c in run_commands(out.getvalue())} <= {"add-mask", "group", "endgroup"}
     outputs = dict(parse_output_file(Path(env["GITHUB_OUTPUT"]).read_bytes().decode()))
     assert outputs["verdict"] == "pass"
@@ -197,7 +209,7 @@ def test_an_unwritable_output_file_is_an_error_annotation(tmp_path: Path,
     out = io.StringIO()
     result = _gate(stub, None, out)
     env = _runner_files(tmp_path, GITHUB_OUTPUT=str(tmp_path))  # a folder: cannot append
-    github.publish(result, env)
+    _publish(out, result, env)
     errors = [c for c in run_commands(out.getvalue()) if c.name == "error"]
     assert len(errors) == 1 and errors[0].properties["title"] == "chat-smoke: GitHub output"
     assert "cannot append to GITHUB_OUTPUT" in errors[0].data
@@ -241,7 +253,7 @@ def test_writes_do_nothing_when_the_variables_are_unset(tmp_path: Path,
     github.write_outputs({}, {"verdict": "pass"})
     github.append_summary({}, "# x")
     out = io.StringIO()
-    github.publish(_gate(stub, None, out), {"GITHUB_ACTIONS": "true"})
+    _publish(out, _gate(stub, None, out), {"GITHUB_ACTIONS": "true"})
     assert list(tmp_path.iterdir()) == []
 
 
@@ -278,27 +290,28 @@ def test_a_summary_that_would_pass_1_mib_becomes_a_note(tmp_path: Path) -> None:
 ])
 def test_booleans(text: str, value: bool | None) -> None:
     assert config.parse_bool(text) is value
-    assert github.fail_on_error({"INPUT_FAIL-ON-ERROR": text}) is (value is not False)
+    assert action.fail_on_error({"INPUT_FAIL-ON-ERROR": text}) is (value is not False)
 
 
 def test_an_annotation_never_carries_the_key_even_escaped() -> None:
     key = "pa%ss\nword-0123456789"
     redact.register(key)
     out = io.StringIO()
-    console = GitHubConsole(out)
-    console.command("error", f"rejected {key}", title=f"about {key}")
+    publisher = Publisher(github.PLATFORM, GitHubConsole(out), {})
+    publisher.annotate("error", f"rejected {key}", f"about {key}")
+    publisher.close()
     (error,) = [c for c in run_commands(out.getvalue()) if c.name == "error"]
     assert (error.data, error.properties["title"]) == ("rejected ***", "about ***")
 
 
 def test_stderr_through_the_console_runs_no_command(capsys: pytest.CaptureFixture[str]) -> None:
     console = GitHubConsole()  # on sys.stdout, as in the action
-    stream = github.ConsoleStream()
+    stream = PlatformStream(console)
     stream.write("chat-smoke: internal error: KeyError('##[error]x')\n::error::y\npartial ")
     console.command("warning", "ours")
     stream.write("::error::z")
     stream.flush()
-    github.close()
+    console.close()
     out = capsys.readouterr().out
     assert [c.name for c in run_commands(out)] == ["warning"]
     # A partial write waits for the rest of its line: the line is shown as written.

@@ -232,7 +232,7 @@ def test_a_scope_forgets_its_secrets_and_the_ambient_registry_is_bounded() -> No
 
 
 def test_the_demo_leaves_other_secrets_registered() -> None:
-    from smoke.runner import demo
+    from smoke.demo import demo
 
     with redact.scope("outer-secret-0123456789"):
         assert demo("sk-demo-0123456789abcdef") == 0

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from smoke import gate
+from smoke import pipeline
 from smoke.categories import Category
 from smoke.output.console import Console
 from smoke.results import GateResult
@@ -26,7 +26,7 @@ _WRONG_FOR_404 = ("Check the payload fields", "ends in /v1")
 
 
 def _gate(**flags: Any) -> GateResult:
-    result, _ = gate.run({"api_key_env": "K", "retries": "0", **flags}, {"K": KEY},
+    result, _ = pipeline.check({"api_key_env": "K", "retries": "0", **flags}, {"K": KEY},
                          console=Console(io.StringIO()))
     return result
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from smoke import gate
+from smoke import pipeline
 from smoke.alerts import incidents, issue_body
 from smoke.config.settings import Settings
 from smoke.output import redact
@@ -77,7 +77,7 @@ def _publish(tmp_path: Path, stub: StubServer, fake: FakeTracker, models: str,
     flags = {"base_url": stub.url(), "model": models, "retries": "0",
              "incident_issue": "true"}
     with redact.scope():
-        result, settings = gate.run(flags, {"COMETAPI_API_KEY": KEY}, tmp_path,
+        result, settings = pipeline.check(flags, {"COMETAPI_API_KEY": KEY}, tmp_path,
                                     Console(out=io.StringIO()))
         assert settings is not None
         if result_hook is not None:
@@ -202,7 +202,7 @@ def test_a_key_per_owner_and_group_without_a_map(tmp_path: Path, stub: StubServe
     # Without a rule for the category: environment plus category group.
     github.issues.clear()
     (tmp_path / "chat-smoke.yml").write_text("environment: prod\n")
-    result, settings = gate.run({"base_url": stub.url(), "model": AUTH, "retries": "0"},
+    result, settings = pipeline.check({"base_url": stub.url(), "model": AUTH, "retries": "0"},
                                 {"COMETAPI_API_KEY": KEY}, tmp_path, Console(out=io.StringIO()))
     assert settings is not None
     done = incidents.publish(result, settings, fake_trackers.github_env(github),
@@ -270,7 +270,7 @@ def test_a_hanging_api_is_bounded(tmp_path: Path, stub: StubServer, github: Fake
 def test_no_token_is_a_warning_and_no_call(tmp_path: Path, stub: StubServer,
                                            github: FakeTracker) -> None:
     (tmp_path / "chat-smoke.yml").write_text(CONFIG)
-    result, settings = gate.run({"base_url": stub.url(), "model": AUTH, "retries": "0"},
+    result, settings = pipeline.check({"base_url": stub.url(), "model": AUTH, "retries": "0"},
                                 {"COMETAPI_API_KEY": KEY}, tmp_path, Console(out=io.StringIO()))
     assert settings is not None
     warnings: list[str] = []
@@ -314,7 +314,7 @@ def test_gitlab_problems_are_warnings(tmp_path: Path, stub: StubServer,
     assert out.done is None and "HTTP 429: rate limited" in out.warnings[0]
     assert "api scope" in out.warnings[0]
     (tmp_path / "chat-smoke.yml").write_text(CONFIG)
-    result, settings = gate.run({"base_url": stub.url(), "model": AUTH, "retries": "0"},
+    result, settings = pipeline.check({"base_url": stub.url(), "model": AUTH, "retries": "0"},
                                 {"COMETAPI_API_KEY": KEY}, tmp_path, Console(out=io.StringIO()))
     assert settings is not None
     warnings: list[str] = []
@@ -436,7 +436,7 @@ def test_merge_runs_the_lifecycle_over_the_merged_verdict(
         paths = []
         for i, model in enumerate(models):
             (tmp_path / "chat-smoke.yml").write_text(CONFIG)
-            result, _ = gate.run({"base_url": stub.url(), "model": model, "retries": "0"},
+            result, _ = pipeline.check({"base_url": stub.url(), "model": model, "retries": "0"},
                                  {"COMETAPI_API_KEY": KEY}, tmp_path,
                                  Console(out=io.StringIO()))
             path = tmp_path / f"leg-{i}.json"
@@ -470,4 +470,9 @@ def test_merge_runs_the_lifecycle_over_the_merged_verdict(
     third = merge((OK, OK))
     assert third.returncode == 0
     assert f"incident issue closed #1 for {PLATFORM_KEY} (recovered)" in third.stdout
-    assert TOKEN not in first.stdout + second.stdout + third.stdout + third.stderr
+    # On GitHub, merge prints through the platform's console (issue 20): the token goes to
+    # the runner's masker (an ::add-mask:: line, which the runner consumes) and nowhere else.
+    output = first.stdout + second.stdout + third.stdout + third.stderr
+    assert f"::add-mask::{TOKEN}" in first.stdout
+    assert TOKEN not in "\n".join(line for line in output.splitlines()
+                                   if not line.startswith("::add-mask::"))

@@ -12,7 +12,7 @@ import re
 import pytest
 from junitparser import Error, Failure, JUnitXml
 
-from smoke import gate
+from smoke import pipeline
 from smoke.categories import CANCELLED_HINT, Category
 from smoke.output.console import Console
 from smoke.reports import junit
@@ -34,7 +34,7 @@ WINDYROAD_KNOWN = (
 
 
 def _run(stub: StubServer, models: str, **flags: str) -> GateResult:
-    result, _ = gate.run({"base_url": stub.url(), "model": models, "api_key_env": "K",
+    result, _ = pipeline.check({"base_url": stub.url(), "model": models, "api_key_env": "K",
                           "retries": "0", **flags}, {"K": KEY}, console=Console(io.StringIO()))
     return result
 

@@ -42,12 +42,13 @@ def _resolve(name: str, known: Iterable[str]) -> str | None:
     return None
 
 
-def import_edges(name: str, path: Path, known: set[str]) -> set[str]:
+def import_edges(name: str, path: Path, known: set[str], strings: bool = True) -> set[str]:
     """The ``smoke`` modules ``name`` imports: every ``import`` and ``from ... import``
     wherever it sits (in a function, under ``TYPE_CHECKING``), relative ones included, and
     every string that is exactly a module's dotted name (the registry and the package's
     lazy exports import by name). Importing ``a.b.c`` also runs the ``__init__`` of ``a``
-    and ``a.b``; like import-linter, those implicit parent edges are not counted."""
+    and ``a.b``; like import-linter, those implicit parent edges are not counted.
+    ``strings=False``: real imports only."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     edges: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text("utf-8"), str(path))):
@@ -62,7 +63,7 @@ def import_edges(name: str, path: Path, known: set[str]) -> set[str]:
             # `from a import b`: the module a.b if there is one, else the name b of a.
             targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base
                        for alias in node.names]
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+        elif strings and isinstance(node, ast.Constant) and isinstance(node.value, str):
             if _MODULE_NAME.match(node.value):
                 targets = [node.value]
         for target in targets:
@@ -72,10 +73,11 @@ def import_edges(name: str, path: Path, known: set[str]) -> set[str]:
     return edges
 
 
-def import_graph(root: Path, package: str = "smoke") -> dict[str, set[str]]:
+def import_graph(root: Path, package: str = "smoke", strings: bool = True
+                 ) -> dict[str, set[str]]:
     modules = find_modules(root, package)
     known = set(modules)
-    return {name: import_edges(name, path, known) for name, path in modules.items()}
+    return {name: import_edges(name, path, known, strings) for name, path in modules.items()}
 
 
 def find_cycle(graph: Mapping[str, Iterable[str]]) -> list[str] | None:
@@ -142,7 +144,7 @@ def test_no_import_cycle_among_smoke_modules() -> None:
     assert {"smoke.checks.positive", "smoke.checks.sdk_parity",
             "smoke.checks.preflights.wire"} <= graph["smoke.checks.registry"]
     assert {"smoke.api", "smoke.results", "smoke.categories"} <= graph["smoke"]
-    assert "smoke.runner" in graph["smoke.cli"]
+    assert "smoke.pipeline" in graph["smoke.cli"]
     cycle = find_cycle(graph)
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
 
@@ -187,3 +189,76 @@ def test_lint_imports_fails_on_an_import_that_goes_up(tmp_path: Path) -> None:
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "BROKEN" in proc.stdout
     assert "smoke.http.deadline -> smoke.gate" in proc.stdout
+
+
+# -- the check kinds: their import rules follow from the registry ------------------------
+# The machinery of checks/; every other module of it is a kind, a preflight or a
+# postflight that smoke/checks/registry.py names (a package counts as one unit).
+MACHINERY = ("smoke.checks", "smoke.checks.registry", "smoke.checks.application",
+             "smoke.checks.pool", "smoke.checks.send", "smoke.checks.signals",
+             "smoke.checks.task")
+
+
+def _unit(module: str) -> str:
+    """``smoke.checks.preflights.spend`` -> ``smoke.checks.preflights``."""
+    return ".".join(module.split(".")[:3])
+
+
+def kind_problems(root: Path) -> list[str]:
+    """What breaks the kinds' rules in the tree under ``root``: a module of checks/ that is
+    neither machinery nor named by the registry, a kind importing another kind, the gate or
+    the machinery importing a kind (a kind that is off must cost no import). Imports by
+    name (the registry's strings) are how kinds are loaded, so only real imports count."""
+    modules = find_modules(root)
+    registry = ast.parse(modules["smoke.checks.registry"].read_text("utf-8"))
+    units = {_unit(node.value) for node in ast.walk(registry)
+             if isinstance(node, ast.Constant) and isinstance(node.value, str)
+             and _MODULE_NAME.match(node.value) and node.value.startswith("smoke.checks.")}
+    graph = import_graph(root, strings=False)
+    problems = [f"{name}: neither machinery ({', '.join(MACHINERY)}) nor named by an Entry "
+                "of smoke/checks/registry.py"
+                for name in graph if name.startswith("smoke.checks")
+                and name not in MACHINERY and _unit(name) not in units]
+    for name, edges in graph.items():
+        if _unit(name) in units:
+            problems += [f"{name} -> {edge}: a kind imports another kind (shared code goes "
+                         "in send.py or task.py)" for edge in sorted(edges)
+                         if _unit(edge) in units and _unit(edge) != _unit(name)]
+    for source in ("smoke.gate", *MACHINERY[1:]):
+        seen, todo = {source}, [source]
+        while todo:
+            for edge in graph.get(todo.pop(), set()):
+                if edge not in seen:
+                    seen.add(edge)
+                    todo.append(edge)
+        problems += [f"{source} imports {name}: name it in an Entry of the registry instead"
+                     for name in sorted(seen) if _unit(name) in units]
+    return problems
+
+
+def test_the_kinds_keep_their_rules() -> None:
+    assert kind_problems(ROOT) == []
+
+
+@pytest.mark.parametrize(("module", "added", "problem"), [
+    ("checks/pool.py", "import smoke.checks.positive", "smoke.checks.pool imports "
+     "smoke.checks.positive"),
+    ("checks/negative.py", "from smoke.checks import streaming", "smoke.checks.negative -> "
+     "smoke.checks.streaming: a kind imports another kind"),
+    ("checks/orphan.py", "X = 1", "smoke.checks.orphan: neither machinery"),
+])
+def test_the_kinds_rules_bite(tmp_path: Path, module: str, added: str, problem: str) -> None:
+    shutil.copytree(ROOT / "smoke", tmp_path / "smoke",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    path = tmp_path / "smoke" / module
+    path.write_text((path.read_text() if path.exists() else "") + f"\n{added}\n")
+    problems = kind_problems(tmp_path)
+    assert any(p.startswith(problem) for p in problems), problems
+    # A kind named by the registry is placed by that alone: no contract to edit.
+    registry = tmp_path / "smoke" / "checks" / "registry.py"
+    registry.write_text(registry.read_text().replace(
+        'Entry("positive", "smoke.checks.positive", "plan"),',
+        'Entry("positive", "smoke.checks.positive", "plan"),\n'
+        '    Entry("orphan", "smoke.checks.orphan", "plan", "orphan"),'))
+    if module == "checks/orphan.py":
+        assert kind_problems(tmp_path) == []

@@ -95,13 +95,25 @@ def test_key_never_crosses_to_another_host(tmp_path: Path, stub: StubServer) -> 
 
 def test_one_session_reads_the_environment_per_host(stub: StubServer, proxy: int,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    # The session keeps what the environment says per origin (requests would scan it on
-    # every request): NO_PROXY still decides per host, the same host asks once.
-    from smoke.http.transport import Endpoint, new_session
+    # The session's transport adapter keeps what the environment says per origin
+    # (requests would scan it on every request): NO_PROXY still decides per host, the
+    # same host asks once.
+    import requests
 
+    from smoke.http.transport import Endpoint, Transport, new_session
+
+    asked: list[str] = []
+    environ_proxies = requests.utils.get_environ_proxies
+
+    def counted(url: str, no_proxy: str | None = None) -> dict[str, str]:
+        asked.append(urlsplit(url).netloc)
+        return environ_proxies(url, no_proxy)
+
+    monkeypatch.setattr(requests.utils, "get_environ_proxies", counted)
     monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy}")
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     session = new_session(Endpoint(stub.base_url, KEY, 5, 5))
+    assert session.trust_env is False  # requests itself reads nothing from the environment
     body = {"model": "stub-model", "messages": [{"role": "user", "content": "ping"}]}
     auth = {"Authorization": f"Bearer {KEY}"}
     for _ in range(2):
@@ -112,9 +124,12 @@ def test_one_session_reads_the_environment_per_host(stub: StubServer, proxy: int
                            headers=auth, timeout=10)
     assert proxied.status_code == 200
     assert [urlsplit(seen["url"]).hostname for seen in _Proxy.seen] == ["localhost"]
-    assert session.merge_environment_settings(
-        stub.url(host="localhost"), {}, None, None, None)["proxies"]["http"].endswith(
-        f":{proxy}")
+    adapter = session.get_adapter(stub.url(host="localhost"))
+    assert isinstance(adapter, Transport)
+    assert adapter.proxies_for(stub.url(host="localhost"))["http"].endswith(f":{proxy}")
+    assert adapter.proxies_for(stub.url()) == {}
+    assert sorted(asked) == sorted({urlsplit(stub.url()).netloc,
+                                    urlsplit(stub.url(host="localhost")).netloc})
 
 
 def test_a_netrc_entry_for_the_host_does_not_replace_the_key(tmp_path: Path,

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from smoke import gate
+from smoke import pipeline
 from smoke.alerts import notify
 from smoke.output import redact
 from smoke.output.console import Console
@@ -96,7 +96,7 @@ def receiver() -> Iterator[Receiver]:
 def _result(tmp_path: Path, stub: StubServer, models: str,
             previous: dict[str, Any] | None = None) -> GateResult:
     (tmp_path / "chat-smoke.yml").write_text(CONFIG)
-    result, _ = gate.run({"base_url": stub.url(), "model": models, "retries": "0"},
+    result, _ = pipeline.check({"base_url": stub.url(), "model": models, "retries": "0"},
                          {"COMETAPI_API_KEY": KEY}, tmp_path, Console(out=io.StringIO()))
     return dataclasses.replace(result, previous=previous)
 

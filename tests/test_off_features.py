@@ -94,13 +94,13 @@ def test_a_feature_that_is_on_imports_its_modules(
 
 def test_only_the_ci_platform_in_use_is_imported(stub: StubServer, tmp_path: Path) -> None:
     plain = ["--base-url", stub.base_url, "--model", "stub-model"]
-    others = {module for name, (module, _) in PLATFORMS.items() if name != "local"}
+    others = {module for name, module in PLATFORMS.items() if name != "local"}
     local = _modules(tmp_path, plain)
-    assert PLATFORMS["local"][0] in local
+    assert PLATFORMS["local"] in local
     assert not local & others, f"no CI, yet {local & others} loaded"
     assert "smoke.ci.github_comment" not in local
     gitlab = _modules(tmp_path, plain, GITLAB_CI="true")
-    assert gitlab & others == {PLATFORMS["gitlab"][0]}
+    assert gitlab & others == {PLATFORMS["gitlab"]}
 
 
 @pytest.mark.parametrize("before", ["on", "off"])

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from smoke import gate
+from smoke import pipeline
 from smoke.output.console import Console
 from smoke.reports import junit
 from smoke.reports.summary import markdown
@@ -80,7 +80,7 @@ def test_no_message_the_stub_provokes_has_a_slip(stub: StubServer) -> None:
     texts: list[str] = []
     for name in sorted(set(SCENARIOS) - _QUIET):
         out = io.StringIO()
-        result, _ = gate.run({"base_url": stub.url(name), "model": "stub-model",
+        result, _ = pipeline.check({"base_url": stub.url(name), "model": "stub-model",
                               "api_key_env": "K", "retries": "0", "timeout": "3",
                               "deadline": "8", "stream": "true"}, {"K": KEY},
                              console=Console(out))
@@ -131,7 +131,7 @@ def test_the_image_without_arguments_outside_github_prints_usage(tmp_path: Path)
 
 
 def test_the_summary_counts_what_junit_counts(stub: StubServer) -> None:
-    result, _ = gate.run({"base_url": stub.url(), "model": "stub-model,gpt-4o-mini",
+    result, _ = pipeline.check({"base_url": stub.url(), "model": "stub-model,gpt-4o-mini",
                           "api_key_env": "K", "stream": "true", "max_total_tokens": "100000",
                           "negative": "invalid-model,missing-field"}, {"K": KEY},
                          console=Console(io.StringIO()))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from smoke import config, gate
+from smoke import config, pipeline
 from smoke.categories import GROUPS, Category
 from smoke.errors import ConfigError
 from smoke.output.console import Console
@@ -119,7 +119,7 @@ def test_summary_lead_line_names_the_team_mention_and_runbook(
         tmp_path: Path, stub: StubServer) -> None:
     (tmp_path / "chat-smoke.yml").write_text(OWNERS_YML.replace("stub-model, scenario/wrong-answer",
                                                                 "stub-model"))
-    result, _ = gate.run({"base_url": stub.url("bad-key")}, {"COMETAPI_API_KEY": KEY},
+    result, _ = pipeline.check({"base_url": stub.url("bad-key")}, {"COMETAPI_API_KEY": KEY},
                          tmp_path, Console(out=io.StringIO()))
     lead = markdown.render(result).split("\n\n")[1]
     # As code: GitHub notifies even an escaped "\\@team" (only the PR comment mentions).
@@ -179,7 +179,7 @@ def test_a_pass_names_no_owner(tmp_path: Path, stub: StubServer) -> None:
 def test_the_incident_block_names_the_owner(tmp_path: Path, stub: StubServer) -> None:
     (tmp_path / "chat-smoke.yml").write_text(OWNERS_YML.replace(
         "stub-model, scenario/wrong-answer", "stub-model"))
-    result, _ = gate.run({"base_url": stub.url("bad-key")}, {"COMETAPI_API_KEY": KEY},
+    result, _ = pipeline.check({"base_url": stub.url("bad-key")}, {"COMETAPI_API_KEY": KEY},
                          tmp_path, Console(out=io.StringIO()))
     block = markdown.render(result).split("### Incident:")[1].split("</pre>")[0]
     assert "owner:          Platform @acme/platform https://runbooks.example/platform" \

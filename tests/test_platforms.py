@@ -28,10 +28,8 @@ import yaml
 from smoke import ci
 from smoke.categories import Category
 from smoke.ci import buildkite
-from smoke.ci.azure import Azure
-from smoke.ci.github import GitHub
-from smoke.ci.gitlab import GitLab
-from smoke.ci.platform import Platform
+from smoke.ci.platform import PlatformConsole
+from smoke.ci.publish import RANK_NOTE, Platform, Publisher
 from smoke.output import redact
 from smoke.output.commands import defuse, defuse_junit
 from smoke.output.console import Console
@@ -81,8 +79,9 @@ def all_parsers(log: str) -> dict[str, list[object]]:
 ])
 def test_detection(env: dict[str, str], name: str) -> None:
     assert ci.detect(env) == name
-    platform = ci.make(ci.resolve("auto", env), io.StringIO())
+    platform = ci.make(ci.resolve("auto", env))
     assert platform.name == name and isinstance(platform, Platform)
+    assert isinstance(platform.make_console(io.StringIO()), PlatformConsole)
 
 
 def test_the_ci_setting_overrides_detection() -> None:
@@ -96,7 +95,7 @@ def test_the_ci_setting_overrides_detection() -> None:
 
 def test_every_platform_module_is_loadable() -> None:
     for name in ci.PLATFORMS:
-        assert ci.make(name, io.StringIO()).name == name
+        assert ci.make(name).name == name
 
 
 # -- neutralising ----------------------------------------------------------------------
@@ -106,12 +105,12 @@ def test_echoed_text_runs_no_command_on_any_ci(name: str) -> None:
     breaks every CI's syntax in echoed text: the log may be read by another CI's parser
     (a pasted log, an undetected CI)."""
     out = io.StringIO()
-    platform = ci.make(name, out)
-    platform.line(HOSTILE_TEXT)
+    console = ci.make(name).make_console(out)
+    console.line(HOSTILE_TEXT)
     for part in HOSTILE_TEXT.split("\n"):
-        platform.line(part)
-    platform.warning(HOSTILE_TEXT)
-    platform.note(HOSTILE_TEXT)
+        console.line(part)
+    console.warning(HOSTILE_TEXT)
+    console.note(HOSTILE_TEXT)
     assert all_parsers(out.getvalue()) == {k: [] for k in all_parsers("")}
     assert "pwned" in out.getvalue()  # shown, as text
 
@@ -165,14 +164,21 @@ def _failing_result(*categories: Category | None, warnings: int = 0) -> GateResu
                       warnings=[f"warning {i}" for i in range(warnings)])
 
 
+def _publisher(name: str, out: io.StringIO, env: dict[str, str] | None = None,
+               soft: bool = False) -> Publisher:
+    """A platform's console on ``out`` and its publisher, as the pipeline makes them."""
+    platform = ci.make(name)
+    return Publisher(platform, platform.make_console(out), env or {}, soft=soft)
+
+
 def test_azure_native_commands(tmp_path: Path) -> None:
     redact.register(KEY)
     out = io.StringIO()
-    azure = Azure(out)
-    azure.group("chat-smoke: checks")
-    azure.line(HOSTILE_TEXT)
+    azure = _publisher("azure", out, {"AGENT_TEMPDIRECTORY": str(tmp_path)})
+    azure.console.group("chat-smoke: checks")
+    azure.console.line(HOSTILE_TEXT)
     result = _failing_result(Category.ASSERTION, Category.AUTH)
-    azure.publish(result, {"AGENT_TEMPDIRECTORY": str(tmp_path)}, None, {})
+    azure.publish(result)
     commands = azure_commands(out.getvalue())
     names = [c.name for c in commands]
     assert names == ["task.setsecret", "##[group]", "##[endgroup]", *["task.setvariable"] * 6,
@@ -194,7 +200,7 @@ def test_azure_native_commands(tmp_path: Path) -> None:
 
 def test_gitlab_sections_are_ours_only() -> None:
     out = io.StringIO()
-    gitlab = GitLab(out)
+    gitlab = ci.make("gitlab").make_console(out)
     gitlab.group("chat-smoke: configuration")
     gitlab.line(HOSTILE_TEXT)
     gitlab.group("chat-smoke: checks")
@@ -210,13 +216,13 @@ def test_gitlab_sections_are_ours_only() -> None:
 # -- GitHub's annotation cap ----------------------------------------------------------
 def test_github_shows_at_most_ten_per_level_deciding_first(tmp_path: Path) -> None:
     out = io.StringIO()
-    github = GitHub(out)
+    github = _publisher("github", out)
     # 20 failures; the deciding one (auth, exit 3) is last in check order.
     categories = [Category.UPSTREAM] * 8 + [Category.ASSERTION] * 8 + [Category.MODEL] * 3
     result = _failing_result(*categories, Category.AUTH, warnings=14)
     # Another feature's warnings (drift, PR comments, certificates) share the cap.
     github.annotate("warning", "drift: the model answered differently", "chat-smoke drift")
-    github.publish(result, {})
+    github.publish(result)
     commands = run_commands(out.getvalue())
     errors = [c for c in commands if c.name == "error"]
     warnings = [c for c in commands if c.name == "warning"]
@@ -231,10 +237,11 @@ def test_github_shows_at_most_ten_per_level_deciding_first(tmp_path: Path) -> No
 
 def test_the_cap_counts_annotations_already_shown() -> None:
     out = io.StringIO()
-    github = GitHub(out)
+    github = _publisher("github", out, soft=True)  # fail-on-error: false
     for i in range(7):
-        github.command("warning", f"early {i}")
-    github.publish(_failing_result(Category.AUTH, warnings=8), {"INPUT_FAIL-ON-ERROR": "false"})
+        github.annotate("warning", f"early {i}", "", (RANK_NOTE,))
+        github.flush_annotations()
+    github.publish(_failing_result(Category.AUTH, warnings=8))
     warnings = [c for c in run_commands(out.getvalue()) if c.name == "warning"]
     assert len(warnings) == 10
     # Three slots were left: the deciding failure, the note that it is only a warning,
@@ -246,7 +253,7 @@ def test_the_cap_counts_annotations_already_shown() -> None:
 
 def test_ten_or_fewer_are_all_shown() -> None:
     out = io.StringIO()
-    GitHub(out).publish(_failing_result(*[Category.TIMEOUT] * 10), {})
+    _publisher("github", out).publish(_failing_result(*[Category.TIMEOUT] * 10))
     errors = [c for c in run_commands(out.getvalue()) if c.name == "error"]
     assert len(errors) == 10 and not any("more failures" in e.data for e in errors)
 
@@ -434,9 +441,9 @@ def test_a_hanging_buildkite_agent_is_bounded(tmp_path: Path, stub: StubServer,
     monkeypatch.setenv("PATH", env["PATH"])
     monkeypatch.setattr(buildkite, "AGENT_TIMEOUT", 0.5)
     out = io.StringIO()
-    platform = buildkite.Buildkite(out)
+    platform = _publisher("buildkite", out, {"PATH": env["PATH"]})
     started = time.monotonic()
-    platform.publish(_failing_result(Category.AUTH), {"PATH": env["PATH"]})
+    platform.publish(_failing_result(Category.AUTH))
     assert time.monotonic() - started < 20  # generous: the sleep is 30 s
     assert "the build annotation was not added: buildkite-agent annotate did not finish" \
         in out.getvalue()
@@ -605,7 +612,8 @@ def test_the_bitbucket_example_relies_on_the_default_junit_path() -> None:
 def test_azure_keeps_the_same_cap() -> None:
     out = io.StringIO()
     categories = [Category.TIMEOUT] * 12 + [Category.QUOTA]
-    Azure(out).publish(_failing_result(*categories, warnings=3), {"AGENT_TEMPDIRECTORY": ""})
+    _publisher("azure", out, {"AGENT_TEMPDIRECTORY": ""}).publish(
+        _failing_result(*categories, warnings=3))
     issues = [c for c in azure_commands(out.getvalue()) if c.name == "task.logissue"]
     errors = [c for c in issues if c.properties["type"] == "error"]
     assert len(errors) == 10
@@ -663,9 +671,10 @@ def test_a_certificate_warning_shares_the_cap(fail_on_error: str, tmp_path: Path
 
 def test_past_the_cap_a_warning_is_still_in_the_log() -> None:
     out = io.StringIO()
-    github = GitHub(out)
+    github = _publisher("github", out)
     for i in range(10):
-        github.command("warning", f"early {i}")
+        github.annotate("warning", f"early {i}", "", (RANK_NOTE,))
+        github.flush_annotations()
     github.annotate("warning", "drift: a late warning", "chat-smoke drift")
     github.close()
     assert len([c for c in run_commands(out.getvalue()) if c.name == "warning"]) == 10
@@ -678,7 +687,8 @@ def test_the_pull_request_comment_warning_shares_the_cap(tmp_path: Path) -> None
     env = {"INPUT_COMMENT-ON-PR": "true", "GITHUB_EVENT_NAME": "pull_request",
            "GITHUB_EVENT_PATH": str(tmp_path / "missing.json"), "INPUT_FAIL-ON-ERROR": "false"}
     out = io.StringIO()
-    GitHub(out).publish(_failing_result(*[Category.UPSTREAM] * 11, Category.AUTH), env)
+    _publisher("github", out, env, soft=True).publish(
+        _failing_result(*[Category.UPSTREAM] * 11, Category.AUTH))
     warnings = [c for c in run_commands(out.getvalue()) if c.name == "warning"]
     # 12 failures as warnings, the note, the comment's warning: 14, so 9 and "5 more".
     assert len(warnings) == 10 and warnings[-1].data.startswith("5 more warnings")

@@ -6,23 +6,13 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Iterator
 
-import pytest
-
-from smoke import cancel
+from smoke.cancel import CancelToken
 from smoke.categories import Category
 from smoke.checks.pool import Pool, run_tasks
 from smoke.checks.task import Task
 from smoke.http.deadline import Deadline
 from smoke.results import Check
-
-
-@pytest.fixture(autouse=True)
-def no_cancel() -> Iterator[None]:
-    cancel.reset()
-    yield
-    cancel.reset()
 
 
 def workers() -> int:
@@ -62,9 +52,10 @@ def test_cancelling_stops_the_wait_and_marks_what_did_not_finish() -> None:
     tasks = [Task(done, lambda c: setattr(c, "outcome", "pass")),
              Task(hung, lambda c: release.wait(30)),
              Task(queued, lambda c: setattr(c, "outcome", "pass"))]
-    pool = Pool(tasks, Deadline(60), concurrency=1).start()
+    token = CancelToken()
+    pool = Pool(tasks, Deadline(60), concurrency=1, cancel=token).start()
     time.sleep(0.3)
-    cancel.request(signal.SIGTERM)
+    token.cancel(signal.SIGTERM)
     started = time.monotonic()
     assert pool.wait() is False
     assert time.monotonic() - started < 2

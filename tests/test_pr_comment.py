@@ -23,7 +23,8 @@ import pytest
 
 from smoke.categories import Category
 from smoke.ci import github_comment
-from smoke.ci.github import GitHubConsole
+from smoke.ci.github import PLATFORM, GitHubConsole
+from smoke.ci.publish import Publisher
 from smoke.output import redact
 from smoke.results import Check, GateResult
 from smoke.stub import StubServer
@@ -307,10 +308,10 @@ def _result(environment: str = "staging", message: str = "answered 'pong'") -> G
 def _post(env: dict[str, str], result: GateResult | None = None) -> tuple[str | None, str,
                                                                           float]:
     out = io.StringIO()
-    console = GitHubConsole(out)
+    publisher = Publisher(PLATFORM, GitHubConsole(out), env)
     started = time.monotonic()
-    done = github_comment.comment_on_pr(result or _result(), env, console)
-    console.close()
+    done = github_comment.comment_on_pr(result or _result(), env, publisher)
+    publisher.close()
     return done, out.getvalue(), time.monotonic() - started
 
 

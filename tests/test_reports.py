@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from junitparser import Error, Failure, JUnitXml, Properties, Skipped
 
-from smoke import gate
+from smoke import pipeline
 from smoke.categories import Category
 from smoke.errors import ReportError
 from smoke.output import redact
@@ -32,7 +32,7 @@ NASTY = HOSTILE + "\x00\x1b[31m\ud800\uffff]]><![CDATA[ & \"quotes\" \t tab\r\nl
 
 def _run(stub: StubServer, models: str, scenario: str | None = None,
          **flags: str) -> GateResult:
-    result, _ = gate.run({"base_url": stub.url(scenario), "model": models,
+    result, _ = pipeline.check({"base_url": stub.url(scenario), "model": models,
                           "api_key_env": "K", "environment": "staging", "retries": "0",
                           **flags}, {"K": KEY, "GITHUB_SHA": "4f1c2a9"},
                          console=Console(io.StringIO()))
@@ -364,7 +364,7 @@ def test_a_broken_user_template_says_where(tmp_path: Path, body: str, problem: s
 
 
 def test_jinja_is_imported_only_for_a_summary() -> None:
-    code = ("import sys, smoke.runner, smoke.ci.github, smoke.reports as r\n"
+    code = ("import sys, smoke.pipeline, smoke.ci.github, smoke.reports as r\n"
             "from smoke.reports import junit, dotenv\n"
             "assert 'jinja2' not in sys.modules, 'imported too early'\n"
             "from smoke.reports.summary import markdown\n"

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smoke import gate
+from smoke import pipeline
 from smoke.output.console import Console
 from smoke.reports.summary import markdown
 from smoke.reports.summary.text import PRE_WIDTH, fold_shell
@@ -70,7 +70,7 @@ def test_the_pasted_command_sends_the_same_request(model: str, extra: dict[str, 
     stub = served
     pytest.importorskip("cmarkgfm", reason="cmarkgfm renders as GitHub does")
     scenario = "wrong-answer~paste"
-    result, _ = gate.run({"base_url": stub.url(scenario), "model": model, "api_key_env": "K",
+    result, _ = pipeline.check({"base_url": stub.url(scenario), "model": model, "api_key_env": "K",
                           "retries": "0", **extra}, {"K": KEY}, console=Console(io.StringIO()))
     assert result.exit_code == 6
     sent = _posts(stub, scenario)[-1]

@@ -147,7 +147,7 @@ def test_the_contract_is_loaded_on_the_first_answer_and_not_when_off(
     assert "smoke.http.contract" in _modules(tmp_path, stub)
     assert "smoke.http.contract" not in _modules(tmp_path, stub, "--contract", "off")
     # Not at start-up: importing the whole gate does not import it.
-    proc = subprocess.run([sys.executable, "-c", "import smoke.runner, sys; "
+    proc = subprocess.run([sys.executable, "-c", "import smoke.pipeline, sys; "
                            "print('smoke.http.contract' in sys.modules)"],
                           capture_output=True, text=True, timeout=60)
     assert proc.stdout.strip() == "False", proc.stderr
@@ -325,13 +325,12 @@ def test_the_settings_are_shown_in_the_resolved_configuration(stub: StubServer) 
 # -- warnings reach the CI as warning annotations --------------------------------------------
 def test_deviations_and_signals_are_warning_annotations(tmp_path: Path,
                                                         stub: StubServer) -> None:
-    from smoke.ci import github
     from tests.runner_rules import run_commands
-    from tests.test_github import _gate, _runner_files
+    from tests.test_github import _gate, _publish, _runner_files
 
     out = io.StringIO()
     result = _gate(stub, "contract-broken", out)
-    github.publish(result, _runner_files(tmp_path))
+    _publish(out, result, _runner_files(tmp_path))
     commands = run_commands(out.getvalue())
     assert not [c for c in commands if c.name == "error"]
     warnings = [c.data for c in commands if c.name == "warning"]

@@ -129,6 +129,6 @@ def test_merge_counts_a_job_given_twice_once(tmp_path: Path, stub: StubServer) -
     assert len(report["checks"]) == len(run.report["checks"]) if run.report else False
     warnings = [w for w in report["warnings"] if "counted once" in w]
     assert len(warnings) == 2 and str(copy) in warnings[1]
-    assert proc.stderr.count("warning:") == 2
+    assert (proc.stdout + proc.stderr).count("warning:") == 2
     assert "over 1 job\n" in proc.stdout
     assert "(s)" not in proc.stdout

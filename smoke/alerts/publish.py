@@ -5,7 +5,7 @@ lines on the console. Never raises, never changes the exit code."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from smoke.alerts import incidents, notify
 
@@ -31,3 +31,28 @@ def publish(result: GateResult, settings: Settings, env: Mapping[str, str],
         notify.publish(result, settings.notify, env, incidents.run_url(env),
                        lambda text: console.annotate("warning", text, notify.TITLE),
                        console.line)
+
+
+class Incidents:
+    """Incident issues as a sink of :mod:`smoke.ci.publish` (``SINKS``: on with
+    ``incident_issue``): their warnings are annotations of the run, under the CI's cap."""
+
+    def publish(self, publisher: Any, result: GateResult) -> None:
+        settings = publisher.settings
+        if settings is not None and settings.incident_issue:  # not after a config error
+            incidents.publish(result, settings, publisher.env,
+                              lambda text: publisher.annotate("warning", text,
+                                                              incidents.TITLE),
+                              publisher.line)
+
+
+class Notifications:
+    """Notifications on state changes as a sink (``SINKS``: on with ``notify``)."""
+
+    def publish(self, publisher: Any, result: GateResult) -> None:
+        settings = publisher.settings
+        if settings is not None and settings.notify:
+            notify.publish(result, settings.notify, publisher.env,
+                           incidents.run_url(publisher.env),
+                           lambda text: publisher.annotate("warning", text, notify.TITLE),
+                           publisher.line)

@@ -30,6 +30,7 @@ from typing import Any
 from smoke.categories import Category
 from smoke.checks.task import Plan
 from smoke.config.settings import Settings
+from smoke.errors import BaselineError
 from smoke.output.textsafe import count
 from smoke.results import Check, Step
 
@@ -79,10 +80,6 @@ def hint(changes: list[dict[str, Any]]) -> str:
     """One hint per kind of change, in the order the changes are listed."""
     kinds = dict.fromkeys(_kind(c) for c in changes)
     return " ".join(_HINTS[k] for k in kinds if k in _HINTS) + _ACCEPT
-
-
-class BaselineError(Exception):
-    """The baseline file cannot be read as a chat-smoke report."""
 
 
 def load_baseline(path: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 
-from smoke import cancel
+from smoke.cancel import POLL_S, CancelToken
 from smoke.categories import Category
 from smoke.checks.task import Task
 from smoke.http.deadline import Deadline
@@ -49,9 +49,11 @@ def run_one(task: Task) -> None:
 class Pool:
     """The tasks of one run, their workers, and what has started and finished."""
 
-    def __init__(self, tasks: list[Task], deadline: Deadline, concurrency: int) -> None:
+    def __init__(self, tasks: list[Task], deadline: Deadline, concurrency: int,
+                 cancel: CancelToken | None = None) -> None:
         self.tasks = tasks
         self.deadline = deadline
+        self.cancel = cancel or CancelToken()  # the run's: another run's cancellation is not ours
         self.size = max(1, min(concurrency, len(tasks)))
         self._ready: queue.SimpleQueue[Task | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
@@ -78,7 +80,7 @@ class Pool:
     def _work(self) -> None:
         while True:
             task = self._ready.get()
-            if task is None or cancel.requested() is not None:
+            if task is None or self.cancel.cancelled:
                 return  # finished, or cancelled: what has not begun stays unbegun
             if self.deadline.expired():
                 task.check.fail(Category.TIMEOUT, "the deadline ran out before this check began")
@@ -111,9 +113,9 @@ class Pool:
         until = self.deadline.at + GRACE_S
         while not self._all_done.is_set():
             left = until - time.monotonic()
-            if left <= 0 or cancel.requested() is not None:
+            if left <= 0 or self.cancel.cancelled:
                 break
-            self._all_done.wait(min(cancel.POLL_S, left))
+            self._all_done.wait(min(POLL_S, left))
         return self._all_done.is_set()
 
     def snapshot(self, cancelled: str | None = None) -> list[Check]:

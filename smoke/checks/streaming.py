@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +35,7 @@ from smoke.checks.send import (
 from smoke.checks.task import Plan, Task
 from smoke.config.settings import Settings
 from smoke.errors import StreamFailure
-from smoke.http import classify, parse, payload, transport
+from smoke.http import classify, parse, payload, private, transport
 from smoke.http.deadline import Deadline
 from smoke.http.sse import Event, EventParser
 from smoke.http.transport import Endpoint, Exchange, TransportFailure
@@ -283,23 +283,13 @@ def open_events(session: requests.Session, endpoint: Endpoint, method: str, path
     return transport.read_response(response, started, endpoint, deadline)
 
 
-def _reader(response: requests.Response) -> Callable[[int], bytes]:
-    """A read that returns what has arrived (one system call), not a full buffer: urllib3
-    2.3+ ``read1``, else http.client's, which also undoes chunked transfer encoding."""
-    read1: Callable[[int], bytes] | None = getattr(response.raw, "read1", None)
-    if read1 is None:
-        fp: Any = response.raw._fp
-        read1 = fp.read1
-    return read1
-
-
 def _read_events(response: requests.Response, exchange: Exchange, settings: Settings,
                  deadline: Deadline, assembly: Assembly, parser: EventParser) -> None:
     kind = exchange.headers.get("content-type", "").lower()
     if "json" in kind or "html" in kind:
         _not_events(response, settings, deadline, kind)
-    sock = transport.socket_of(response)
-    read = _reader(response)
+    sock = private.socket_of(response)
+    read = private.read1_of(response)
     size, started = 0, False
     while not assembly.done:
         if deadline.expired():

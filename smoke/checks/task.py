@@ -8,6 +8,7 @@ from typing import Protocol
 
 import requests
 
+from smoke.cancel import CancelToken
 from smoke.config.settings import Settings
 from smoke.http.deadline import Deadline
 from smoke.results import Check
@@ -33,12 +34,14 @@ class Task:
 @dataclass
 class Plan:
     """What every planner and preflight is given: the run's settings, its one HTTP session,
-    its deadline, and the tasks planned so far (in report order). The preflights' checks
-    and the one running are kept here as they go, so a cancelled run can report them."""
+    its deadline, its cancellation token, and the tasks planned so far (in report order).
+    The preflights' checks and the one running are kept here as they go, so a cancelled
+    run can report them."""
 
     settings: Settings
     session: requests.Session
     deadline: Deadline
+    cancel: CancelToken = field(default_factory=CancelToken)
     tasks: list[Task] = field(default_factory=list)
     preflights: list[Check] = field(default_factory=list)
     running: str | None = None  # the name of the preflight under way

@@ -1,30 +1,31 @@
-"""CI platforms: which one runs us, and its console, masking, groups, annotations and
-publishing behind one interface (:class:`smoke.ci.platform.Platform`).
+"""CI platforms: which one runs us, its console (:class:`smoke.ci.platform.PlatformConsole`:
+masking, groups, the look of annotations) and what it publishes
+(:class:`smoke.ci.publish.Platform`, sent by :class:`smoke.ci.publish.Publisher`).
 
-Each platform is one module; the built-in ones are listed in :data:`PLATFORMS` and
-loaded by name, so a run imports only the one it uses.
+Each platform is one module with a ``PLATFORM``; the built-in ones are listed in
+:data:`PLATFORMS` and loaded by name, so a run imports only the one it uses.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from smoke.ci.platform import Platform
+    from smoke.ci.publish import Platform
 
-# name -> (module, class); module names spelled out in full, so tests/test_layout.py
-# counts these imports by name like any other.
-PLATFORMS: dict[str, tuple[str, str]] = {
-    "github": ("smoke.ci.github", "GitHub"),
-    "gitlab": ("smoke.ci.gitlab", "GitLab"),
-    "azure": ("smoke.ci.azure", "Azure"),
-    "buildkite": ("smoke.ci.buildkite", "Buildkite"),
-    "jenkins": ("smoke.ci.jenkins", "Jenkins"),
-    "circleci": ("smoke.ci.circleci", "CircleCI"),
-    "bitbucket": ("smoke.ci.bitbucket", "Bitbucket"),
-    "local": ("smoke.ci.local", "Local"),
+# name -> module (its PLATFORM); spelled out in full, so tests/test_layout.py counts these
+# imports by name like any other.
+PLATFORMS: dict[str, str] = {
+    "github": "smoke.ci.github",
+    "gitlab": "smoke.ci.gitlab",
+    "azure": "smoke.ci.azure",
+    "buildkite": "smoke.ci.buildkite",
+    "jenkins": "smoke.ci.jenkins",
+    "circleci": "smoke.ci.circleci",
+    "bitbucket": "smoke.ci.bitbucket",
+    "local": "smoke.ci.local",
 }
 CHOICES = ("auto", *PLATFORMS)
 # The variable each CI sets in every job, in the order they are tried. A flag variable
@@ -56,8 +57,7 @@ def resolve(choice: str | None, env: Mapping[str, str]) -> str:
     return detect(env)
 
 
-def make(name: str, out: TextIO | None = None, quiet: bool = False) -> Platform:
-    """A fresh platform console by name (see :data:`PLATFORMS`)."""
-    module, cls = PLATFORMS[name]
-    platform: Platform = getattr(importlib.import_module(module), cls)(out, quiet)
+def make(name: str) -> Platform:
+    """The platform by name (see :data:`PLATFORMS`)."""
+    platform: Platform = importlib.import_module(PLATFORMS[name]).PLATFORM
     return platform

@@ -25,9 +25,10 @@ import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
-from smoke.ci.platform import RANK_NOTE, Platform
+from smoke.ci.platform import PlatformConsole
+from smoke.ci.publish import RANK_NOTE, Page, Platform, Publisher, Sink
 from smoke.errors import ReportError
 from smoke.output import redact
 from smoke.output.commands import defuse_characters
@@ -55,11 +56,7 @@ def format_command(name: str, data: str = "", **properties: str) -> str:
     return f"##vso[{name}{' ' + props if props else ''}]{escape_data(defuse_characters(data))}"
 
 
-class Azure(Platform):
-    name: ClassVar[str] = "azure"
-    annotation_cap: ClassVar[int | None] = ISSUES_PER_TYPE
-    annotates_failures: ClassVar[bool] = True
-
+class AzureConsole(PlatformConsole):
     def mask(self, secret: str) -> None:
         # Not through format_command: the secret must reach the masker exactly.
         self.emit(f"##vso[task.setsecret]{escape_data(secret)}")
@@ -75,33 +72,59 @@ class Azure(Platform):
         self.emit(format_command("task.logissue", text,
                                  type="error" if level == "error" else "warning"))
 
-    def publish_native(self, result: GateResult, env: Mapping[str, str],
-                       template: str | None, reports: Mapping[str, str]) -> None:
+
+class Variables(Sink):
+    """The verdict as output variables (the dotenv names: ``CHAT_SMOKE_VERDICT``...)."""
+
+    def publish(self, publisher: Publisher, result: GateResult) -> None:
         from smoke.reports import dotenv
 
         # The dotenv names and values: one line of plain characters each, no "]" or ";".
         for name, value in dotenv.values(result).items():
-            self.emit(format_command("task.setvariable", dotenv.safe_value(value),
-                                     variable=name, isOutput="true"))
-        try:
-            path = _summary_file(result, env, template, reports, self)
-        except ReportError as exc:
-            self.annotate("warning", f"the Markdown summary was not attached: {exc}",
-                          "chat-smoke: summary", (RANK_NOTE,))
+            publisher.console.emit(format_command("task.setvariable", dotenv.safe_value(value),
+                                                  variable=name, isOutput="true"))
+
+
+class UploadSummary(Page):
+    """The Markdown summary on the run's Extensions tab (``task.uploadsummary``)."""
+
+    def publish(self, publisher: Publisher, result: GateResult) -> None:
+        summary = publisher.reports.get("summary")
+        if summary and Path(summary).is_file():  # the summary the user asked for
+            publisher.console.emit(format_command("task.uploadsummary",
+                                                  str(Path(summary).resolve())))
             return
-        self.emit(format_command("task.uploadsummary", str(path.resolve())))
+        try:
+            markdown = publisher.summary_markdown(result)
+        except ReportError as exc:
+            self._warn(publisher, exc)
+            return
+        self.page(publisher, markdown, result.verdict == "pass")
+
+    def page(self, publisher: Publisher, markdown: str, passed: bool) -> None:
+        try:
+            path = _summary_file(publisher.env, markdown)
+        except ReportError as exc:
+            self._warn(publisher, exc)
+            return
+        publisher.console.emit(format_command("task.uploadsummary", str(path.resolve())))
+
+    @staticmethod
+    def _warn(publisher: Publisher, exc: ReportError) -> None:
+        publisher.annotate("warning", f"the Markdown summary was not attached: {exc}",
+                           "chat-smoke: summary", (RANK_NOTE,))
 
 
-def _summary_file(result: GateResult, env: Mapping[str, str], template: str | None,
-                  reports: Mapping[str, str], platform: Platform) -> Path:
-    """The summary the user asked for (already written), else one rendered into the
-    agent's temp folder (mapped into container jobs), else into a fresh temp folder."""
-    if reports.get("summary") and Path(reports["summary"]).is_file():
-        return Path(reports["summary"])
+PLATFORM = Platform("azure", AzureConsole, (Variables(), UploadSummary()),
+                    annotation_cap=ISSUES_PER_TYPE, annotates_failures=True)
+
+
+def _summary_file(env: Mapping[str, str], markdown: str) -> Path:
+    """``markdown`` rendered into the agent's temp folder (mapped into container jobs),
+    else into a fresh temp folder."""
     from smoke.reports.files import write_text
 
     folder = env.get("AGENT_TEMPDIRECTORY", "").strip()
     if not folder or not os.path.isdir(folder):
         folder = tempfile.mkdtemp(prefix="chat-smoke-")
-    return write_text(os.path.join(folder, "chat-smoke-summary.md"),
-                      platform.summary_markdown(result, template))
+    return write_text(os.path.join(folder, "chat-smoke-summary.md"), markdown)

@@ -9,13 +9,14 @@ configuration at all."""
 
 from __future__ import annotations
 
-from typing import ClassVar
-
-from smoke.ci.platform import Platform
+from smoke.ci.platform import PlatformConsole
+from smoke.ci.publish import Platform
 
 DEFAULT_JUNIT = "test-results/chat-smoke/junit.xml"
 
 
-class Bitbucket(Platform):
-    name: ClassVar[str] = "bitbucket"
-    default_reports: ClassVar[dict[str, str]] = {"report_junit": DEFAULT_JUNIT}
+class BitbucketConsole(PlatformConsole):
+    """Plain lines (the defaults)."""
+
+
+PLATFORM = Platform("bitbucket", BitbucketConsole, default_reports={"report_junit": DEFAULT_JUNIT})

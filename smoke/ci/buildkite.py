@@ -17,9 +17,10 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
-from smoke.ci.platform import RANK_NOTE, Platform
+from smoke.ci.platform import PlatformConsole
+from smoke.ci.publish import RANK_NOTE, Page, Platform, Publisher
 from smoke.errors import ReportError
 from smoke.output import redact
 
@@ -36,9 +37,7 @@ def agent(env: Mapping[str, str] | None = None) -> str | None:
     return shutil.which(AGENT, path=env.get("PATH") if env else None)
 
 
-class Buildkite(Platform):
-    name: ClassVar[str] = "buildkite"
-
+class BuildkiteConsole(PlatformConsole):
     def mask(self, secret: str) -> None:
         path = agent()
         if path is not None:
@@ -52,21 +51,33 @@ class Buildkite(Platform):
             self.emit("^^^ +++")  # open the checks group: the failure is in there
         super().verdict(result)
 
-    def publish_native(self, result: GateResult, env: Mapping[str, str],
-                       template: str | None, reports: Mapping[str, str]) -> None:
-        path = agent(env)
-        if path is None:
+
+class Annotate(Page):
+    """The Markdown summary as the build's annotation (the summary page)."""
+
+    def publish(self, publisher: Publisher, result: GateResult) -> None:
+        if agent(publisher.env) is None:
             return
         try:
-            body = redact.scrub(self.summary_markdown(result, template))
+            markdown = publisher.summary_markdown(result)
         except ReportError as exc:
-            self.annotate("warning", str(exc), "chat-smoke: summary", (RANK_NOTE,))
+            publisher.annotate("warning", str(exc), "chat-smoke: summary", (RANK_NOTE,))
             return
-        style = "success" if result.verdict == "pass" else "error"
-        problem = _call([path, "annotate", "--style", style, "--context", CONTEXT], body)
+        self.page(publisher, markdown, result.verdict == "pass")
+
+    def page(self, publisher: Publisher, markdown: str, passed: bool) -> None:
+        path = agent(publisher.env)
+        if path is None:
+            return
+        style = "success" if passed else "error"
+        problem = _call([path, "annotate", "--style", style, "--context", CONTEXT],
+                        redact.scrub(markdown))
         if problem:
-            self.line(f"chat-smoke: warning: the build annotation was not added: {problem}. "
-                      "The summary is in the log and the reports.")
+            publisher.line(f"chat-smoke: warning: the build annotation was not added: "
+                           f"{problem}. The summary is in the log and the reports.")
+
+
+PLATFORM = Platform("buildkite", BuildkiteConsole, (Annotate(),))
 
 
 def _call(argv: list[str], stdin: str) -> str | None:

@@ -4,10 +4,12 @@ CircleCI itself."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from smoke.ci.platform import PlatformConsole
+from smoke.ci.publish import Platform
 
-from smoke.ci.platform import Platform
+
+class CircleCIConsole(PlatformConsole):
+    """Plain lines (the defaults)."""
 
 
-class CircleCI(Platform):
-    name: ClassVar[str] = "circleci"
+PLATFORM = Platform("circleci", CircleCIConsole)

@@ -30,16 +30,14 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import sys
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from smoke.ci.platform import ANNOTATION_LIMIT as ANNOTATION_LIMIT  # re-exported
-from smoke.ci.platform import FAIL_ON_ERROR_INPUT as FAIL_ON_ERROR_INPUT  # re-exported
-from smoke.ci.platform import RANK_NOTE, Platform, PlatformStream
-from smoke.ci.platform import fail_on_error as fail_on_error  # re-exported
+from smoke.ci.platform import PlatformConsole
+from smoke.ci.publish import ANNOTATION_LIMIT as ANNOTATION_LIMIT  # re-exported
+from smoke.ci.publish import RANK_NOTE, Page, Platform, Publisher, Sink
 from smoke.errors import ReportError
 from smoke.output import redact
 
@@ -87,20 +85,14 @@ def format_command(name: str, message: str = "", **properties: str) -> str:
     return f"::{name}{' ' + props if props else ''}::{escape_data(message)}"
 
 
-class GitHub(Platform):
-    """GitHub Actions: masks first, one log group per phase, every line of text inside a
-    ``::stop-commands::`` block so no echoed text runs a command, annotations capped at
-    :data:`ANNOTATIONS_PER_LEVEL` per level, step outputs and the job summary."""
-
-    name: ClassVar[str] = "github"
-    annotation_cap: ClassVar[int | None] = ANNOTATIONS_PER_LEVEL
-    annotates_failures: ClassVar[bool] = True
+class GitHubConsole(PlatformConsole):
+    """The GitHub Actions log: masks first, one log group per phase, every line of text
+    inside a ``::stop-commands::`` block so no echoed text runs a command, annotations as
+    workflow commands."""
 
     def __init__(self, out: TextIO | None = None, quiet: bool = False) -> None:
         self._token: str | None = None  # the open stop-commands block, if any
         super().__init__(out, quiet)
-        global _current
-        _current = self
 
     # -- our own commands -------------------------------------------------------------
     def _resume(self) -> None:
@@ -108,7 +100,7 @@ class GitHub(Platform):
             self.emit(f"::{self._token}::")
             self._token = None
 
-    def _command(self, name: str, message: str = "", **properties: str) -> None:
+    def command(self, name: str, message: str = "", **properties: str) -> None:
         """Write one workflow command of our own, scrubbed before it is escaped (an
         escape inside a secret, "%25" for "%", would hide it from the scrub)."""
         self.mask_new()
@@ -116,16 +108,7 @@ class GitHub(Platform):
         scrubbed = {key: redact.scrub(value) for key, value in properties.items()}
         self.emit(format_command(name, redact.scrub(message), **scrubbed))
 
-    def command(self, name: str, message: str = "", **properties: str) -> None:
-        """One workflow command now; an annotation (error, warning, notice) still goes
-        through the per-level cap."""
-        if name in ("error", "warning", "notice"):
-            self.annotate(name, message, properties.get("title", ""), (RANK_NOTE,))
-            self.flush_annotations()
-        else:
-            self._command(name, message, **properties)
-
-    # -- Platform --------------------------------------------------------------------
+    # -- the console -----------------------------------------------------------------
     def mask(self, secret: str) -> None:
         self._resume()
         self.emit(format_command("add-mask", secret))
@@ -147,73 +130,63 @@ class GitHub(Platform):
         self.line(text)  # inside the console's command protection
 
     def open_group(self, title: str) -> None:
-        self._command("group", title)
+        self.command("group", title)
 
     def close_group(self, title: str) -> None:
-        self._command("endgroup")
+        self.command("endgroup")
 
     def write_annotation(self, level: str, message: str, title: str) -> None:
-        self._command(level, message, title=title)
-
-    def publish_native(self, result: GateResult, env: Mapping[str, str],
-                       template: str | None, reports: Mapping[str, str]) -> None:
-        """Set the step's outputs and append the job summary."""
-        problems: list[str] = []
-        try:
-            write_outputs(env, outputs(result, env, reports))
-        except ReportError as exc:
-            problems.append(str(exc))
-        try:
-            append_summary(env, self.summary_markdown(result, template),
-                           reports.get("report_json", "report.json"))
-        except ReportError as exc:
-            problems.append(str(exc))
-        for problem in problems:
-            self.annotate("error", problem, "chat-smoke: GitHub output", (RANK_NOTE,))
-        # comment-on-pr: its warnings go through this platform's annotation cap too.
-        from smoke.ci.github_comment import comment_on_pr  # warns, never raises
-
-        comment_on_pr(result, env, self)
+        self.command(level, message, title=title)
 
     def close(self) -> None:
-        """End the open log group, write the annotations, end the stop-commands block."""
+        """End the open log group and the stop-commands block."""
         self.mask_new()
         super().close()
         self._resume()
 
 
-# The name this class had before there were other platforms (tests, callers).
-GitHubConsole = GitHub
-_current: GitHub | None = None
+class Outputs(Sink):
+    """The step's outputs (``GITHUB_OUTPUT``)."""
+
+    def publish(self, publisher: Publisher, result: GateResult) -> None:
+        try:
+            write_outputs(publisher.env, outputs(result, publisher.env, publisher.reports))
+        except ReportError as exc:
+            publisher.annotate("error", str(exc), "chat-smoke: GitHub output", (RANK_NOTE,))
 
 
-class ConsoleStream(PlatformStream):
-    """:class:`PlatformStream` over the current GitHub console (or a new one)."""
+class StepSummary(Page):
+    """The job summary (``GITHUB_STEP_SUMMARY``): the summary page."""
 
-    def __init__(self) -> None:
-        super().__init__(_console())
+    def publish(self, publisher: Publisher, result: GateResult) -> None:
+        try:
+            markdown = publisher.summary_markdown(result)
+        except ReportError as exc:
+            publisher.annotate("error", str(exc), "chat-smoke: GitHub output", (RANK_NOTE,))
+            return
+        self.page(publisher, markdown, result.verdict == "pass")
+
+    def page(self, publisher: Publisher, markdown: str, passed: bool) -> None:
+        try:
+            append_summary(publisher.env, markdown,
+                           publisher.reports.get("report_json", "report.json"))
+        except ReportError as exc:
+            publisher.annotate("error", str(exc), "chat-smoke: GitHub output", (RANK_NOTE,))
 
 
-def close() -> None:
-    """End the open group and stop-commands block of the current console, if any."""
-    if _current is not None:
-        _current.close()
+class PullRequestComment(Sink):
+    """``comment-on-pr``: its warnings go through the publisher's annotation cap too."""
+
+    def publish(self, publisher: Publisher, result: GateResult) -> None:
+        from smoke.ci.github_comment import comment_on_pr  # warns, never raises
+
+        comment_on_pr(result, publisher.env, publisher)
 
 
-def _console() -> GitHub:
-    """The console the gate printed through (its stop-commands state matters), or a new
-    one on stdout."""
-    return _current if _current is not None else GitHub(sys.stdout)
-
-
-def publish(
-    result: GateResult,
-    env: Mapping[str, str],
-    template: str | None = None,
-    reports: Mapping[str, str] | None = None,
-) -> None:
-    """Annotate the run, set the step's outputs and append the job summary."""
-    _console().publish(result, env, template, reports)
+PLATFORM = Platform(
+    "github", GitHubConsole, (Outputs(), StepSummary(), PullRequestComment()),
+    annotation_cap=ANNOTATIONS_PER_LEVEL, annotates_failures=True,
+    fail_on_error_input="INPUT_FAIL-ON-ERROR")
 
 
 # -- step outputs ------------------------------------------------------------------

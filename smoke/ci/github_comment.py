@@ -28,7 +28,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from smoke.ci.publish import RANK_NOTE
 from smoke.config import parse_bool
+from smoke.errors import CommentError
 from smoke.output import redact
 
 if TYPE_CHECKING:
@@ -37,10 +39,11 @@ if TYPE_CHECKING:
     from smoke.results import GateResult
 
 
-class Console(Protocol):
-    """What the comment needs of the GitHub console (``smoke.ci.github.GitHubConsole``)."""
+class Notes(Protocol):
+    """What the comment needs of the run's publisher (``smoke.ci.publish.Publisher``)."""
 
-    def command(self, name: str, message: str = "", **properties: str) -> None: ...
+    def annotate(self, level: str, message: str, title: str = "",
+                 rank: tuple[int, ...] = ...) -> None: ...
 
     def line(self, text: str = "") -> None: ...
 
@@ -70,10 +73,6 @@ _NO_NUMBER = (
     "chat-smoke could not comment: no pull-request number in GITHUB_EVENT_PATH ({path}). "
     "The gate's result is unchanged. See README, \"Comment on pull requests\""
 )
-
-
-class CommentError(Exception):
-    """The comment could not be posted (the message says why)."""
 
 
 @dataclass(frozen=True)
@@ -253,7 +252,7 @@ def _problem(response: requests.Response) -> str:
 
 
 def comment_on_pr(result: GateResult, env: Mapping[str, str],
-                  console: Console) -> str | None:
+                  notes: Notes) -> str | None:
     """Post or update the comment when asked to; return "created"/"updated", or None
     (not asked, or a warning was emitted). Never raises."""
     if not wanted(env):
@@ -262,12 +261,12 @@ def comment_on_pr(result: GateResult, env: Mapping[str, str],
     redact.register(token)  # masked (::add-mask::) by the console before its next line
     number = pull_number(env)
     if number is None:
-        console.command("warning", _NO_NUMBER.format(path=env.get("GITHUB_EVENT_PATH", "")),
-                        title=TITLE)
+        notes.annotate("warning", _NO_NUMBER.format(path=env.get("GITHUB_EVENT_PATH", "")),
+                        TITLE, (RANK_NOTE,))
         return None
     if not token:
-        console.command("warning", _CANNOT.format(number=number, problem="github-token is "
-                                                  "empty"), title=TITLE)
+        notes.annotate("warning", _CANNOT.format(number=number, problem="github-token is "
+                                                  "empty"), TITLE, (RANK_NOTE,))
         return None
     target = Target(
         api_url=env.get("GITHUB_API_URL", "https://api.github.com").rstrip("/"),
@@ -278,12 +277,12 @@ def comment_on_pr(result: GateResult, env: Mapping[str, str],
         budget = CANCELLED_BUDGET_S if result.verdict == "cancelled" else BUDGET_S
         done = _Client(target, budget).post(text)
     except CommentError as exc:
-        console.command("warning", _CANNOT.format(number=number, problem=str(exc)),
-                        title=TITLE)
+        notes.annotate("warning", _CANNOT.format(number=number, problem=str(exc)),
+                        TITLE, (RANK_NOTE,))
         return None
     except Exception as exc:  # a bug here must not cost the gate its result either
-        console.command("warning", _BUG.format(
-            number=number, problem=f"{type(exc).__name__}: {exc}"), title=TITLE)
+        notes.annotate("warning", _BUG.format(
+            number=number, problem=f"{type(exc).__name__}: {exc}"), TITLE, (RANK_NOTE,))
         return None
-    console.line(f"chat-smoke: pull-request comment {done} on #{number}")
+    notes.line(f"chat-smoke: pull-request comment {done} on #{number}")
     return done

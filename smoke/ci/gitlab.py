@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import re
 import time
-from typing import ClassVar
 
-from smoke.ci.platform import Platform
+from smoke.ci.platform import PlatformConsole
+from smoke.ci.publish import Platform
 from smoke.output import redact
 
 ESC = "\x1b"
@@ -28,9 +28,7 @@ def section_name(title: str) -> str:
     return re.sub(r"[^a-zA-Z0-9_.-]+", "_", title).strip("_") or "chat_smoke"
 
 
-class GitLab(Platform):
-    name: ClassVar[str] = "gitlab"
-
+class GitLabConsole(PlatformConsole):
     def open_group(self, title: str) -> None:
         options = "[collapsed=true]" if title in _COLLAPSED else ""
         header = self.neutralise(redact.scrub(title)).replace("\n", " ")
@@ -39,3 +37,6 @@ class GitLab(Platform):
 
     def close_group(self, title: str) -> None:
         self.emit(f"{ESC}[0Ksection_end:{int(time.time())}:{section_name(title)}\r{ESC}[0K")
+
+
+PLATFORM = Platform("gitlab", GitLabConsole)

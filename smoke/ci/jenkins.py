@@ -4,10 +4,12 @@ path the pipeline names (examples/Jenkinsfile); masking is the credentials bindi
 
 from __future__ import annotations
 
-from typing import ClassVar
+from smoke.ci.platform import PlatformConsole
+from smoke.ci.publish import Platform
 
-from smoke.ci.platform import Platform
+
+class JenkinsConsole(PlatformConsole):
+    """Plain lines (the defaults)."""
 
 
-class Jenkins(Platform):
-    name: ClassVar[str] = "jenkins"
+PLATFORM = Platform("jenkins", JenkinsConsole)

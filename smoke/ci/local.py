@@ -3,10 +3,12 @@ command syntax defused, nothing native."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from smoke.ci.platform import PlatformConsole
+from smoke.ci.publish import Platform
 
-from smoke.ci.platform import Platform
+
+class LocalConsole(PlatformConsole):
+    """Plain lines (the defaults)."""
 
 
-class Local(Platform):
-    name: ClassVar[str] = "local"
+PLATFORM = Platform("local", LocalConsole)

@@ -2,7 +2,7 @@
 the published schema (``smoke/schema/chat-smoke.schema.json``) into one frozen
 :class:`Settings`."""
 
-from smoke.config.load import load, parse_bool, peek
+from smoke.config.load import Layers, build, load, merge, parse_bool
 from smoke.config.settings import Settings
 
-__all__ = ["Settings", "load", "parse_bool", "peek"]
+__all__ = ["Layers", "Settings", "build", "load", "merge", "parse_bool"]

@@ -2,22 +2,25 @@
 
 ``requests``' read timeout bounds each ``recv``, not a body that drips a byte at a time,
 so the body is read in chunks, the deadline is checked between them, and the socket's
-own timeout is shortened to what is left of the deadline.
+own timeout is shortened to what is left of the deadline (the socket is found by
+:mod:`smoke.http.private`, the one module that reads requests' private attributes).
+The session uses requests' public extension points only: ``trust_env`` off and a
+:class:`Transport` adapter mounted on it.
 """
 
 from __future__ import annotations
 
 import json
-import socket
 import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3
+from requests.adapters import HTTPAdapter
 
 from smoke.categories import Category
 from smoke.config import headers as http_headers
@@ -25,10 +28,8 @@ from smoke.config import query as http_query
 from smoke.errors import TransportFailure as TransportFailure  # re-exported
 from smoke.http import classify
 from smoke.http.deadline import Deadline
+from smoke.http.private import socket_of
 from smoke.output import redact
-
-if TYPE_CHECKING:
-    from requests.sessions import _Settings
 
 _CHUNK = 64 * 1024
 _MAX_SAME_HOST_REDIRECTS = 3
@@ -98,54 +99,50 @@ def request_headers(
     return sent
 
 
-class _Session(requests.Session):
-    """A session that reads the environment's proxy and CA settings once per origin.
+class Transport(HTTPAdapter):
+    """requests' HTTP adapter, with the environment's proxy settings read once per origin.
 
-    With ``trust_env`` (the default) requests scans all of ``os.environ`` twice for proxy
-    variables on every request (``merge_environment_settings``): about a quarter of its
-    CPU time per request, paid under one GIL by every check of a fleet run. A run's
-    environment does not change; the answer depends only on the URL's scheme and host
-    (NO_PROXY) and on the settings passed, so those are the key.
+    The session runs with ``trust_env`` off, so requests reads nothing from the
+    environment by itself: not ``~/.netrc`` (whose Basic credentials would replace the
+    key's header: psf/requests, "Authorization headers set with headers= will be
+    overridden if credentials are specified in .netrc"), and not the proxy and CA
+    variables, which it would scan on every request (``merge_environment_settings``:
+    about a quarter of its CPU per request, paid under one GIL by every check of a fleet
+    run). The proxy settings (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY) are read here
+    instead, once per scheme and host: a run's environment does not change. Trust is
+    passed on every request (:func:`verify_for`): the configuration resolved the CA
+    variables in the documented order.
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self._environment: dict[tuple[Any, ...], _Settings] = {}
+        self._proxies: dict[tuple[str, str], dict[str, str]] = {}
 
-    def merge_environment_settings(self, url: str | bytes | None, proxies: Any, stream: Any,
-                                   verify: Any, cert: Any) -> _Settings:
-        try:
-            parts = urlsplit(url if isinstance(url, str) else str(url))
-            key = (parts.scheme, parts.netloc, tuple(sorted((proxies or {}).items())),
-                   stream, verify, cert, tuple(sorted(self.proxies.items())), self.stream,
-                   self.verify, self.cert, self.trust_env)
-            found = self._environment.get(key)
-        except TypeError:  # an unhashable setting: no cache
-            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+    def proxies_for(self, url: str) -> dict[str, str]:
+        """The environment's proxies for ``url``'s origin (empty when NO_PROXY matches)."""
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        found = self._proxies.get(key)
         if found is None:
-            found = super().merge_environment_settings(url, proxies, stream, verify, cert)
-            self._environment[key] = found
-        settings = found.copy()
-        settings["proxies"] = dict(found["proxies"])
-        return settings
+            found = {k: v for k, v in requests.utils.get_environ_proxies(url).items()
+                     if k != "no"}
+            self._proxies[key] = found
+        return found
 
-
-class _NoNetrc(requests.auth.AuthBase):
-    """Leaves a request as it is. Set as the session's auth, so requests never reads
-    ``~/.netrc``: with trust_env it would put Basic credentials for the host in place of
-    the key's header (psf/requests: "Authorization headers set with headers= will be
-    overridden if credentials are specified in .netrc")."""
-
-    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        return r
+    def send(self, request: requests.PreparedRequest, stream: bool = False,
+             timeout: Any = None, verify: bool | str = True, cert: Any = None,
+             proxies: Any = None) -> requests.Response:
+        if not proxies:  # none given for this request: the environment's
+            proxies = self.proxies_for(str(request.url))
+        return super().send(request, stream, timeout, verify, cert, proxies)
 
 
 def new_session(endpoint: Endpoint) -> requests.Session:
-    session = _Session()
-    session.auth = _NoNetrc()
-    # trust_env (the default) honours HTTPS_PROXY/HTTP_PROXY/NO_PROXY. Trust is passed on
-    # every request instead (verify_for): requests' merge_environment_settings lets
-    # REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override session.verify (psf/requests#3829).
+    session = requests.Session()
+    session.trust_env = False  # no ~/.netrc, no scan of the environment per request
+    transport = Transport()
+    session.mount("https://", transport)
+    session.mount("http://", transport)
     session.verify = verify_for(endpoint)
     session.headers["User-Agent"] = endpoint.user_agent
     return session
@@ -177,18 +174,6 @@ def public_proxy(url: str | None) -> str | None:
         host = parts.netloc.rpartition("@")[2]
         parts = parts._replace(netloc=f"{redact.MASK}@{host}")
     return parts.geturl()
-
-
-def socket_of(response: requests.Response) -> socket.socket | None:
-    """The response's socket, to shorten its timeout as the deadline nears. http.client
-    drops ``conn.sock`` for a response that ends with the connection, so fall back to the
-    socket behind the response's file object."""
-    conn = getattr(response.raw, "connection", None) or getattr(response.raw, "_connection", None)
-    sock = getattr(conn, "sock", None)
-    if not isinstance(sock, socket.socket):
-        fp = getattr(getattr(response.raw, "_fp", None), "fp", None)
-        sock = getattr(getattr(fp, "raw", None), "_sock", None)
-    return sock if isinstance(sock, socket.socket) else None
 
 
 def _chunks(response: requests.Response) -> Iterator[bytes]:

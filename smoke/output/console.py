@@ -83,6 +83,10 @@ class Console:
         if not self.quiet:
             safe_write(self.out, defuse(redact.scrub(text)) + "\n")
 
+    def report_error(self, text: str) -> None:
+        """The one line about bad input (a CI's console puts it on stderr)."""
+        self.line(text)
+
     def note(self, text: str) -> None:
         self.line(f"note: {text}")
 

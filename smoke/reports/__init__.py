@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -86,13 +85,8 @@ def failed_report(result: GateResult, kind: str, message: str) -> GateResult:
     """``result`` with a failed ``report:<kind>`` check (``config``) and the verdict decided
     again: it decides the exit code only when the gate's own checks passed (so an auth
     failure still exits 3, a pass exits 2); a cancelled run keeps 128 + the signal."""
-    from smoke.verdict import decide
+    from smoke.verdict import reconsider
 
     name = CHECK_NAMES.get(kind, kind)
     check = Check(id=f"report:{name}", kind="report", name=f"{name} report")
-    checks = [*result.checks, check.fail(Category.CONFIG, message)]
-    code, category = decide(checks)
-    if result.verdict in ("cancelled", "incomplete"):
-        return dataclasses.replace(result, checks=checks, category=category)
-    return dataclasses.replace(result, checks=checks, exit_code=code, category=category,
-                               verdict="pass" if code == 0 else "fail")
+    return reconsider(result, [*result.checks, check.fail(Category.CONFIG, message)])

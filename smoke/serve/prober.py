@@ -19,6 +19,7 @@ before Prometheus gives up on the scrape.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +28,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from smoke import gate
+from smoke import pipeline
+from smoke.cancel import CancelToken
 from smoke.output import redact
 from smoke.output.console import Console
 from smoke.reports import prometheus
@@ -38,10 +40,12 @@ Runner = Callable[[dict[str, Any], dict[str, str], Path], GateResult]
 MIN_DEADLINE = 0.2
 
 
-def run_gate(flags: dict[str, Any], env: dict[str, str], cwd: Path) -> GateResult:
-    """One gate run for a probe: quiet, nothing written, its secrets in a scope of its own."""
+def run_gate(flags: dict[str, Any], env: dict[str, str], cwd: Path,
+             cancel: CancelToken | None = None) -> GateResult:
+    """One gate run for a probe: quiet, nothing written, its secrets in a scope of its own;
+    ``cancel``: the server's token (a stopping server stops its probes, and only them)."""
     with redact.scope():
-        result, _ = gate.run(flags, env, cwd, Console(quiet=True))
+        result, _ = pipeline.check(flags, env, cwd, Console(quiet=True), cancel)
         return result
 
 
@@ -112,7 +116,11 @@ class Stats:
 class Prober:
     def __init__(self, config: ServeConfig, env: dict[str, str], cwd: Path,
                  runner: Runner = run_gate) -> None:
-        self.env, self.cwd, self.runner = env, cwd, runner
+        self.env, self.cwd = env, cwd
+        # The probes' cancellation: tripped when the server stops (smoke.serve.server).
+        self.cancel = CancelToken()
+        self.runner: Runner = (functools.partial(run_gate, cancel=self.cancel)
+                               if runner is run_gate else runner)
         self.stats = Stats()
         self.budgets: dict[str, Budget] = {}
         self._slots: dict[tuple[str, str], _Slot] = {}

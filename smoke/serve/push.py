@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -67,3 +68,14 @@ def _public(base: str) -> str:
 def _warning(base: str, why: str) -> str:
     return redact.scrub(f"the push to the Pushgateway {_public(base)} failed ({why}); the "
                         f"exit code is the gate's. See docs/monitoring.md, 'Batch mode'.")
+
+
+class Push:
+    """The push as a sink of :mod:`smoke.ci.publish` (``SINKS``: on with ``pushgateway``,
+    on every CI; a config error is pushed too, category ``config``: the monitor must see
+    it). A failed push is a warning line; the run's exit code is the gate's."""
+
+    def publish(self, publisher: Any, result: GateResult) -> None:
+        warning = push(result, str(publisher.setting("pushgateway")))
+        if warning is not None:
+            publisher.console.warning(warning)

@@ -27,7 +27,6 @@ from types import FrameType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from smoke import cancel
 from smoke.errors import ConfigError
 from smoke.output import redact
 from smoke.output.textsafe import count
@@ -257,7 +256,9 @@ def serve(config_path: str, host: str, port: int, env: dict[str, str], cwd: Path
             reload.clear()
             exporter.reload()
     server.stopping.set()
-    cancel.request(signalled[0] if signalled else signal.SIGTERM)  # probes in flight stop
+    # The probes in flight stop (the server's token: no other run of the process).
+    signum = signalled[0] if signalled else signal.SIGTERM
+    exporter.prober.cancel.cancel(signum, signal.Signals(signum).name)
     server.shutdown()
     _drain(exporter, 0.6)
     server.server_close()

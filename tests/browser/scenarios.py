@@ -8,7 +8,7 @@ import io
 from collections.abc import Callable
 from typing import Any
 
-from smoke import gate, verdict
+from smoke import pipeline, verdict
 from smoke.categories import Category
 from smoke.output.console import Console
 from smoke.results import Check, GateResult
@@ -33,10 +33,10 @@ LONG_MODELS = tuple(
 
 def run(stub: StubServer, models: str, scenario: str | None = None, **flags: str) -> GateResult:
     """One real gate run against ``stub`` (what ``chat-smoke run`` does, without the CLI)."""
-    result, _ = gate.run({"base_url": stub.url(scenario), "model": models,
-                          "api_key_env": "K", "environment": "staging", "retries": "0",
-                          **flags}, {"K": KEY, "GITHUB_SHA": "4f1c2a9"},
-                         console=Console(io.StringIO()))
+    result, _ = pipeline.check({"base_url": stub.url(scenario), "model": models,
+                                "api_key_env": "K", "environment": "staging", "retries": "0",
+                                **flags}, {"K": KEY, "GITHUB_SHA": "4f1c2a9"},
+                               console=Console(io.StringIO()))
     return result
 
 
@@ -128,7 +128,7 @@ def incident(stub: StubServer, folder: Any) -> str:
     from smoke.reports import streak
 
     (folder / "chat-smoke.yml").write_text(INCIDENT_OWNERS, "utf-8")
-    result, _ = gate.run({"base_url": stub.url(), "api_key_env": "K", "retries": "0",
+    result, _ = pipeline.check({"base_url": stub.url(), "api_key_env": "K", "retries": "0",
                           "model": "gpt-4o-mini,scenario/bad-key~gpt-4o,scenario/forbidden"},
                          {"K": KEY, "GITHUB_SHA": "4f1c2a9"}, folder,
                          console=Console(io.StringIO()))
