@@ -18,21 +18,18 @@ from smoke.output import redact
 from smoke.reports import junit
 from smoke.stub import StubServer
 from tests import junit_schema
+from tests.support import env as env_scrub
 
 KEY = "sk-test-" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6"
-_PREFIXES = ("INPUT_", "GITHUB_", "RUNNER_", "COMETAPI_", "SMOKE_", "CI_", "OPENAI_")
-_NAMES = ("HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "ALL_PROXY", "REQUESTS_CA_BUNDLE",
-          "SSL_CERT_FILE", "CURL_CA_BUNDLE", "GIT_COMMIT", "CI",
-          # The variables smoke.ci detects a platform by (GITHUB_ACTIONS: the prefix).
-          "GITLAB_CI", "TF_BUILD", "BUILDKITE", "JENKINS_URL", "CIRCLECI",
-          "BITBUCKET_BUILD_NUMBER")
+_PREFIXES = env_scrub.PREFIXES
+_NAMES = env_scrub.NAMES
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No test reads the developer's (or CI's) environment."""
     for name in list(os.environ):
-        if name.startswith(_PREFIXES) or name.upper() in _NAMES:
+        if env_scrub.scrubbed_out(name):
             monkeypatch.delenv(name, raising=False)
     for name in _NAMES:
         monkeypatch.delenv(name.lower(), raising=False)
@@ -128,8 +125,7 @@ def run_cli(
 ) -> Run:
     """Run ``python -m smoke run ...`` as a subprocess and collect what it wrote."""
     report = tmp_path / "report.json"
-    full_env = {k: v for k, v in os.environ.items()
-                if not k.startswith(_PREFIXES) and k.upper() not in _NAMES}
+    full_env = env_scrub.scrubbed()
     if key is not None:
         full_env["COMETAPI_API_KEY"] = key
     full_env.update(env or {})
@@ -139,3 +135,31 @@ def run_cli(
     files = {p.name: p.read_text(errors="replace") for p in tmp_path.iterdir() if p.is_file()}
     loaded = json.loads(report.read_text()) if report.exists() else None
     return Run(proc.returncode, proc.stdout, proc.stderr, loaded, files)
+
+
+# Parallel runs (pytest-xdist, `-n auto --dist loadgroup` in pyproject.toml). Every test
+# marked here runs in ONE worker, one after another, because it is not safe beside itself:
+# - tests/container: podman set up as root by setup.sh (apt, a built base image, image
+#   builds into one shared store);
+# - tests/browser: Chromium and fonts through apt, the stylesheet through npm;
+# - tests/integration: LiteLLM's venv and Portkey's npm install into the shared cache, the
+#   gateways as session fixtures (one process each per session, not per worker);
+# - tests/engine: Prometheus, Alertmanager and the Pushgateway from apt (setup.sh);
+# - tests/test_entrypoint.py: its session fixture pip-installs the image's venv;
+# - the Node parser test: apt-get install nodejs in CI.
+# They share ONE group, not one each: two workers running apt (or pip/npm into one cache)
+# at once contend for the same locks, and a session fixture would otherwise be built once
+# per worker. Everything else is safe to spread: free ports (bind port 0), its own tmp_path,
+# signals only to its own child processes, environment through monkeypatch.
+INSTALLS = "installs"
+_SERIAL_PATHS = ("tests/container/", "tests/browser/", "tests/integration/", "tests/engine/",
+                 "tests/test_entrypoint.py")
+_SERIAL_TESTS = ("tests/test_application.py::test_a_node_parser_from_the_examples",)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        nodeid = item.nodeid
+        if nodeid.startswith(_SERIAL_PATHS) or nodeid.split("[")[0] in _SERIAL_TESTS:
+            item.add_marker(pytest.mark.xdist_group(INSTALLS))

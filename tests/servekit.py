@@ -3,7 +3,6 @@ a ``chat-smoke serve`` subprocess, and plain HTTP calls (urllib: no client of ou
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -21,7 +20,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from smoke.serve.server import Exporter, Server
 from smoke.stub import StubServer
-from tests.conftest import _NAMES, _PREFIXES, KEY
+from tests.conftest import KEY
+from tests.support.env import scrubbed
 
 
 def write_config(path: Path, targets: Mapping[str, Mapping[str, Any]],
@@ -95,11 +95,7 @@ def check_metrics(text: str) -> None:
         assert done.returncode == 0, done.stdout + done.stderr
 
 
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(_PREFIXES) and k.upper() not in _NAMES}
-    env.update(extra)
-    return env
+clean_env = scrubbed
 
 
 class ServeProcess:

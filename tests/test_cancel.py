@@ -25,22 +25,22 @@ import pytest
 from smoke.ci import github, github_comment
 from smoke.ci.github import GitHubConsole
 from smoke.ci.publish import Publisher
+from smoke.gate import PROGRESS_EVERY_S
 from smoke.results import Check, GateResult
 from smoke.stub import StubServer
-from tests.conftest import _NAMES, _PREFIXES, KEY
+from tests.conftest import KEY
 from tests.runner_rules import parse_output_file, run_commands
-from tests.test_entrypoint import ENTRYPOINT, _require, _skip_off_ci, runner_env
+from tests.support.action_runner import ENTRYPOINT, runner_env
+from tests.support.action_runner import require as _require
+from tests.support.action_runner import skip_off_ci as _skip_off_ci
+from tests.support.env import scrubbed
 
 # Generous: the aim is 1 s (bench/bench_cancel.py measures it); a loaded machine is slower.
 BOUND_S = 8.0
 CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 
-def clean_env(**more: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(_PREFIXES) and k.upper() not in _NAMES}
-    env.update(more)
-    return env
+clean_env = scrubbed
 
 
 @dataclass
@@ -221,10 +221,17 @@ def test_the_provisional_report_is_written_before_the_first_request(
 def test_no_provisional_report_goes_to_stdout(
     tmp_path: Path, stub: StubServer, gates: list[Gate]
 ) -> None:
+    seen = len(stub.requests)
     gate = start(tmp_path, stub, "--report-json", "-", "--report-junit",
                  str(tmp_path / "junit.xml"))
     gates.append(gate)
-    time.sleep(3)  # long enough for the provisional report and a rewrite, were it written
+    # The provisional report comes before the first request: once both checks reached the
+    # stub it would have been written, and a rewrite follows within one progress interval.
+    end = time.monotonic() + 30
+    while sum(1 for r in stub.requests[seen:] if r["path"].endswith("/chat/completions")) < 2:
+        assert time.monotonic() < end and gate.proc.poll() is None, "the checks never began"
+        time.sleep(0.02)
+    time.sleep(PROGRESS_EVERY_S + 0.5)  # the rewrite, were it written
     code, _, out, err = gate.stop(signal.SIGTERM)
     assert code == 143, err
     assert out.count('"schema_version"') == 1  # only the final report

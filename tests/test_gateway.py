@@ -461,7 +461,7 @@ def test_a_header_routed_gateway_passes_only_with_the_header(tmp_path: Path,
 
 def test_the_action_needs_no_api_key_with_auth_header_none(tmp_path: Path,
                                                            open_stub: StubServer) -> None:
-    from tests.test_entrypoint import run_action
+    from tests.support.action_runner import run_action
 
     run = run_action(tmp_path, {
         "base-url": open_stub.base_url, "model": "stub-model", "auth-header": "none",
@@ -479,7 +479,7 @@ def test_the_action_needs_no_api_key_with_auth_header_none(tmp_path: Path,
 
 def test_the_action_still_wants_a_key_with_another_auth_header(tmp_path: Path,
                                                                stub: StubServer) -> None:
-    from tests.test_entrypoint import run_action
+    from tests.support.action_runner import run_action
 
     run = run_action(tmp_path, {"base-url": stub.base_url, "model": "stub-model",
                                 "auth-header": "api-key"})

@@ -15,6 +15,7 @@ import pytest
 from tests.conftest import KEY
 from tests.hardkit import assert_reports, gate_all, record
 from tests.rawserver import RawServer
+from tests.support.env import scrubbed
 
 NOT_SENT = b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n"
 
@@ -106,8 +107,7 @@ _PEAK = (
 
 def test_an_alias_bomb_is_refused_in_bounded_memory(tmp_path: Path) -> None:
     (tmp_path / "chat-smoke.yml").write_text(BILLION_LAUGHS)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COMETAPI_", "SMOKE_"))}
-    env["COMETAPI_API_KEY"] = KEY
+    env = scrubbed(COMETAPI_API_KEY=KEY)
     started = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-c", _PEAK, sys.executable, "-m", "smoke", "run",
@@ -160,7 +160,6 @@ def test_an_absurd_number_from_the_environment(tmp_path: Path, name: str, value:
 def test_loading_the_configuration_counts_against_the_deadline(tmp_path: Path) -> None:
     # The key arrives through a pipe 2 s late (a secret manager that is slow to answer):
     # with --deadline 1, nothing is left for the request once the configuration is loaded.
-    import os
     import threading
 
     from smoke.stub import StubServer

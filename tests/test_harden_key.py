@@ -24,7 +24,7 @@ from tests.conftest import KEY
 from tests.hardkit import assert_no_secret, assert_reports, gate_all, record
 from tests.rawserver import RawServer
 from tests.runner_rules import parse_output_file
-from tests.test_entrypoint import ENTRYPOINT, runner_env
+from tests.support.action_runner import ENTRYPOINT, runner_env
 
 OTHER = "sk-test-" + "Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4"
 NOT_SENT = b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n"

@@ -17,7 +17,7 @@ import trustme
 from smoke.stub import StubServer
 from tests.conftest import KEY
 from tests.hardkit import assert_reports, gate_all, record
-from tests.test_entrypoint import ENTRYPOINT, gate_inputs, runner_env
+from tests.support.action_runner import ENTRYPOINT, gate_inputs, runner_env
 
 VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
 

@@ -46,6 +46,7 @@ from tests.ci_parsers import (
 )
 from tests.conftest import KEY
 from tests.runner_rules import parse_output_file, run_commands
+from tests.support.env import scrubbed
 
 DETECTION_VARIABLES = {variable for variable, _, _ in ci.DETECTION}
 HOSTILE_MODELS = "scenario/ci-hostile,scenario/ci-hostile-error"
@@ -286,9 +287,7 @@ def run_raw(tmp_path: Path, env: dict[str, str], *args: str,
             program: tuple[str, ...] = ("-m", "smoke")) -> RawRun:
     """``python -m smoke run`` with exactly ``env`` added to a clean environment; the
     output kept byte for byte (CR and ESC matter to the parsers)."""
-    base = {k: v for k, v in os.environ.items()
-            if not k.startswith(("INPUT_", "GITHUB_", "RUNNER_", "COMETAPI_", "SMOKE_", "CI_"))
-            and k not in DETECTION_VARIABLES and k != "CI"}
+    base = {k: v for k, v in scrubbed().items() if k not in DETECTION_VARIABLES}
     base.update({"COMETAPI_API_KEY": KEY, **env})
     proc = subprocess.run([sys.executable, *program, "run", *args], cwd=tmp_path,
                           env=base, capture_output=True, timeout=90)
@@ -525,7 +524,7 @@ def test_dotenv_prefix(tmp_path: Path, stub: StubServer) -> None:
 @pytest.mark.parametrize("fail_on_error", ["true", "false"])
 def test_the_action_never_shows_more_than_ten_per_level(tmp_path: Path, stub: StubServer,
                                                         fail_on_error: str) -> None:
-    from tests.test_entrypoint import gate_inputs, run_action
+    from tests.support.action_runner import gate_inputs, run_action
 
     # 18 models failing four ways; the deciding one (auth, exit 3) is listed last.
     models = ([f"scenario/server-error~{i}" for i in range(6)]

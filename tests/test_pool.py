@@ -6,17 +6,29 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections.abc import Callable
 
 from smoke.cancel import CancelToken
 from smoke.categories import Category
-from smoke.checks.pool import Pool, run_tasks
+from smoke.checks.pool import Pool
 from smoke.checks.task import Task
 from smoke.http.deadline import Deadline
 from smoke.results import Check
+from tests.support.pool import run_tasks
 
 
 def workers() -> int:
     return sum(1 for t in threading.enumerate() if t.name.startswith("chat-smoke-worker"))
+
+
+def until(condition: Callable[[], bool], timeout: float = 10) -> bool:
+    """Poll ``condition`` until it holds, at most ``timeout`` seconds (no fixed sleep)."""
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def test_two_hundred_tasks_run_on_eight_workers() -> None:
@@ -40,21 +52,27 @@ def test_two_hundred_tasks_run_on_eight_workers() -> None:
     assert [c.id for c in checks] == [f"positive:m{i}" for i in range(200)]  # task order
     assert peak[0] == 8  # the pool was used, and never more than its size
     assert peak_workers[0] - before == 8  # eight threads for 200 tasks, not 200
-    time.sleep(0.2)
-    assert workers() == before  # the workers end with the run
+    assert until(lambda: workers() == before)  # the workers end with the run
 
 
 def test_cancelling_stops_the_wait_and_marks_what_did_not_finish() -> None:
-    release = threading.Event()
+    release, began = threading.Event(), threading.Event()
+
+    def hang(check: Check) -> None:
+        began.set()
+        release.wait(30)
+
     done = Check("positive:fast", "positive", "fast")
     hung = Check("positive:hang", "positive", "hang")
     queued = Check("positive:queued", "positive", "queued")
     tasks = [Task(done, lambda c: setattr(c, "outcome", "pass")),
-             Task(hung, lambda c: release.wait(30)),
+             Task(hung, hang),
              Task(queued, lambda c: setattr(c, "outcome", "pass"))]
     token = CancelToken()
+    before = workers()
     pool = Pool(tasks, Deadline(60), concurrency=1, cancel=token).start()
-    time.sleep(0.3)
+    assert began.wait(10)  # the hung check is in flight
+    time.sleep(0.25)  # not synchronisation: a duration the snapshot must measure (>= 200 ms)
     token.cancel(signal.SIGTERM)
     started = time.monotonic()
     assert pool.wait() is False
@@ -65,16 +83,17 @@ def test_cancelling_stops_the_wait_and_marks_what_did_not_finish() -> None:
     assert snapshot[1].duration_ms >= 200 and snapshot[1].category is None
     assert snapshot[2].message == "cancelled by SIGTERM before this check began"
     assert snapshot[2].duration_ms == 0
-    time.sleep(0.1)
+    assert until(lambda: workers() <= before)  # the released worker ended without a next task
     assert queued.outcome == "skip"  # a cancelled pool begins nothing new
 
 
 def test_a_hung_check_times_out_at_the_deadline_and_keeps_its_steps() -> None:
     hung = Check("positive:hang", "positive", "hang")
+    release = threading.Event()
 
     def stuck(check: Check) -> None:
         check.attempts = 1
-        time.sleep(30)
+        release.wait(30)  # hung until the test ends (the worker then leaves, not 30 s later)
 
     started = time.monotonic()
     [check] = run_tasks([Task(hung, stuck)], Deadline(0.3), concurrency=4)
@@ -82,3 +101,4 @@ def test_a_hung_check_times_out_at_the_deadline_and_keeps_its_steps() -> None:
     assert check.outcome == "fail" and check.category is Category.TIMEOUT
     assert check.message.startswith("the gate's deadline of 0.3s ran out")
     assert check is not hung  # a copy: the late worker cannot change the report
+    release.set()

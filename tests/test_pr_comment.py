@@ -30,7 +30,7 @@ from smoke.results import Check, GateResult
 from smoke.stub import StubServer
 from tests.conftest import KEY
 from tests.runner_rules import parse_output_file, run_commands
-from tests.test_entrypoint import ENTRYPOINT, runner_env
+from tests.support.action_runner import ENTRYPOINT, runner_env
 
 TOKEN = "ghs_" + "FakeInstallationToken0123456789abcdef"
 PREFIX = "/api/v3"  # as on Enterprise Server: the API is not at the host's root
@@ -57,6 +57,7 @@ class FakeGitHub:
     script: dict[str, list[int | str]] = field(default_factory=dict)
     rate_limited: bool = False
     link_host: str | None = None  # a Link header pointing elsewhere (the token must not go)
+    released: threading.Event = field(default_factory=threading.Event)  # ends a "slow" wait
     next_id: int = 1000
     url: str = ""
 
@@ -103,7 +104,7 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         what = queue.pop(0)
         if what == "slow":
-            time.sleep(30)
+            fake.released.wait(30)  # set when the test ends: no handler outlives it
             return False
         assert isinstance(what, int)
         messages = {403: "Resource not accessible by integration", 404: "Not Found",
@@ -177,6 +178,7 @@ def github() -> Iterator[FakeGitHub]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield fake
+    fake.released.set()
     server.shutdown()
     server.server_close()
 
@@ -384,11 +386,17 @@ def test_a_rate_limit_is_a_warning_without_retry(tmp_path: Path, github: FakeGit
     assert len(github.calls) == 1
 
 
-def test_a_slow_api_is_bounded(tmp_path: Path, github: FakeGitHub) -> None:
+def test_a_slow_api_is_bounded(tmp_path: Path, github: FakeGitHub,
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # The module's own budget and per-call bound, scaled down (comment_on_pr reads them at
+    # each posting), so the test shows the budget ending the posting without waiting 10 s.
+    monkeypatch.setattr(github_comment, "BUDGET_S", 1.5)
+    monkeypatch.setattr(github_comment, "CALL_TIMEOUT_S", 1.0)
     github.script = {"GET": ["slow", "slow"]}
     done, log, seconds = _post(_github_env(github, tmp_path))
     assert done is None
-    assert seconds < 20  # the budget is 10 s; generous for a loaded machine
+    assert len(github.calls) == 2  # the first call timed out, the second hit the budget
+    assert seconds < 1.5 + 3  # the budget, plus slack for a loaded machine (the fake waits 30 s)
     assert len(_warnings(log)) == 1 and "ReadTimeout" in _warnings(log)[0]
 
 

@@ -20,8 +20,9 @@ import pytest
 
 from smoke.stub import StubServer
 from tests.conftest import KEY, run_cli
-from tests.test_cancel import clean_env
-from tests.test_entrypoint import _require, _skip_off_ci
+from tests.support.action_runner import require as _require
+from tests.support.action_runner import skip_off_ci as _skip_off_ci
+from tests.support.env import scrubbed as clean_env
 
 # Reports go to /dev/null, /dev/full and /dev/stdout below. As root, a chat-smoke that
 # replaced a device with a regular file (the bug this file tests for) would break the

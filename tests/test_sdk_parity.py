@@ -6,7 +6,6 @@ tests/integration/test_litellm_gate.py runs parity against the real LiteLLM prox
 
 from __future__ import annotations
 
-import os
 import socket
 import ssl
 import subprocess
@@ -20,13 +19,14 @@ import pytest
 import trustme
 
 from smoke.categories import Category
-from smoke.checks.pool import run_tasks
 from smoke.checks.sdk_parity import Side, mismatch
 from smoke.checks.task import Task
 from smoke.http.deadline import Deadline
 from smoke.results import Check
 from smoke.stub import StubServer
 from tests.conftest import KEY, Run, run_cli
+from tests.support.env import scrubbed
+from tests.support.pool import run_tasks
 
 PARITY = "sdk-parity:stub-model"
 # Makes ``openai`` unimportable, as when the extra is not installed: with a None entry in
@@ -159,8 +159,7 @@ def test_gate_without_the_extra_runs_when_parity_is_off(tmp_path: Path,
 
 def _without_openai(tmp_path: Path, stub: StubServer,
                     *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COMETAPI_", "SMOKE_"))}
-    env["COMETAPI_API_KEY"] = KEY
+    env = scrubbed(COMETAPI_API_KEY=KEY)
     argv = [sys.executable, "-c", WITHOUT_OPENAI, "run", "--base-url", stub.base_url,
             "--model", "stub-model", *args]
     return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ from smoke.categories import OBJECTIVE_HINT, Category
 from smoke.stub import StubServer
 from tests.conftest import KEY, run_cli
 from tests.gatekit import run_gate
+from tests.support.env import scrubbed
 
 
 def plain(markdown: str) -> str:
@@ -133,8 +133,8 @@ def _modules(tmp_path: Path, stub: StubServer, *flags: str) -> set[str]:
              "atexit.register(lambda: open(os.environ['MODULES'], 'w').write("
              "'\\n'.join(m for m in sys.modules if m.startswith('smoke'))))\n"
              "from smoke.cli import main\nsys.argv[0] = 'chat-smoke'\nmain()\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SMOKE_", "COMETAPI_"))}
-    env.update(COMETAPI_API_KEY=KEY, MODULES=str(listing), NO_PROXY="*")
+    env = scrubbed(COMETAPI_API_KEY=KEY)
+    env.update(MODULES=str(listing), NO_PROXY="*")
     proc = subprocess.run([sys.executable, "-c", probe, "run", "--base-url", stub.base_url,
                            "--model", "stub-model", *flags], env=env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=60)

@@ -54,11 +54,6 @@ class Options:
     incident_reopen_days: int = 7
     gitlab_token_env: str = "GITLAB_TOKEN"
 
-    @classmethod
-    def of(cls, settings: Settings | Options) -> Options:
-        return cls(settings.incident_after, settings.incident_reopen_days,
-                   settings.gitlab_token_env)
-
 
 @dataclass(frozen=True)
 class Target:

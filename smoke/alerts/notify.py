@@ -34,7 +34,6 @@ from smoke.reports import json_report
 from smoke.reports.summary import text as text_
 from smoke.results import GateResult
 
-FORMATS = ("slack", "teams", "json")
 BUDGET_S = 5.0
 TITLE = "chat-smoke: notify"
 ADAPTIVE = "application/vnd.microsoft.card.adaptive"

@@ -152,11 +152,3 @@ class Pool:
                 late.fail(Category.TIMEOUT, "the deadline ran out before this check began")
             results.append(late)
         return results
-
-
-def run_tasks(tasks: list[Task], deadline: Deadline, concurrency: int) -> list[Check]:
-    """Run ``tasks`` on a pool of ``concurrency`` workers until they finish or the deadline
-    (plus grace) passes; an unfinished check is reported timed out."""
-    pool = Pool(tasks, deadline, concurrency).start()
-    pool.wait()
-    return pool.snapshot()

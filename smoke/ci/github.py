@@ -50,10 +50,6 @@ SUMMARY_LIMIT = 1024 * 1024
 # GitHub shows at most 10 error and 10 warning annotations per step; the rest are only
 # counted (actions/runner src/Runner.Worker/ExecutionContext.cs, ``_maxIssueCount``).
 ANNOTATIONS_PER_LEVEL = 10
-OUTPUT_NAMES = (
-    "verdict", "category", "exit-code", "request-id", "duration-ms", "owner", "report-json",
-    "report-junit", "summary",
-)
 
 _DELIMITER_IN_VALUE = (
     "output {name}: the value contains the delimiter {delimiter!r}, so it could end its "

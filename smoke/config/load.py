@@ -35,8 +35,6 @@ KEY_VARIABLES = api_key.KEY_VARIABLES
 # a configured gate (issue 13).
 FALLBACK_KEY = api_key.FALLBACK_KEY
 FALLBACK_BASE_URL = "OPENAI_BASE_URL"
-NEGATIVE_CHECKS = ("invalid-model", "missing-field", "invalid-key")
-SCHEMA_NAME = "smoke/schema/chat-smoke.schema.json"
 TRUST_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
 
 # Environment variables with a name of their own; every other key is SMOKE_<KEY>.

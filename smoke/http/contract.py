@@ -25,7 +25,6 @@ from importlib import resources
 from typing import Any
 
 SCHEMA_FILE = "schema/chat-completion.contract.json"
-MODES = ("warn", "strict", "off")
 MAX_DEVIATIONS = 20  # per answer or chunk: enough to act on, bounded for a hostile body
 
 Path = tuple[str | int, ...]

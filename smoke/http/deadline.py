@@ -19,9 +19,6 @@ class Deadline:
     def expired(self) -> bool:
         return time.monotonic() >= self.at
 
-    def elapsed_ms(self) -> int:
-        return int((time.monotonic() - self.start) * 1000)
-
     def bound(self, seconds: float) -> float:
         """``seconds``, cut to what is left (never zero: requests treats 0 as non-blocking)."""
         return max(0.01, min(seconds, self.remaining()))

@@ -24,7 +24,6 @@ from smoke.errors import ReportError
 from smoke.output import redact
 from smoke.output.console import safe_write
 
-STDOUT = "-"
 _STREAMS = {"-": "stdout", "/dev/stdout": "stdout", "/dev/fd/1": "stdout",
             "/proc/self/fd/1": "stdout", "/dev/stderr": "stderr", "/dev/fd/2": "stderr",
             "/proc/self/fd/2": "stderr"}
