@@ -17,6 +17,9 @@
 FROM python:3.12.12-slim-bookworm
 
 ARG VERSION=0.1.0
+# The name the image is published under (release.yml passes it): the SDK-parity hint
+# names it in the two lines that build an image with the openai SDK (docs/container.md).
+ARG IMAGE=ghcr.io/chat-smoke/chat-smoke
 
 LABEL org.opencontainers.image.title="chat-smoke" \
       org.opencontainers.image.description="Release gate for OpenAI-compatible Chat Completions endpoints" \
@@ -30,7 +33,8 @@ ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PIP_ROOT_USER_ACTION=ignore
+    PIP_ROOT_USER_ACTION=ignore \
+    CHAT_SMOKE_IMAGE=${IMAGE}
 
 # procps gives `ps` and `kill`: Jenkins aborts a step inside docker.image().inside {} by
 # running them through `docker exec`; without them an abort falls through to `docker stop`.
@@ -41,6 +45,10 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends procps=2:4.0.2-3 \
     && rm -rf /var/lib/apt/lists/*
 
+# The `sdk` extra (the openai SDK, for --sdk-parity only) is left out: installed, openai and
+# its dependencies (pydantic, httpx, compiled parts) take about 45 MB next to the project's
+# 10 MB, for one optional check. docs/container.md, "SDK parity in the image", gives the
+# two lines of an image with it.
 COPY requirements.txt pyproject.toml README.md entrypoint.py /opt/chat-smoke/
 COPY smoke/ /opt/chat-smoke/smoke/
 

@@ -1,6 +1,6 @@
 """chat-smoke: a release gate for OpenAI-compatible Chat Completions endpoints.
 
-The public library API (see the README, "Use it from Python")::
+The public library API (docs/python-api.md)::
 
     import smoke
 

@@ -44,6 +44,16 @@ INPUTS: dict[str, str | None] = {
     "check-models": "check_models",
     "expect-model": "expect_model",
     "max-total-tokens": "max_total_tokens",
+    "temperature": "temperature",  # "none" leaves it out
+    "max-tokens": "max_tokens",
+    "max-completion-tokens": "max_completion_tokens",
+    "concurrency": "concurrency",
+    "baseline": "baseline",
+    "fail-on-drift": "fail_on_drift",
+    "report-prometheus": "report_prometheus",
+    "report-dotenv": "report_dotenv",
+    "dotenv-prefix": "dotenv_prefix",
+    "ci": "ci",
     "comment-on-pr": None,  # the three comment inputs: read by smoke.ci.github_comment
     "github-token": None,
     "comment-key": None,
@@ -71,8 +81,8 @@ _NO_KEY = (
 _BAD_BOOL = "the {name} input is {value!r}: use true or false"
 _NOT_FOUND = (
     "chat-smoke: cannot run {command!r}: no such program in the image. Give a chat-smoke "
-    "command (run, stub, demo, --help) or a program on PATH (sh, cat); see the README, "
-    "\"Run it in GitLab CI / Jenkins\""
+    "command (run, stub, demo, --help) or a program on PATH (sh, cat). See "
+    "https://github.com/chat-smoke/chat-smoke/blob/main/docs/ci.md"
 )
 
 

@@ -21,7 +21,7 @@ from smoke.results import GateResult
 
 _NOT_A_MAPPING = (
     "smoke.run: {what} must be a mapping of {names}, got {kind}. "
-    "See the README, 'Use it from Python'."
+    "See https://github.com/chat-smoke/chat-smoke/blob/main/docs/python-api.md"
 )
 
 
@@ -74,7 +74,8 @@ def _run(settings: Mapping[str, Any] | None, env: Mapping[str, str] | None,
     folder = Path(cwd) if cwd is not None else Path.cwd()
     if cancel is not None and not isinstance(cancel, CancelToken):
         raise TypeError(f"smoke.run: cancel must be a smoke.CancelToken, got "
-                        f"{type(cancel).__name__}. See the README, 'Use it from Python'.")
+                        f"{type(cancel).__name__}. See https://github.com/chat-smoke/chat-smoke/blob/"
+                        "main/docs/python-api.md")
     console = Console(out=output) if output is not None else Console(quiet=True)
     done = pipeline.execute(flags, env, folder, cancel=cancel, publish=False, console=console)
     if done.problems:  # every other report was written, and names the failed one

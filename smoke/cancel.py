@@ -22,7 +22,10 @@ import signal
 import threading
 from types import FrameType
 
-SIGNALS: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# Windows has no SIGHUP (the composite action runs there): the two it has.
+SIGNALS: tuple[signal.Signals, ...] = tuple(
+    signal.Signals[name] for name in ("SIGINT", "SIGTERM", "SIGHUP")
+    if name in signal.Signals.__members__)
 POLL_S = 0.05  # how often a wait looks at the token: well inside the 1 s aim
 CALLER = "the caller"
 

@@ -164,7 +164,8 @@ def _schema_flags(known: set[str | None]) -> list[click.Parameter]:
 @click.option("--max-total-tokens", metavar="N", help="Spend guard over the whole run.")
 @click.option("--concurrency", metavar="N", help="Models checked at once (default 16).")
 @click.option("--sdk-parity/--no-sdk-parity", default=None,
-              help="Also send through the official openai SDK and compare (chat-smoke[sdk]).")
+              help="Also send through the official openai SDK and compare (needs the "
+              "openai package: the sdk extra).")
 @click.option("--report-json", metavar="PATH", help="Write the JSON report here.")
 @click.option("--report-junit", metavar="PATH", help="Write a JUnit XML report here.")
 @click.option("--summary", metavar="PATH", help="Write the Markdown summary here.")
@@ -346,3 +347,49 @@ def demo() -> None:
     from smoke.demo import demo as run_demo
 
     sys.exit(run_demo(secrets.token_hex(16)))
+
+
+@main.command()
+@click.option("--ci", "ci", default="auto", show_default=True,
+              type=click.Choice(["auto", "github", "gitlab", "azure", "jenkins", "buildkite",
+                                 "circleci", "bitbucket", "local"]),
+              help="The CI platform to write a file for; auto: the one this folder shows "
+              "(its CI files, else its git remote), else none.")
+@click.option("--dir", "folder", default=".", show_default=True, metavar="DIR",
+              type=click.Path(file_okay=False), help="The repository's folder.")
+@click.option("--model", default="gpt-4o-mini", show_default=True, metavar="ID",
+              help="The model to check.")
+@click.option("--environment", default="production", show_default=True, metavar="NAME",
+              help="The environment under test.")
+@click.option("--base-url", default=None, metavar="URL",
+              help="The endpoint (default https://api.cometapi.com/v1).")
+def init(ci: str, folder: str, model: str, environment: str, base_url: str | None) -> None:
+    """Write a commented chat-smoke.yml and the CI file for your platform, and print the
+    next steps. Never overwrites a file: one that exists is kept and named."""
+    from pathlib import Path
+
+    from smoke import scaffold
+
+    where = Path(folder)
+    try:
+        outcome = scaffold.init(where, ci, model, environment, base_url)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot write into {folder}: {exc.strerror}") from None
+    click.echo(scaffold.report(outcome, where))
+
+
+@main.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script for SHELL (click's). Load it from your shell's
+    start-up file, for example in ~/.bashrc: eval "$(chat-smoke completion bash)"."""
+    from click.shell_completion import get_completion_class
+
+    ctx = click.get_current_context()
+    root = ctx.find_root()
+    cls = get_completion_class(shell)
+    assert cls is not None  # the choice above names only shells click knows
+    script = cls(root.command, {}, "chat-smoke", "_CHAT_SMOKE_COMPLETE").source()
+    click.echo(script)

@@ -35,7 +35,8 @@ KILLED = 137
 _BAD_REPORT = (
     "merge: {path}: {problem}. Give the report.json files the matrix jobs wrote with "
     "--report-json (download them all into one folder, e.g. actions/download-artifact "
-    "with merge-multiple: true). See README, \"Gate a matrix\""
+    "with merge-multiple: true). See "
+    "https://github.com/chat-smoke/chat-smoke/blob/main/docs/ci.md#gate-a-matrix"
 )
 
 

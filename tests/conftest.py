@@ -146,14 +146,17 @@ def run_cli(
 #   gateways as session fixtures (one process each per session, not per worker);
 # - tests/engine: Prometheus, Alertmanager and the Pushgateway from apt (setup.sh);
 # - tests/test_entrypoint.py: its session fixture pip-installs the image's venv;
-# - the Node parser test: apt-get install nodejs in CI.
+# - the Node parser test: apt-get install nodejs in CI;
+# - tests/test_packaging.py and tests/test_composite_action.py: both build the package from
+#   the checkout (setuptools writes build/ and *.egg-info there) and pip-install venvs.
 # They share ONE group, not one each: two workers running apt (or pip/npm into one cache)
 # at once contend for the same locks, and a session fixture would otherwise be built once
 # per worker. Everything else is safe to spread: free ports (bind port 0), its own tmp_path,
 # signals only to its own child processes, environment through monkeypatch.
 INSTALLS = "installs"
 _SERIAL_PATHS = ("tests/container/", "tests/browser/", "tests/integration/", "tests/engine/",
-                 "tests/test_entrypoint.py")
+                 "tests/test_entrypoint.py", "tests/test_packaging.py",
+                 "tests/test_composite_action.py")
 _SERIAL_TESTS = ("tests/test_application.py::test_a_node_parser_from_the_examples",)
 
 

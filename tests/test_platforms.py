@@ -548,22 +548,24 @@ def test_the_action_never_shows_more_than_ten_per_level(tmp_path: Path, stub: St
     assert run.code == (3 if fail_on_error == "true" else 0)
 
 
-# -- examples and README: one of each per CI ---------------------------------------------
+# -- examples and guides: one of each per CI ----------------------------------------------
 REPO = Path(__file__).resolve().parents[1]
+# Each CI: its example, and its guide under docs/ (the README's "Run it in ..." sections
+# moved there; the README links each one).
 EXAMPLES = {
-    "github": ("README.md", "## Run it in GitHub Actions"),
-    "gitlab": ("examples/gitlab-ci.yml", "## Run it in GitLab CI"),
-    "jenkins": ("examples/Jenkinsfile", "## Run it in Jenkins"),
-    "azure": ("examples/azure-pipelines.yml", "## Run it in Azure Pipelines"),
-    "buildkite": ("examples/buildkite-pipeline.yml", "## Run it in Buildkite"),
-    "circleci": ("examples/circleci/config.yml", "## Run it in CircleCI"),
-    "bitbucket": ("examples/bitbucket-pipelines.yml", "## Run it in Bitbucket Pipelines"),
+    "github": ("docs/github-actions.md", "docs/github-actions.md"),
+    "gitlab": ("examples/gitlab-ci.yml", "docs/gitlab.md"),
+    "jenkins": ("examples/Jenkinsfile", "docs/jenkins.md"),
+    "azure": ("examples/azure-pipelines.yml", "docs/azure.md"),
+    "buildkite": ("examples/buildkite-pipeline.yml", "docs/buildkite.md"),
+    "circleci": ("examples/circleci/config.yml", "docs/circleci.md"),
+    "bitbucket": ("examples/bitbucket-pipelines.yml", "docs/bitbucket.md"),
 }
 
 OTHER_TOOLS = {"--entrypoint", "--context", "--style"}  # docker's, buildkite-agent's
 
 
-def test_every_ci_has_an_example_and_a_readme_section() -> None:
+def test_every_ci_has_an_example_and_a_guide() -> None:
     from click.testing import CliRunner
 
     from smoke.cli import main
@@ -571,16 +573,19 @@ def test_every_ci_has_an_example_and_a_readme_section() -> None:
     assert set(EXAMPLES) == set(ci.PLATFORMS) - {"local"}
     readme = (REPO / "README.md").read_text("utf-8")
     options = CliRunner().invoke(main, ["run", "--help"]).output
-    for name, (example, heading) in EXAMPLES.items():
-        assert f"\n{heading}\n" in readme, heading
-        if name == "github":  # the action; README's options are checked by test_cli.py
+    for name, (example, guide) in EXAMPLES.items():
+        page = (REPO / guide).read_text("utf-8")
+        assert page.startswith("# ") and "```" in page, guide
+        assert f"]({guide})" in readme, f"the README does not link {guide}"
+        if name == "github":  # the action; the guides' options are checked by test_cli.py
             continue
         text = (REPO / example).read_text("utf-8")
-        assert "chat-smoke run" in text, example
+        assert "chat-smoke run" in text and "chat-smoke" in page, example
         flags = set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]+)", text)) - OTHER_TOOLS
         assert flags and all(flag in options for flag in flags), (example, flags)
+    overview = (REPO / "docs" / "ci.md").read_text("utf-8")
     for name in ci.PLATFORMS:
-        assert f"`{name}`" in readme  # the --ci values are documented
+        assert f"`{name}`" in overview  # the --ci values are documented
 
 
 def test_the_azure_example_matches_what_the_gate_writes() -> None:

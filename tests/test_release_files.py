@@ -93,7 +93,8 @@ def test_examples_use_the_image_by_digest() -> None:
     assert gitlab["chat-smoke"]["image"]["name"] == digest_ref
     jenkins = (REPO / "examples" / "Jenkinsfile").read_text("utf-8")
     assert f"docker.image('{digest_ref}')" in jenkins
-    for text in (jenkins, (REPO / "README.md").read_text("utf-8")):
+    guides = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    for text in (jenkins, *(page.read_text("utf-8") for page in guides)):
         assert "chat-smoke:0.1.0" not in text  # no mutable tag left to copy
 
 
@@ -102,12 +103,15 @@ def test_jenkins_example_keeps_the_key_off_argv() -> None:
     assert "file(credentialsId:" in jenkins and "variable: 'KEY_FILE'" in jenkins
     assert "sh 'chat-smoke run --api-key-file \"$KEY_FILE\"" in jenkins
     assert "string(credentialsId:" not in jenkins
+    # The README's Jenkins example, and the Jenkins guide its long section moved to.
     readme = (REPO / "README.md").read_text("utf-8")
-    jenkins_section = readme[readme.index("## Run it in Jenkins"):]
+    jenkins_section = readme[readme.index("## In Jenkins"):]
     jenkins_section = jenkins_section[:jenkins_section.index("\n## ", 1)]
-    assert "file(credentialsId:" in jenkins_section
-    assert '--api-key-file "$KEY_FILE"' in jenkins_section
-    assert "string(credentialsId:" not in jenkins_section
+    guide = (REPO / "docs" / "jenkins.md").read_text("utf-8")
+    for text in (jenkins_section, guide):
+        assert "file(credentialsId:" in text
+        assert '--api-key-file "$KEY_FILE"' in text
+        assert "string(credentialsId:" not in text
 
 
 def test_ci_runs_the_container_suite_on_its_engine() -> None:
@@ -120,3 +124,64 @@ def test_ci_runs_the_container_suite_on_its_engine() -> None:
     with (REPO / "pyproject.toml").open("rb") as f:
         testpaths = tomllib.load(f)["tool"]["pytest"]["ini_options"]["testpaths"]
     assert testpaths == ["tests"] and (REPO / "tests" / "container" / "test_image.py").is_file()
+
+
+def test_release_publishes_to_pypi_by_trusted_publishing_with_attestations() -> None:
+    workflow = _yaml(REPO / ".github" / "workflows" / "release.yml")
+    jobs = workflow["jobs"]
+    build = "\n".join(s.get("run", "") for s in jobs["dist"]["steps"])
+    assert "python -m build" in build and "twine check --strict dist/*" in build
+    pypi = jobs["pypi"]
+    assert pypi["permissions"] == {"id-token": "write"}  # OIDC, no stored token
+    assert pypi["environment"]["name"] == "pypi"
+    publish = next(s for s in pypi["steps"] if "uses" in s and "pypi-publish" in s["uses"])
+    assert publish["uses"].startswith("pypa/gh-action-pypi-publish@")
+    assert publish["with"] == {"attestations": True}  # no password: trusted publishing
+    assert set(pypi["needs"]) >= {"dist"} and "test" in str(jobs["dist"]["needs"])
+
+
+def test_ci_builds_the_wheel_and_runs_it_outside_the_checkout() -> None:
+    workflow = _yaml(REPO / ".github" / "workflows" / "ci.yml")
+    run = "\n".join(s.get("run", "") for s in workflow["jobs"]["wheel"]["steps"])
+    assert "python -m build" in run and "twine check --strict" in run
+    assert 'cd "$RUNNER_TEMP"' in run
+    assert '/fresh/bin/chat-smoke" demo' in run
+    assert 'import smoke; smoke.run' in run
+
+
+def test_the_gitlab_component_declares_its_inputs_and_keeps_both_reports() -> None:
+    # A CI/CD component: a spec document, then the jobs (tests/container/
+    # test_gitlab_ci_local.py runs it under gitlab-ci-local).
+    spec, jobs = yaml.safe_load_all((REPO / "templates" / "chat-smoke.yml").read_text("utf-8"))
+    inputs = spec["spec"]["inputs"]
+    assert {"stage", "image", "model", "environment", "config", "negative-checks",
+            "report-dir"} <= set(inputs)
+    assert all("description" in value for value in inputs.values())
+    (name, job), = jobs.items()
+    assert name == "$[[ inputs.job-name ]]"
+    assert job["image"]["entrypoint"] == [""]
+    assert job["artifacts"]["when"] == "always"
+    assert set(job["artifacts"]["reports"]) == {"junit", "dotenv"}
+    used = {word.split(".", 1)[1].split(" ")[0] for word in
+            (REPO / "templates" / "chat-smoke.yml").read_text("utf-8").split("$[[ ")[1:]}
+    assert used == set(inputs), used ^ set(inputs)  # every input used, none unknown
+
+
+def test_pages_builds_the_site_strict_and_deploys_it() -> None:
+    workflow = _yaml(REPO / ".github" / "workflows" / "pages.yml")
+    build = "\n".join(s.get("run", "") for s in workflow["jobs"]["build"]["steps"])
+    assert "mkdocs build --strict" in build and "docs/generate.py --check" in build
+    deploy = workflow["jobs"]["deploy"]
+    assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
+    assert deploy["steps"][0]["uses"].startswith("actions/deploy-pages@")
+    ci = _yaml(REPO / ".github" / "workflows" / "ci.yml")
+    assert any("mkdocs build --strict" in s.get("run", "") for s in ci["jobs"]["docs"]["steps"])
+
+
+def test_release_pins_the_gitlab_components_default_image() -> None:
+    text = (REPO / "templates" / "chat-smoke.yml").read_text("utf-8")
+    assert len(re.findall(r"(?m)^      default: ghcr\.io/chat-smoke/chat-smoke:", text)) == 1
+    release = (REPO / ".github" / "workflows" / "release.yml").read_text("utf-8")
+    assert 's|^      default: ghcr.io/chat-smoke/chat-smoke:.*\\$|      default: $IMAGE@$DIGEST|' \
+        in release
+    assert "-- action.yml templates/chat-smoke.yml" in release

@@ -6,6 +6,7 @@ tests/integration/test_litellm_gate.py runs parity against the real LiteLLM prox
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 import subprocess
@@ -143,11 +144,38 @@ def test_parity_uses_the_ca_bundle(tmp_path: Path, tls_stub: tuple[StubServer, P
 
 def test_sdk_parity_without_the_extra_is_a_config_error(tmp_path: Path,
                                                         stub: StubServer) -> None:
+    # The fix names the interpreter that runs chat-smoke, so it works wherever it is pasted
+    # (chat-smoke is not on PyPI yet: `pip install 'chat-smoke[sdk]'` could not succeed).
     proc = _without_openai(tmp_path, stub, "--sdk-parity")
     assert proc.returncode == 2, proc.stdout
     assert "--sdk-parity: SDK parity sends the request through the official openai SDK, " \
-        "which is not installed: pip install 'chat-smoke[sdk]'" in proc.stderr
+        f"which is not installed: {sys.executable} -m pip install 'openai>=1.40' " \
+        "(with pipx: pipx inject chat-smoke openai), or turn sdk_parity off. See https://" \
+        in proc.stderr
+    assert "chat-smoke[sdk]" not in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_sdk_parity_without_the_extra_in_the_image_says_how_to_build_one(
+        tmp_path: Path, stub: StubServer) -> None:
+    # In the image (the Dockerfile sets CHAT_SMOKE_IMAGE) a pip install in the running
+    # container would be lost with it: the fix is an image of one's own, two lines.
+    proc = _without_openai(tmp_path, stub, "--sdk-parity",
+                           env={"CHAT_SMOKE_IMAGE": "ghcr.io/example/chat-smoke"})
+    assert proc.returncode == 2, proc.stdout
+    assert "which is not installed in this image" in proc.stderr
+    assert "`FROM ghcr.io/example/chat-smoke:" in proc.stderr
+    assert "`RUN pip install 'openai>=1.40'`" in proc.stderr
+    assert "container.md#sdk-parity-in-the-image" in proc.stderr
+    assert "-m pip install" not in proc.stderr
+
+
+def test_no_hint_tells_a_user_to_install_an_extra_from_pypi() -> None:
+    # chat-smoke is not published yet; and in the image no pip install can last.
+    root = Path(__file__).resolve().parents[1] / "smoke"
+    offenders = [str(p) for p in root.rglob("*.py") if "pip install 'chat-smoke[" in
+                 p.read_text("utf-8")]
+    assert offenders == []
 
 
 def test_gate_without_the_extra_runs_when_parity_is_off(tmp_path: Path,
@@ -157,9 +185,10 @@ def test_gate_without_the_extra_runs_when_parity_is_off(tmp_path: Path,
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def _without_openai(tmp_path: Path, stub: StubServer,
-                    *args: str) -> subprocess.CompletedProcess[str]:
-    env = scrubbed(COMETAPI_API_KEY=KEY)
+def _without_openai(tmp_path: Path, stub: StubServer, *args: str,
+                    env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = scrubbed({k: v for k, v in os.environ.items() if not k.startswith("CHAT_SMOKE_")},
+                   **(env or {}), COMETAPI_API_KEY=KEY)
     argv = [sys.executable, "-c", WITHOUT_OPENAI, "run", "--base-url", stub.base_url,
             "--model", "stub-model", *args]
     return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60,

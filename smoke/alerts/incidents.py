@@ -31,8 +31,8 @@ BUDGET_S = 10.0
 TITLE = "chat-smoke: incident issue"
 
 _NOT_IN_CI = ("incident_issue is on, but this run is neither in GitHub Actions nor in GitLab "
-              "CI: no incident issue was opened or closed. See README, \"Failures reach "
-              "their owners\"")
+              "CI: no incident issue was opened or closed. See https://github.com/chat-smoke/"
+              "chat-smoke/blob/main/docs/owners.md#incident-issues")
 _NO_GITHUB_TOKEN = ("incident_issue is on, but github-token is empty: no incident issue was "
                     "opened or closed. Pass `github-token: ${{ github.token }}` and give the "
                     "job `permissions: issues: write`")
@@ -41,7 +41,8 @@ _NO_GITLAB_TOKEN = ("incident_issue is on, but the variable {var} is empty: no i
                     "in {var} (CI_JOB_TOKEN cannot create issues), or name another variable "
                     "with gitlab_token_env")
 _FAILED = ("chat-smoke could not update the incident issues on {tracker} ({problem}). The "
-           "gate's result is unchanged. {fix}. See README, \"Failures reach their owners\"")
+           "gate's result is unchanged. {fix}. See https://github.com/chat-smoke/chat-smoke/"
+           "blob/main/docs/owners.md#incident-issues")
 _FIX = {"GitHub": "Give the job `permissions: issues: write` and pass github-token",
         "GitLab": "Give the token in {var} the api scope and at least the Reporter role"}
 

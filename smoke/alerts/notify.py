@@ -17,7 +17,7 @@ Formats, each the receiver's own incoming-webhook format:
 The URL may hold ``${VAR}`` (read from the environment: keep the secret there); the
 expanded URL and its path are registered for redaction and never printed, not even in an
 error. Problems are warnings, bounded in time, never the exit code. Monitors on
-Prometheus use Alertmanager for this instead (README, "Failures reach their owners").
+Prometheus use Alertmanager for this instead (docs/owners.md).
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # The report's verdict block: every top-level field but the per-check and config detail.
 _LEFT_OUT = ("checks", "config", "drift", "warnings")
 _CANNOT = "chat-smoke could not notify the {format} webhook ({problem}). The gate's result " \
-          "is unchanged. See README, \"Failures reach their owners\""
+          "is unchanged. See https://github.com/chat-smoke/chat-smoke/blob/main/docs/" \
+          "owners.md#notifications-on-state-changes"
 
 
 def change(result: GateResult) -> str | None:

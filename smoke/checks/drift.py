@@ -40,8 +40,8 @@ _USAGE = ("prompt_tokens", "completion_tokens", "total_tokens")
 
 _UNREADABLE = (
     "--baseline {path}: {problem}. Give a report.json written by chat-smoke run "
-    "--report-json (e.g. the last good run's artifact). See README, \"Drift against a "
-    "baseline\""
+    "--report-json (e.g. the last good run's artifact). See https://github.com/chat-smoke/"
+    "chat-smoke/blob/main/docs/monitoring.md#drift-against-a-baseline"
 )
 _OTHER = (
     "the baseline {path} is from {what} ({before}, now {after}), so nothing was compared: "

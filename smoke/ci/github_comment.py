@@ -63,7 +63,8 @@ _CANNOT = (
     "is unchanged. Give the job `permissions: pull-requests: write`; on pull requests from "
     "forks GITHUB_TOKEN is read-only, so pass a token that may write there (github-token) "
     "or use the `summary` output with a comment action in a pull_request_target workflow. "
-    "See README, \"Comment on pull requests\""
+    "See https://github.com/chat-smoke/chat-smoke/blob/main/docs/github-actions.md"
+    "#comment-on-pull-requests"
 )
 _BUG = (
     "chat-smoke could not comment on pull request #{number} ({problem}): a bug in "
@@ -71,7 +72,8 @@ _BUG = (
 )
 _NO_NUMBER = (
     "chat-smoke could not comment: no pull-request number in GITHUB_EVENT_PATH ({path}). "
-    "The gate's result is unchanged. See README, \"Comment on pull requests\""
+    "The gate's result is unchanged. See https://github.com/chat-smoke/chat-smoke/blob/main/"
+    "docs/github-actions.md#comment-on-pull-requests"
 )
 
 

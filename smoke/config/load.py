@@ -16,10 +16,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from smoke.config import extras, nearmiss, objectives, url, yamlfile
 from smoke.config import headers as http_headers
 from smoke.config import key as api_key
 from smoke.config import models as model_entries
-from smoke.config import nearmiss, objectives, url, yamlfile
 from smoke.config import owners as owners_map
 from smoke.config.expect import Expectation
 from smoke.config.settings import SERVE_ONLY
@@ -43,6 +43,14 @@ _ENV_NAMES = {
     "model": ("COMETAPI_MODEL", "SMOKE_MODEL"),
     "environment": ("SMOKE_ENVIRONMENT",),
 }
+
+
+def env_variables(name: str) -> tuple[str, ...]:
+    """The environment variables that set the schema key ``name``, the first set wins
+    (docs/configuration.md lists them; docs/generate.py reads them from here)."""
+    return _ENV_NAMES.get(name, (f"SMOKE_{name.upper()}",))
+
+
 _NO_KEY_NEEDED = "not sent (auth_header: none)"
 _INVALID_KEY_NO_AUTH = (
     "{where}: the invalid-key negative check cannot mean anything with --auth-header none "
@@ -51,11 +59,6 @@ _INVALID_KEY_NO_AUTH = (
 _KEY_IN_FILE = (
     "api_key is never read from the config file: put the key in COMETAPI_API_KEY, or name "
     "its variable with api_key_env, or its file with api_key_file"
-)
-_NO_SDK = (
-    "{where}: SDK parity sends the request through the official openai SDK, which is not "
-    "installed: pip install 'chat-smoke[sdk]' (or turn sdk_parity off). See "
-    "docs/compatibility.md, SDK parity"
 )
 
 
@@ -170,7 +173,7 @@ def _env_layer(env: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
     for name in _properties():
         if name in SERVE_ONLY:  # read from the file by chat-smoke serve only
             continue
-        for var in _ENV_NAMES.get(name, (f"SMOKE_{name.upper()}",)):
+        for var in env_variables(name):
             text = env.get(var, "")
             if text.strip():
                 layer[name] = (coerce(name, text, var), var)
@@ -180,8 +183,8 @@ def _env_layer(env: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
 
 def _trust_fallback(merged: dict[str, Any], where: dict[str, str],
                     env: Mapping[str, str]) -> None:
-    """The documented order (README, "Trust"): an explicit ca_bundle (flag, config file,
-    action input, SMOKE_CA_BUNDLE) > REQUESTS_CA_BUNDLE > CURL_CA_BUNDLE (both read by
+    """The documented order (docs/gate.md, "Network safety"): an explicit ca_bundle (flag,
+    config file, action input, SMOKE_CA_BUNDLE) > REQUESTS_CA_BUNDLE > CURL_CA_BUNDLE (both read by
     requests) > SSL_CERT_FILE (OpenSSL's) > certifi. Resolved here once, and the result
     passed on every request (smoke.http.transport.verify_for), so requests' own reading
     of the environment never overrides it."""
@@ -370,7 +373,7 @@ def _build(
     )
     # find_spec, not import: the SDK costs about a second and only the parity check uses it.
     if merged.get("sdk_parity") and importlib.util.find_spec("openai") is None:
-        raise ConfigError(_NO_SDK.format(where=where.get("sdk_parity", "sdk_parity")))
+        raise ConfigError(extras.missing_sdk(where.get("sdk_parity", "sdk_parity"), env))
 
     # Every schema key that names a Settings field is copied; the ones built above (and
     # the derived fields, settings.DERIVED) are given explicitly below.

@@ -107,7 +107,7 @@ def _replace(target: Path, text: str) -> None:
 def match_owner(path: Path, workspace: Path | None = None) -> None:
     """As root, hand ``path`` and the folders between it and the workspace (the working
     directory) to the workspace's owner."""
-    if os.geteuid() != 0:
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:  # Windows has no uids
         return
     try:
         root = (workspace or Path.cwd()).resolve()

@@ -1,7 +1,7 @@
 """The application's own request and parser in the image, run as GitHub's runner runs the
 action: the workspace (examples/app-parser) is mounted and is the working directory, so
 the child Python imports the parser from it. The image has no Node: a Node parser is a
-``config`` error that says to extend the image (the README shows how)."""
+``config`` error that says to extend the image (docs/container.md shows how)."""
 
 from __future__ import annotations
 

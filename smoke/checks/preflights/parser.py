@@ -17,12 +17,13 @@ from smoke.results import Check, Step
 _IMPORT = (
     "parser {name}: {why}. The parser is imported by a child Python from the working "
     "directory ({cwd}) or PYTHONPATH: check the module path and the function name, and "
-    "that the application's packages are installed (see the README, \"Test your "
-    "application's own request and parser\")"
+    "that the application's packages are installed. See "
+    "https://github.com/chat-smoke/chat-smoke/blob/main/docs/application.md"
 )
 _COMMAND = (
     "parser_command {name!r}: {why}: install the program (in the container: extend the "
-    "image, see the README), or give its path relative to {cwd}"
+    "image: https://github.com/chat-smoke/chat-smoke/blob/main/docs/container.md), or give "
+    "its path relative to {cwd}"
 )
 
 
