@@ -149,3 +149,44 @@ def test_a_config_error_is_pushed_too(tmp_path: Path, gateway: _Gateway) -> None
     found = families(push["body"])
     assert value(found, "chat_smoke_failure_category", category="config") == 1
     assert value(found, "probe_success") == 0
+
+
+def test_a_pushgateway_that_drips_costs_the_push_budget_only() -> None:
+    """The push is bounded in wall-clock time (smoke.bounded): a server that answers a byte
+    every 0.2 s (no read timeout ever fires) gets a warning at the budget, not a hung job."""
+    import socket
+    import time
+
+    from smoke.results import GateResult
+    from smoke.serve import push
+
+    stop = threading.Event()
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+
+    def drip() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 10_000:
+                if stop.wait(0.2):
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    result = GateResult("pass", 0, None, "2026-12-06T22:00:00.000Z", 5, "prod", None, {}, [])
+    began = time.monotonic()
+    try:
+        warning = push.push(result, f"http://127.0.0.1:{listener.getsockname()[1]}",
+                            seconds=1.5)
+        took = time.monotonic() - began
+    finally:
+        stop.set()
+        listener.close()
+    assert warning is not None and "no answer within 1.5 s" in warning, warning
+    assert took < 3, took

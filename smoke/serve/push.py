@@ -7,24 +7,23 @@ so any name and an empty environment are safe). The push is a POST: it replaces 
 metrics of the same names in the group and keeps the others, and
 ``chat_smoke_last_success_timestamp_seconds`` is in it only when the run passed, so a
 failed run never erases the last success. A push that fails is a warning: the run's exit
-code is the gate's.
+code is the gate's. The whole push is bounded in wall-clock time (:mod:`smoke.bounded`,
+10 s), whatever the server does: one that never answers, or drips, costs the job 10 s.
 """
 
 from __future__ import annotations
 
 import base64
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
-
+from smoke import bounded
 from smoke.output import redact
 from smoke.reports import prometheus
 from smoke.results import GateResult
 
 JOB = "chat_smoke"
-TIMEOUT_S = 10.0  # the whole push, connect included
+BUDGET_S = 10.0  # the whole push, connect included, whatever the server does
 
 
 def _segment(name: str, value: str) -> str:
@@ -37,21 +36,24 @@ def group_url(base: str, target: str, environment: str) -> str:
             f"{_segment('environment', environment)}")
 
 
-def push(result: GateResult, base: str, timeout: float = TIMEOUT_S) -> str | None:
-    """Push ``result``; None when the Pushgateway took it, else a warning line."""
+def push(result: GateResult, base: str, seconds: float = BUDGET_S) -> str | None:
+    """Push ``result`` within ``seconds`` of wall clock; None when the Pushgateway took
+    it, else a warning line."""
     target = prometheus.target_of(result)
     url = group_url(base, target, result.environment)
     body = prometheus.render(result).encode("utf-8")
-    started = time.monotonic()
+
+    def post(budget: bounded.Budget) -> tuple[int, str]:
+        response = budget.session().post(url, data=body, timeout=budget.timeout(5.0),
+                                         headers={"Content-Type": prometheus.CONTENT_TYPE})
+        return response.status_code, response.text[:200]
+
     try:
-        with requests.Session() as session:
-            response = session.post(url, data=body, timeout=(min(5.0, timeout), timeout),
-                                    headers={"Content-Type": prometheus.CONTENT_TYPE},
-                                    allow_redirects=False)
-            status, text = response.status_code, response.text[:200]
-    except requests.RequestException as exc:
-        return _warning(base, f"{type(exc).__name__} after "
-                              f"{time.monotonic() - started:.1f} s")
+        status, text = bounded.call(post, seconds, "the Pushgateway push")
+    except bounded.BudgetExceeded as exc:
+        return _warning(base, str(exc))
+    except Exception as exc:  # the message could quote the URL: only the type is shown
+        return _warning(base, type(exc).__name__)
     if status >= 300:
         return _warning(base, f"HTTP {status}: {' '.join(text.split())}")
     return None
