@@ -26,7 +26,7 @@ from tests.conftest import KEY, run_cli
 REPO = Path(__file__).resolve().parents[1]
 # Slips a message must not have: two periods that are not an ellipsis or a path, a
 # space before a period or comma, doubled commas, a "(s)" plural, Python's booleans.
-SLIPS = re.compile(r"(?<![.\w/])\w+[a-z)\]]\.\.(?![./\w])|\w \.(?=\s|$)|\w ,|,,|"
+SLIPS = re.compile(r"(?<![.\w/])\w+[a-z)\]]\.\.(?![./\w])|\w \.(?=$|\s+[A-Z])|\w ,|,,|"
                    r"(?<!http)\(s\)|(?<![\w'\"])(True|False|None)(?![\w'\"(])")
 
 
@@ -56,10 +56,12 @@ def _templates() -> list[tuple[str, str]]:
 
 
 def test_the_slip_finder_finds_slips() -> None:
-    for slip in ("supported.. Fix: x", "1 change(s)", "got True", "stream: True",
+    for slip in ("supported.. Fix: x", "1 change(s)", "got True", "stream: True", "end .",
+                 "a sentence . Next",
                  "word , next", "a,, b"):
         assert _slips(slip), slip
     for fine in ("the path (.../openai/deployments/NAME)", "wait...", "../shared",
+                 "letters, digits and . _ : / @ - only",
                  "http(s) URL", "'True' is", "v1.2.3", "e.g. this", "True()"):
         assert not _slips(fine), fine
 
