@@ -158,16 +158,19 @@ def run(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> int:
     # Registered before anything prints: the platform masks it first thing. The scope
     # holds the run's secrets, and forgets them when the run is over.
     with redact.scope(inputs.get("api-key")):
-        return _run(env, inputs, cwd, token)
+        code = _run(env, inputs, cwd, token)
+    cancel.finish()  # the outputs and reports say this code: no late signal changes it
+    return code
 
 
 def _run(env: dict[str, str], inputs: Mapping[str, str], cwd: Path | None,
          token: CancelToken) -> int:
-    from smoke.config import parse_bool
+    from smoke.config import parse_bool, url
     from smoke.config.key import register_all
     from smoke.pipeline import execute_safely
 
     register_all(inputs.get("api-key", ""))  # and each piece of two keys pasted together
+    url.register_secrets(inputs.get("base-url"))  # user info, a secret query, a fragment
     if parse_bool(inputs.get("comment-on-pr", "")) or parse_bool(
             inputs.get("incident-issue", "")):  # the comment's and incidents' token
         redact.register(inputs.get("github-token"))

@@ -13,6 +13,12 @@ hold any lock). A second signal exits at once. A handler is needed as PID 1 too:
 kernel drops a signal with the default disposition sent to a PID namespace's init, so
 ``docker stop`` would otherwise wait out its grace period and SIGKILL a gate that never
 learnt it was asked to stop.
+
+Once the run's result is decided (:func:`settle`), a signal no longer changes it (issue
+26): the reports and outputs being written carry that exit code, publishing stops at once
+(every network side effect waits through :mod:`smoke.bounded` with ``stop=requested``, a
+summary template polls :func:`requested`), and the process exits with that code, even on
+a second signal; :func:`finish` ignores signals while the process exits.
 """
 
 from __future__ import annotations
@@ -64,6 +70,10 @@ class CancelToken:
 
 
 _process: CancelToken | None = None  # the token of the process's own run: signals trip it
+# The exit code the reports already carry, once the run's result is decided and being
+# written: a late signal (while publishing: the PR comment, an incident, a notification)
+# cuts the rest short but never contradicts them.
+_settled: int | None = None
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:
@@ -71,9 +81,35 @@ def _handler(signum: int, frame: FrameType | None) -> None:
     if token is None:
         return
     if token.signum is not None:
-        # The CI asked twice: leave now, with the code of the first request.
-        os._exit(128 + token.signum)
+        # The CI asked twice: leave now, with the code of the first request, or the code
+        # the reports and outputs already say.
+        os._exit(_settled if _settled is not None else 128 + token.signum)
     token.cancel(signum, signal.Signals(signum).name)
+
+
+def requested() -> int | None:
+    """The signal that cancelled the process's own run, if one did (for the late phases
+    that have no token at hand: a summary template, a side effect while publishing)."""
+    return _process.signum if _process is not None else None
+
+
+def settle(code: int | None) -> None:
+    """The run's exit code is decided and its evidence is being written: from now on a
+    signal stops only what is left to publish, and the process exits with ``code``.
+    None: a new run begins (nothing is decided)."""
+    global _settled
+    _settled = code
+
+
+def finish() -> None:
+    """The process is about to exit with the code everything carries: from here a signal
+    is ignored. (Python puts back the default action of a signal it handled while the
+    interpreter shuts down, so a late SIGTERM would kill it: exit 143 against reports
+    and outputs that say otherwise.) Main thread only; elsewhere nothing happens."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
 
 
 def install(token: CancelToken | None = None) -> CancelToken:

@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from smoke import config
 from smoke.cancel import POLL_S, CancelToken
@@ -25,6 +24,7 @@ from smoke.checks import registry
 from smoke.checks.pool import Pool
 from smoke.checks.send import endpoint_of
 from smoke.checks.task import Plan
+from smoke.config import url
 from smoke.errors import ConfigError
 from smoke.http.deadline import Deadline
 from smoke.http.parse import total_tokens
@@ -259,8 +259,9 @@ def _result(state: _State, checks: list[Check], stopped: Stopped | None) -> Gate
         for check in checks:
             if check.outcome == "fail" and check.category is not None:
                 check.owner = resolve(settings.owners, check.category, check.model)
-    base_url = settings.public_base_url if settings else str(state.flags.get("base_url") or "")
-    parts = urlsplit(base_url)
+    # Never the URL as given: a config error may be about it (user info, a secret query).
+    endpoint = url.public_endpoint(settings.public_base_url if settings
+                                   else str(state.flags.get("base_url") or ""))
     warnings = list(state.warnings)
     for check in checks:
         warnings += check.warnings
@@ -273,7 +274,7 @@ def _result(state: _State, checks: list[Check], stopped: Stopped | None) -> Gate
         environment=settings.environment if settings else str(state.flags.get("environment")
                                                                or ""),
         deployment_sha=deployment_sha(state.env),
-        endpoint={"base_url": base_url, "host": parts.hostname or "", "path": parts.path},
+        endpoint=endpoint,
         config=settings.public() if settings else {},
         proxy=state.proxy,
         warnings=warnings,

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
 from typing import Any, cast
 
 from smoke._version import __version__
 from smoke.categories import EXIT_PRECEDENCE, Category
+from smoke.config import reportfile
 from smoke.errors import MergeError
 from smoke.output.textsafe import count
 from smoke.owners import Owner
@@ -87,29 +87,16 @@ class Leg:
 
 
 def load(path: str) -> Leg:
+    """A leg's report: untrusted JSON, checked against smoke/schema/report.schema.json
+    (strict JSON: no NaN or Infinity; an exit code within 0-255), issue 26."""
     try:
-        text = Path(path).read_text("utf-8")
-    except FileNotFoundError:
-        raise bad_report(path, "no such file") from None
-    except OSError as exc:
-        raise bad_report(path, f"cannot be read ({exc.strerror})") from None
-    except UnicodeDecodeError:
-        raise bad_report(path, "not UTF-8 text") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise bad_report(path, f"not JSON (line {exc.lineno}: {exc.msg})") from None
-    if not isinstance(data, dict):
-        raise bad_report(path, "not a JSON object")
-    for name, kind in (("schema_version", int), ("exit_code", int), ("verdict", str),
-                       ("checks", list)):
-        if name == "exit_code" and data.get(name) is None and data.get("verdict") == "incomplete":
-            continue  # a provisional report has no exit code yet
-        if not isinstance(data.get(name), kind) or isinstance(data.get(name), bool):
-            want = "a list" if kind is list else "an integer" if kind is int else "text"
-            raise bad_report(path, f"not a chat-smoke report ({name} is missing or not {want})")
-    if not all(isinstance(c, dict) and isinstance(c.get("id"), str) for c in data["checks"]):
-        raise bad_report(path, "not a chat-smoke report (a check without an id)")
+        data = reportfile.load(path)
+    except reportfile.ReportFileError as exc:
+        raise bad_report(path, str(exc)) from None
+    if data["exit_code"] is None and data["verdict"] != "incomplete":
+        # Only a provisional report has no exit code yet.
+        raise bad_report(path, "not a chat-smoke report: $.exit_code: null, but the verdict "
+                         f"is {data['verdict']!r} (only an incomplete report has none)")
     return Leg(path, data)
 
 
@@ -178,7 +165,7 @@ def merge(legs: list[Leg]) -> dict[str, Any]:
             str(leg.report.get("environment")) for leg in legs
             if leg.report.get("environment"))),
         "deployment_sha": shas.pop() if len(shas) == 1 else None,
-        "endpoint": decider.report.get("endpoint") if decider else {},
+        "endpoint": (decider.report.get("endpoint") or {}) if decider else {},
         "usage_total_tokens": sum(u for u in usage if isinstance(u, int)) or None,
         "warnings": [*repeated, *(f"{leg.job}: {w}" for leg in legs
                                    for w in leg.report.get("warnings") or [])],
@@ -193,7 +180,8 @@ def failed(path: str, message: str) -> dict[str, Any]:
     report.update(verdict="fail", exit_code=2, category="config", jobs=[], checks=[{
         **_check_dict(Check("merge:config", "preflight", "merge the matrix reports")
                       .fail(Category.CONFIG, message)), "job": "merge"}])
-    report["failed_file"] = path
+    if path:
+        report["failed_file"] = path
     return report
 
 
@@ -281,7 +269,7 @@ def alerts(result: GateResult, lifecycle: Lifecycle, env: dict[str, str],
 def render(kind: str, report: dict[str, Any]) -> str:
     """The merged ``report_json``, ``report_junit`` or ``summary``."""
     if kind == "report_json":
-        return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+        return json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     if kind == "report_junit":
         from smoke.reports import junit
 
@@ -300,3 +288,43 @@ def describe(report: dict[str, Any]) -> str:
             + "".join(f"\n  {j['verdict']:<9} exit {j['exit_code']}  {j['job']}"
                       + (f"  {j['deciding_check']}: {j['category']}"
                          if j["deciding_check"] else "") for j in report["jobs"]))
+
+
+def write(report: dict[str, Any], targets: dict[str, str]) -> list[str]:
+    """Write every target. One that cannot be written becomes a failed ``report:<kind>``
+    check (``config``; it decides the exit code only when the jobs passed), every other
+    report is still written, and those written before it are rewritten to name it."""
+    from smoke.errors import ReportError
+    from smoke.reports.files import replaceable, write_text
+
+    order = sorted(targets, key=lambda kind: (not replaceable(targets[kind]),
+                                              kind == "report_json"))
+    problems: list[str] = []
+    written: list[str] = []
+    for kind in order:
+        try:
+            write_text(targets[kind], render(kind, report))
+        except ReportError as exc:
+            problems.append(str(exc))
+            _report_failed(report, kind, str(exc))
+            for earlier in written:
+                if replaceable(targets[earlier]):
+                    try:
+                        write_text(targets[earlier], render(earlier, report))
+                    except ReportError:  # pragma: no cover - written a moment ago
+                        pass
+        else:
+            written.append(kind)
+    return problems
+
+
+_REPORT_NAMES = {"report_json": "json", "report_junit": "junit", "summary": "summary"}
+
+
+def _report_failed(report: dict[str, Any], kind: str, message: str) -> None:
+    name = _REPORT_NAMES.get(kind, kind)
+    check = Check(f"report:{name}", "report", f"merged {name} report")
+    report["checks"].append({**_check_dict(check.fail(Category.CONFIG, message)),
+                             "job": "merge"})
+    if report["exit_code"] == 0:
+        report.update(verdict="fail", exit_code=2, category="config")

@@ -18,11 +18,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
+from smoke import cancel as cancellation
 from smoke import ci, config, gate, reports
 from smoke.cancel import CancelToken
 from smoke.ci.platform import PlatformConsole, PlatformStream
 from smoke.ci.publish import Platform, Publisher
 from smoke.config.settings import Settings
+from smoke.config.targets import to_stdout
 from smoke.errors import ConfigError, ReportError
 from smoke.output import redact
 from smoke.output.console import Console, error_line
@@ -61,6 +63,15 @@ def layers(flags: Mapping[str, Any], env: Mapping[str, str], cwd: Path | None = 
         return config.merge(flags, env, cwd)
     except ConfigError as exc:
         return exc
+
+
+def report_paths(source: config.Layers | ConfigError,
+                 flags: Mapping[str, Any]) -> dict[str, str]:
+    """Where the reports go before the settings exist (or when building them failed):
+    from the merged layers (the file's and the environment's too), else the flags."""
+    if isinstance(source, ConfigError):
+        return {k: str(flags[k]) for k in reports.KINDS if flags.get(k)}
+    return {k: str(source.get(k)) for k in reports.KINDS if source.get(k)}
 
 
 def choose_platform(source: config.Layers | ConfigError, flags: Mapping[str, Any],
@@ -115,9 +126,12 @@ class Run:
         self.problem = problem
         self.source = layers(flags, env, cwd, problem)
         self.target: tuple[Platform, PlatformConsole] | None = None
+        cancellation.settle(None)  # nothing decided yet: a signal now cancels the run
         if publish:
             platform = choose_platform(self.source, flags, env)
-            self.target = (platform, platform.make_console())
+            # A report on stdout ("-") keeps stdout to itself: the console goes to stderr.
+            out = sys.stderr if to_stdout(report_paths(self.source, flags)) else None
+            self.target = (platform, platform.make_console(out))
         self.console: Console = (self.target[1] if self.target
                                  else console or Console(quiet=True))
 
@@ -144,7 +158,11 @@ class Run:
         def targets(settings: Settings | None) -> dict[str, str]:
             # Where the CI collects reports by itself (Bitbucket's test-results/), unless
             # given; without a platform (smoke.run), relative to the run's folder.
-            found = {**defaults, **reports.paths(settings, self.flags)}
+            # A configuration that failed after its layers merged (a bad value, two reports
+            # on one path) still names its reports: the file's and the environment's too.
+            chosen = (reports.paths(settings, self.flags) if settings is not None
+                      else report_paths(self.source, self.flags))
+            found = {**defaults, **chosen}
             return {k: str(folder / v) for k, v in found.items()} if folder else found
 
         console = self.console
@@ -160,7 +178,12 @@ class Run:
         written = targets(settings)
         # Local evidence first: every report, then the outputs, annotations and summary.
         # A report that cannot be written becomes a check of its own (report:junit).
-        result, problems = reports.write_all(result, written, template)
+        # A summary template renders within what the deadline leaves (at least a second).
+        left = settings.deadline - result.duration_ms / 1000 if settings else None
+        # From here a late signal cuts publishing short, never the verdict.
+        cancellation.settle(result.exit_code)
+        result, problems = reports.write_all(result, written, template, left)
+        cancellation.settle(result.exit_code)  # a report that could not be written decided
         if self.target is not None:
             for problem in problems:
                 console.line(f"chat-smoke: error: {problem}")
@@ -236,26 +259,37 @@ def merge(paths: list[str], targets: Mapping[str, str], env: Mapping[str, str],
     the exit code.
     Raises :class:`ReportError` when a target cannot be written."""
     from smoke import merge as matrix
+    from smoke.config import targets as places
     from smoke.config.key import preregister
     from smoke.errors import MergeError
 
     with redact.scope():
         preregister({}, env)  # a key in the job's environment is masked in the log too
         platform = ci.make(ci.resolve(env.get("SMOKE_CI"), env))
-        console = platform.make_console(out)
+        # A merged report on stdout keeps stdout to itself: the console goes to stderr.
+        console = platform.make_console(out or (sys.stderr if places.to_stdout(targets)
+                                                else None))
         publisher = Publisher(platform, console, env, reports=targets)
         try:
             try:
+                places.check_distinct(targets, {kind: "--" + kind.replace("_", "-")
+                                                for kind in targets})
                 if not paths:
                     raise matrix.bad_report("(none)", "no report given")
                 report = matrix.merge([matrix.load(path) for path in paths])
-            except MergeError as exc:
-                report = matrix.failed(exc.path, str(exc))
+            except (MergeError, ConfigError) as exc:
+                report = matrix.failed(exc.path if isinstance(exc, MergeError) else "",
+                                       str(exc))
                 console.report_error(f"chat-smoke: config error: {exc}")
             incidents = matrix.Lifecycle(**(lifecycle or {}))
             result = matrix.with_streak(report, incidents)
-            for kind, path in targets.items():
-                write_text(path, matrix.render(kind, report))
+            # Two kinds on one place (a config error above): the JSON report goes there.
+            written = places.distinct(dict(sorted(targets.items(),
+                                                  key=lambda item: item[0] != "report_json")))
+            # A report that cannot be written is a report:<kind> failure; the others are
+            # still written (issue 26).
+            for problem in matrix.write(report, written):
+                console.report_error(f"chat-smoke: error: {problem}")
             code: int = report["exit_code"]
             for warning in report["warnings"]:
                 console.warning(warning)  # a job given twice, counted once; a job's own

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,19 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     redact.clear()
     yield
     redact.clear()
+
+
+@pytest.fixture(autouse=True)
+def reports_match_their_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every report.json chat-smoke wrote under the temporary folders during the test is
+    valid against smoke/schema/report.schema.json (tests/reportschema.py)."""
+    from tests.reportschema import sweep
+
+    since = time.time() - 0.01
+    yield
+    found = sweep(tmp_path_factory.getbasetemp(), since)
+    assert not found, "reports that break smoke/schema/report.schema.json:\n" + "\n".join(
+        found[:20])
 
 
 @pytest.fixture(autouse=True)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,12 @@ def run_gate(cwd: Path | None = None, env: dict[str, str] | None = None,
              **flags: Any) -> Outcome:
     """``run_gate(base_url=..., model=..., stream=True)``: flags by schema key, values as
     the command line gives them (strings) or typed."""
+    from tests.reportschema import problems
+
     out = io.StringIO()
     result, _ = pipeline.check(flags, {"COMETAPI_API_KEY": KEY, **(env or {})}, cwd,
                          Console(out=out))
+    # The report as it would be written: valid against smoke/schema/report.schema.json.
+    found = problems(json.loads(json_report.render(result)))
+    assert not found, f"the report breaks report.schema.json: {found[:5]}"
     return Outcome(result.exit_code, json_report.as_dict(result), out.getvalue())

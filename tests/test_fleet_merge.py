@@ -122,7 +122,9 @@ def test_precedence(tmp_path: Path, codes: list[tuple[str, int, str | None]],
     ("{not json", "not JSON (line 1"),
     ('["a list"]', "not a JSON object"),
     ('{"verdict": "pass", "checks": []}',
-     "not a chat-smoke report (schema_version is missing or not an integer)"),
+     "not a chat-smoke report: $.schema_version: missing"),
+    ('{"schema_version": 3, "verdict": "pass", "exit_code": 0, "checks": [{"id": 5}]}',
+     "not a chat-smoke report: $.checks[0].id: expected string, got 5"),
 ])
 def test_a_missing_or_malformed_report_is_a_config_failure(
         tmp_path: Path, stub: StubServer, content: str | None, problem: str) -> None:

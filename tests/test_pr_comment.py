@@ -397,7 +397,11 @@ def test_a_slow_api_is_bounded(tmp_path: Path, github: FakeGitHub,
     assert done is None
     assert len(github.calls) == 2  # the first call timed out, the second hit the budget
     assert seconds < 1.5 + 3  # the budget, plus slack for a loaded machine (the fake waits 30 s)
-    assert len(_warnings(log)) == 1 and "ReadTimeout" in _warnings(log)[0]
+    warnings = _warnings(log)
+    # The whole posting is bounded (smoke/bounded.py): the second read's bound is what is
+    # left of the budget, so whichever ends first names the problem.
+    assert len(warnings) == 1 and ("ReadTimeout" in warnings[0]
+                                   or "no answer within 1.5 s" in warnings[0]), warnings
 
 
 def test_the_body_stays_under_githubs_limit(tmp_path: Path, github: FakeGitHub) -> None:

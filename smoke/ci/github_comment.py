@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from smoke import bounded, cancel
 from smoke.ci.publish import RANK_NOTE
 from smoke.config import parse_bool
 from smoke.errors import CommentError
@@ -162,37 +162,32 @@ def body(target: Target, summary: str, mention: list[str] | None = None) -> str:
 
 
 class _Client:
-    """The few calls the comment needs, on one session, within one time budget."""
+    """The few calls the comment needs, on one session, within one wall-clock budget
+    (:mod:`smoke.bounded`: a server that drips, hangs or pages forever cannot hold the
+    job past it)."""
 
-    def __init__(self, target: Target, budget: float = BUDGET_S) -> None:
-        import requests
-
+    def __init__(self, target: Target, budget: bounded.Budget) -> None:
         self.target = target
-        self.session = requests.Session()
-        self.session.trust_env = True  # a runner's proxy and CA settings apply
+        self.budget = budget
+        self.session = budget.session(CALL_TIMEOUT_S)
         self.session.headers.update({
             "Accept": "application/vnd.github+json",
             "Authorization": f"Bearer {target.token}",
             "X-GitHub-Api-Version": "2022-11-28",
             "User-Agent": "chat-smoke",
         })
-        self.budget = budget
-        self.ends = time.monotonic() + budget
         self.retried = False
 
     def call(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         import requests
 
         while True:
-            left = self.ends - time.monotonic()
-            if left <= 0.05:
-                raise CommentError(f"no answer within {self.budget:g} s")
-            bound = min(CALL_TIMEOUT_S, left)
             try:
-                response = self.session.request(method, url, timeout=(bound, bound),
-                                                allow_redirects=False, **kwargs)
+                response = self.session.request(method, url, **kwargs)
+            except bounded.BudgetExceeded:
+                raise CommentError(self.budget.exceeded()) from None
             except requests.RequestException as exc:
-                if self._retry():
+                if not self.budget.expired() and self._retry():
                     continue
                 raise CommentError(f"{type(exc).__name__} calling the API") from None
             if response.status_code >= 500 and self._retry():
@@ -277,7 +272,14 @@ def comment_on_pr(result: GateResult, env: Mapping[str, str],
     try:
         text = redact.scrub(body(target, compact(result, target.run_url), mentions(result)))
         budget = CANCELLED_BUDGET_S if result.verdict == "cancelled" else BUDGET_S
-        done = _Client(target, budget).post(text)
+        # A signal while it posts ends the wait at once (the run's evidence is written).
+        stop = None if result.verdict == "cancelled" else cancel.requested
+        done = bounded.call(lambda within: _Client(target, within).post(text), budget,
+                            "the pull-request comment", stop=stop)
+    except bounded.BudgetExceeded as exc:
+        notes.annotate("warning", _CANNOT.format(number=number, problem=str(exc)),
+                       TITLE, (RANK_NOTE,))
+        return None
     except CommentError as exc:
         notes.annotate("warning", _CANNOT.format(number=number, problem=str(exc)),
                         TITLE, (RANK_NOTE,))

@@ -19,7 +19,8 @@ from smoke.output import redact
 AUTHORIZATION = "Authorization"
 NO_AUTH = "none"
 # RFC 9110 token: the characters a field name may hold.
-_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+# Anchored with \A…\Z: "$" would also match before a final line break ("X-Foo\n").
+_NAME = re.compile(r"\A[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # Line breaks, NUL and other control characters (a tab is allowed) would split the
 # request or be refused by the HTTP client after the gate started.
@@ -113,6 +114,23 @@ def parse_lines(lines: Iterable[str], where: str) -> dict[str, str]:
     return found
 
 
+_TOO_MANY = (
+    "{where}: the header {name} brings the secret header values over {limit}, as many as "
+    "chat-smoke masks in one run; send fewer secret headers (values of ${{VAR}} "
+    "references and of headers named like key, token or secret count)"
+)
+
+
+def _register(value: str, where: str, name: str) -> None:
+    """A header's secret: masked in every output, in the user's bounded space (the key
+    and chat-smoke's own credentials can never be pushed out by it)."""
+    try:
+        redact.register_user(value)
+    except redact.Full:
+        raise ConfigError(_TOO_MANY.format(where=where, name=name,
+                                           limit=redact.USER_LIMIT)) from None
+
+
 def _expand(name: str, template: str, env: Mapping[str, str], where: str) -> str:
     def value_of(match: re.Match[str]) -> str:
         var = match.group(1)
@@ -120,7 +138,7 @@ def _expand(name: str, template: str, env: Mapping[str, str], where: str) -> str
         if not value:
             raise ConfigError(_UNSET.format(where=where, name=name, var=var))
         if len(value) >= SECRET_MIN:
-            redact.register(value)
+            _register(value, where, name)
         return value
 
     return _VAR.sub(value_of, template)
@@ -150,11 +168,11 @@ def build(
             raise ConfigError(_NOT_LATIN1.format(where=where, name=name)) from None
         secret = secret_name(name)
         if secret and len(value) >= SECRET_MIN:
-            redact.register(value)
+            _register(value, where, name)
             # "Bearer sk-...": the credential alone, too (a server may echo only it).
             scheme, _, credential = value.partition(" ")
             if credential and len(credential) >= SECRET_MIN and scheme.isalpha():
-                redact.register(credential)
+                _register(credential, where, name)
         built.append(Header(name, value, template, secret, where))
     return tuple(built)
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from smoke.config import extras, nearmiss, objectives, url, yamlfile
+from smoke.config import extras, nearmiss, objectives, targets, url, yamlfile
 from smoke.config import headers as http_headers
 from smoke.config import key as api_key
 from smoke.config import models as model_entries
@@ -251,6 +251,9 @@ def _merge(
     """The layers merged and each value validated: (merged, where, env, config file,
     headers, header names given on the command line)."""
     api_key.preregister(flags, env)  # before any message could show it
+    for candidate in (flags.get("base_url"), *(env.get(n) for n in (
+            *_ENV_NAMES["base_url"], FALLBACK_BASE_URL))):
+        url.register_secrets(candidate if isinstance(candidate, str) else None)
     props = _properties()
     unknown = [name for name in flags
                if (name not in props or name in SERVE_ONLY) and name != "config"]
@@ -283,6 +286,7 @@ def _merge(
     if config_path is not None:
         for name, value in _file_settings(config_path, given).items():
             merged[name], where[name] = value, f"config file {given}: {name}"
+        url.register_secrets(merged.get("base_url"))
         _add_headers(extra, merged.pop("headers", None), f"config file {given}: headers")
     for name, (value, var) in _env_layer(env).items():
         _check(name, value, var)
@@ -364,6 +368,8 @@ def _build(
     objectives.check(merged.get("latency"), where.get("latency", "latency"))
     _trust_fallback(merged, where, env)
     _files(merged, where, cwd)
+    targets.check_distinct({k: str(merged[k]) for k in targets.KINDS if merged.get(k)},
+                           where)
 
     headers = http_headers.build(extra or {}, env, auth_header)
     notes = tuple(

@@ -10,7 +10,7 @@ from smoke.output import redact
 
 # Parameter names that carry credentials: Azure SAS (sig), API keys, OAuth codes.
 _SECRET = re.compile(
-    r"^(sig|code|auth|pass|pwd)$|key|token|secret|password|signature|credential|session",
+    r"\A(sig|code|auth|pass|pwd)\Z|key|token|secret|password|signature|credential|session",
     re.IGNORECASE,
 )
 # A shorter value is not registered: masking "1" everywhere would garble the output.
@@ -18,7 +18,9 @@ _REGISTER_MIN = 4
 
 
 def secret_param(name: str) -> bool:
-    return bool(_SECRET.search(name))
+    """Whether a parameter's name looks secret (``"sig\\n"`` too: spaces around the name
+    never make a secret look harmless)."""
+    return bool(_SECRET.search(name.strip()))
 
 
 def split(url: str) -> tuple[str, str]:

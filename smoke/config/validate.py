@@ -31,10 +31,34 @@ _TYPES: dict[str, tuple[type, ...]] = {
 
 
 @cache
-def schema() -> dict[str, Any]:
-    text = resources.files("smoke").joinpath("schema/chat-smoke.schema.json").read_text("utf-8")
+def schema(name: str = "chat-smoke") -> dict[str, Any]:
+    """A published schema: ``chat-smoke`` (the config file) or ``report`` (report.json)."""
+    text = resources.files("smoke").joinpath(f"schema/{name}.schema.json").read_text("utf-8")
     loaded: dict[str, Any] = json.loads(text)
     return loaded
+
+
+@cache
+def _pattern(pattern: str) -> re.Pattern[str]:
+    """A schema's ``pattern`` as JSON Schema means it (ECMA-262): ``$`` outside a
+    character class is the end of the text. Python's ``$`` also matches before a final
+    line break, so "STAGING_\\n" would pass ``^[A-Z_]+$`` (issue 26): it becomes ``\\Z``."""
+    out: list[str] = []
+    in_class = escaped = False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "$":
+            out.append(r"\Z")
+            continue
+        out.append(char)
+    return re.compile("".join(out))
 
 
 def _is_type(value: object, name: str) -> bool:
@@ -77,15 +101,17 @@ def _edits(a: str, b: str) -> int:
 
 # Bounds the schema does not spell out, for every value from outside (issue 11): a
 # configuration value is a few words or a URL; these stop a hostile or broken file.
-_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.-]{1,60}")  # shown as is; any other key as repr()
+_PLAIN_KEY = re.compile(r"\A[A-Za-z0-9_.-]{1,60}\Z")  # shown as is; any other key as repr()
 MAX_STRING = 64 * 1024
 MAX_ITEMS = 10_000
 MAX_OBJECT_BYTES = 64 * 1024  # extra_body and expect, serialized
 
 
-def _bounds(value: object, path: str) -> list[str]:
+def _bounds(value: object, path: str, limits: bool = True) -> list[str]:
     if isinstance(value, float) and not math.isfinite(value):
         return [f"{path}: must be a finite number, got {value}"]
+    if not limits:
+        return []
     if isinstance(value, str) and len(value) > MAX_STRING:
         return [f"{path}: {len(value)} characters, more than the {MAX_STRING} allowed"]
     if isinstance(value, str) and "\x00" in value:
@@ -104,34 +130,42 @@ def _bounds(value: object, path: str) -> list[str]:
     return []
 
 
-def resolve(node: dict[str, Any]) -> dict[str, Any]:
-    """``node``, or the node its local ``$ref`` (``#/properties/x``, ``#/$defs/x``) names:
-    a model entry's overrides refer to the top-level keys, so the two never disagree."""
+def resolve(node: dict[str, Any], root: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``node``, or the node its local ``$ref`` (``#/properties/x``, ``#/$defs/x``) names
+    in ``root`` (default: the config file's schema): a model entry's overrides refer to the
+    top-level keys, so the two never disagree; the report schema's checks to ``$defs``."""
     ref = node.get("$ref")
     if not isinstance(ref, str):
         return node
-    found: Any = schema()
+    found: Any = schema() if root is None else root
     for part in ref.removeprefix("#/").split("/"):
         found = found[part]
-    return resolve(found)
+    return resolve(found, root)
 
 
-def errors(value: object, node: dict[str, Any], path: str) -> list[str]:
-    """Return readable problems with ``value`` against schema ``node``; empty if valid."""
-    bounded = _bounds(value, path)
+def errors(value: object, node: dict[str, Any], path: str, *,
+           root: dict[str, Any] | None = None, limits: bool = True) -> list[str]:
+    """Return readable problems with ``value`` against schema ``node``; empty if valid.
+    ``root``: the schema a ``$ref`` points into (default: the config file's). ``limits``:
+    the size bounds of a configuration value (off for a report)."""
+
+    def sub(item: object, child: dict[str, Any], where: str) -> list[str]:
+        return errors(item, child, where, root=root, limits=limits)
+
+    bounded = _bounds(value, path, limits)
     if bounded:
         return bounded
-    node = resolve(node)
+    node = resolve(node, root)
     if "anyOf" in node:
-        subs = [resolve(sub) for sub in node["anyOf"]]
-        branches = [errors(value, sub, path) for sub in subs]
+        subs = [resolve(branch, root) for branch in node["anyOf"]]
+        branches = [sub(value, branch, path) for branch in subs]
         if any(not b for b in branches):
             return []
         # Report the branch whose type matches, else a summary of what is accepted.
-        for sub, found in zip(subs, branches, strict=True):
-            if "type" in sub and _is_type(value, sub["type"]):
+        for branch, found in zip(subs, branches, strict=True):
+            if "type" in branch and _is_type(value, branch["type"]):
                 return found
-        kinds = " or ".join(str(sub.get("type")) for sub in subs)
+        kinds = " or ".join(str(branch.get("type")) for branch in subs)
         return [f"{path}: expected {kinds}, got {_describe(value)}"]
     types = node.get("type")
     if types is not None:
@@ -140,9 +174,9 @@ def errors(value: object, node: dict[str, Any], path: str) -> list[str]:
             return [f"{path}: expected {' or '.join(names)}, got {_describe(value)}"]
     problems: list[str] = []
     if "enum" in node and value not in node["enum"]:
-        allowed = ", ".join(node["enum"])
+        allowed = ", ".join("null" if v is None else str(v) for v in node["enum"])
         problems.append(f"{path}: {_describe(value)} is not one of {allowed}"
-                        f"{nearmiss.hint(str(value), node['enum'])}")
+                        f"{nearmiss.hint(str(value), [str(v) for v in node['enum']])}")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if "minimum" in node and value < node["minimum"]:
             problems.append(f"{path}: must be at least {node['minimum']}, got {value}")
@@ -153,24 +187,25 @@ def errors(value: object, node: dict[str, Any], path: str) -> list[str]:
     if isinstance(value, str):
         if len(value) < node.get("minLength", 0):
             problems.append(f"{path}: must not be empty")
-        if "pattern" in node and not re.search(node["pattern"], value):
+        if "pattern" in node and not _pattern(node["pattern"]).search(value):
             problems.append(f"{path}: {_describe(value)} does not match {node['pattern']}")
     if isinstance(value, list):
         if len(value) < node.get("minItems", 0):
             problems.append(f"{path}: needs at least {count(node['minItems'], 'item')}")
         for i, item in enumerate(value):
-            problems += errors(item, node.get("items", {}), f"{path}[{i}]")
+            problems += sub(item, node.get("items", {}), f"{path}[{i}]")
     if isinstance(value, dict):
         props: dict[str, Any] = node.get("properties", {})
-        problems += [f"{path}: the key {name!r} is required" for name in node.get("required", ())
-                     if name not in value]
+        for name in node.get("required", ()):
+            if name not in value:
+                problems.append(f"{f'{path}.{name}' if path else name}: missing (required)")
         for key, item in value.items():
             name = str(key) if _PLAIN_KEY.fullmatch(str(key)) else _describe(key)
             where = f"{path}.{name}" if path else name
             if key in props:
-                problems += errors(item, props[key], where)
+                problems += sub(item, props[key], where)
             elif node.get("additionalProperties", True) is False:
                 problems.append(f"{where}: unknown key{suggest(str(key), list(props))}")
             elif isinstance(node.get("additionalProperties"), dict):
-                problems += errors(item, node["additionalProperties"], where)
+                problems += sub(item, node["additionalProperties"], where)
     return problems

@@ -69,7 +69,7 @@ def _key_variable(settings: Settings, notes: list[str]) -> str:
         notes.append(f"# {KEY_VARIABLE}: the key came from the action's api-key input: "
                      "export it from the same secret")
         return KEY_VARIABLE
-    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", source):
+    if re.fullmatch(r"\A[A-Za-z_][A-Za-z0-9_]*\Z", source):
         return source
     return KEY_VARIABLE
 

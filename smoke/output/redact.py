@@ -18,7 +18,14 @@ A run registers its secrets inside :func:`scope`; leaving the scope forgets them
 them, so two gates in one process (threads, a library user) never unregister each
 other's secrets, and a long-lived process does not accumulate every key it ever saw.
 A secret registered outside any scope goes to a small process-wide registry that keeps the
-most recent ones (:data:`AMBIENT_LIMIT`). :func:`clear` is for tests. The scope lives in
+most recent ones (:data:`AMBIENT_LIMIT`). :func:`clear` is for tests.
+
+Inside a scope nothing is ever evicted (issue 26: enough masked header values used to push
+the API key out, and a server that echoed it then had it printed in full). The
+credentials chat-smoke itself holds (the key, a proxy's password, a token, a secret in the
+URL) are registered without a bound; only a user's secrets (:func:`register_user`: header
+values) share a bounded space, :data:`USER_LIMIT`, and one more raises :class:`Full`,
+which the configuration reports as an error rather than silently stop masking. The scope lives in
 a context variable: a thread that registers secrets for a run must be started in a copy
 of the run's context (``contextvars.copy_context().run``), as the gate's worker is.
 """
@@ -42,7 +49,11 @@ _TOKEN = re.compile(r"[A-Za-z0-9_\-.+/=~]{" + str(_WINDOW) + ",}")
 # encoded as UTF-8 (replaced by U+FFFD), and NUL ends C strings in log readers (dropped).
 _SURROGATE = re.compile("[\ud800-\udfff]")
 AMBIENT_LIMIT = 16  # secrets kept outside any scope (library use without a scope)
-SCOPE_LIMIT = 64  # secrets one run may register (a key, a proxy password, a few more)
+USER_LIMIT = 256  # a user's secrets (header values) one run may register
+
+
+class Full(Exception):
+    """A run registered more user secrets than :data:`USER_LIMIT`."""
 
 
 def forms(secret: str) -> set[str]:
@@ -66,23 +77,34 @@ def forms(secret: str) -> set[str]:
 
 class _Registry:
     """The secrets of one scope (or the process-wide registry): their forms, and the
-    8-character windows of the long ones, in registration order."""
+    8-character windows of the long ones, in registration order. ``limit``: the
+    process-wide registry keeps the most recent ones; a scope (None) evicts nothing and
+    bounds only the user's secrets."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int | None) -> None:
         self.limit = limit
         self.secrets: dict[str, tuple[set[str], set[str]]] = {}
+        self.user: set[str] = set()  # registered only as a user's secret
 
-    def add(self, secret: str) -> None:
+    def add(self, secret: str, user: bool = False) -> None:
         if secret in self.secrets:
+            if not user:
+                self.user.discard(secret)  # held by chat-smoke itself too: not counted
             self.secrets[secret] = self.secrets.pop(secret)  # most recent last
             return
+        if user and self.limit is None and len(self.user) >= USER_LIMIT:
+            raise Full(f"more than {USER_LIMIT} secret values")
         windows = (
             {secret[i : i + _WINDOW] for i in range(len(secret) - _WINDOW + 1)}
             if len(secret) >= 12 else set()
         )
         self.secrets[secret] = (forms(secret), windows)
-        while len(self.secrets) > self.limit:
-            del self.secrets[next(iter(self.secrets))]
+        if user:
+            self.user.add(secret)
+        while self.limit is not None and len(self.secrets) > self.limit:
+            oldest = next(iter(self.secrets))
+            del self.secrets[oldest]
+            self.user.discard(oldest)
 
 
 _lock = threading.Lock()
@@ -113,14 +135,29 @@ def _view() -> tuple[list[str], frozenset[str]]:
 
 
 def register(secret: str | None) -> None:
-    """Remember a secret so that no output carries it: in the current :func:`scope`, or
-    in the small process-wide registry when there is none."""
+    """Remember a secret chat-smoke itself holds (the key, a password, a token) so that no
+    output carries it: in the current :func:`scope` (never evicted), or in the small
+    process-wide registry when there is none."""
+    _add(secret, user=False)
+
+
+def register_user(secret: str | None) -> None:
+    """Remember a user's secret (a header value): like :func:`register`, but a scope
+    holds at most :data:`USER_LIMIT` of them; one more raises :class:`Full` (and is not
+    registered, so the caller must stop: the value would not be masked)."""
+    _add(secret, user=True)
+
+
+def _add(secret: str | None, user: bool) -> None:
     if not secret:
         return
     registry = _current.get()
     with _lock:
-        (registry if registry is not None and id(registry) in _active else _ambient).add(secret)
-        _changed()
+        target = registry if registry is not None and id(registry) in _active else _ambient
+        try:
+            target.add(secret, user)
+        finally:
+            _changed()
 
 
 @contextmanager
@@ -137,7 +174,7 @@ def scope(*secrets: str | None) -> Iterator[None]:
             register(secret)
         yield
         return
-    registry = _Registry(SCOPE_LIMIT)
+    registry = _Registry(None)
     with _lock:
         _active[id(registry)] = registry
     token = _current.set(registry)
@@ -167,9 +204,30 @@ def clear() -> None:
     """Forget every secret, of every scope. For tests only: a run uses :func:`scope`."""
     with _lock:
         _ambient.secrets.clear()
+        _ambient.user.clear()
         for registry in _active.values():
             registry.secrets.clear()
+            registry.user.clear()
         _changed()
+
+
+# Up to this many windows, one substring search each (C speed) is the cheaper test; past
+# it (a long secret: a 100 KB header value has 100,000 windows), each 8 characters of the
+# text's tokens are looked up instead, so the cost is linear in the text, whatever the
+# secrets' length (issue 26: a 100 KB secret made a 0.3 s run take 8 s).
+_FEW_WINDOWS = 256
+
+
+def _windowed(text: str, windows: frozenset[str]) -> bool:
+    """Whether a window of a secret is inside a token of ``text``."""
+    if len(windows) <= _FEW_WINDOWS:
+        return any(window in text for window in windows)
+    for match in _TOKEN.finditer(text):
+        token = match.group(0)
+        for i in range(len(token) - _WINDOW + 1):
+            if token[i : i + _WINDOW] in windows:
+                return True
+    return False
 
 
 def scrub(text: str) -> str:
@@ -183,7 +241,7 @@ def scrub(text: str) -> str:
     # A token is masked only where a window of a secret is inside it, so when no window is
     # anywhere in the text there is nothing to mask: a substring search per window (C
     # speed) spares a big report the Python call per token (0.18 s for 1,000 checks).
-    if any(window in text for window in windows):
+    if _windowed(text, windows):
 
         def mask_token(match: re.Match[str]) -> str:
             # Only the characters some window of a secret covers are masked, so that what

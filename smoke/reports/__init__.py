@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from smoke.categories import Category
+from smoke.config.targets import distinct
 from smoke.errors import ReportError
 from smoke.reports import json_report
 from smoke.reports.files import replaceable, write_text
@@ -28,7 +29,8 @@ def paths(settings: Any, flags: Mapping[str, Any]) -> dict[str, str]:
     return found
 
 
-def render(kind: str, result: GateResult, template: str | None = None) -> str:
+def render(kind: str, result: GateResult, template: str | None = None,
+           budget: float | None = None) -> str:
     if kind == "report_json":
         return json_report.render(result)
     if kind == "report_junit":
@@ -38,7 +40,7 @@ def render(kind: str, result: GateResult, template: str | None = None) -> str:
     if kind == "summary":
         from smoke.reports.summary import markdown
 
-        return markdown.render(result, template)
+        return markdown.render(result, template, budget=budget)
     if kind == "report_dotenv":
         from smoke.reports import dotenv
 
@@ -51,7 +53,8 @@ def render(kind: str, result: GateResult, template: str | None = None) -> str:
 
 
 def write_all(
-    result: GateResult, targets: Mapping[str, str], template: str | None = None
+    result: GateResult, targets: Mapping[str, str], template: str | None = None,
+    budget: float | None = None,
 ) -> tuple[GateResult, list[ReportError]]:
     """Write every report. One that cannot be written becomes a failed check of its own
     (``report:junit``, category ``config``) that joins the verdict, and every other report
@@ -60,20 +63,24 @@ def write_all(
     Order: regular files first, the JSON report last among them (it then names a failure
     of the others without a rewrite), streams and devices after; a regular file written
     before a failure is rewritten so that every report names every failure."""
+    # Two kinds on one place is a config error; its own reports go to the place once
+    # (the JSON report first), never one over the other.
+    targets = distinct(dict(sorted(targets.items(), key=lambda item: item[0] != "report_json")))
     order = sorted(targets, key=lambda kind: (not replaceable(targets[kind]),
                                               kind == "report_json"))
     problems: list[ReportError] = []
     written: list[str] = []
     for kind in order:
         try:
-            write_text(targets[kind], render(kind, result, template))
+            write_text(targets[kind], render(kind, result, template, budget))
         except ReportError as exc:
             problems.append(exc)
             result = failed_report(result, kind, str(exc))
             for earlier in written:
                 if replaceable(targets[earlier]):
                     try:
-                        write_text(targets[earlier], render(earlier, result, template))
+                        write_text(targets[earlier], render(earlier, result, template,
+                                                            budget))
                     except ReportError:  # pragma: no cover - written a moment ago
                         pass
         else:

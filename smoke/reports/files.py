@@ -20,13 +20,11 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from smoke.config.targets import STREAMS as _STREAMS
 from smoke.errors import ReportError
 from smoke.output import redact
 from smoke.output.console import safe_write
 
-_STREAMS = {"-": "stdout", "/dev/stdout": "stdout", "/dev/fd/1": "stdout",
-            "/proc/self/fd/1": "stdout", "/dev/stderr": "stderr", "/dev/fd/2": "stderr",
-            "/proc/self/fd/2": "stderr"}
 _SPECIAL = ("/dev/", "/proc/")
 _CANNOT_WRITE = (
     "cannot write {path}: {cause}. Give a path to a file in a folder this user can write "

@@ -99,12 +99,14 @@ def _finalize(value: Any) -> Any:
     return md(value)
 
 
-def environment(loader: jinja2.BaseLoader | None = None) -> jinja2.Environment:
+def environment(loader: jinja2.BaseLoader | None = None,
+                cls: type[jinja2.Environment] | None = None) -> jinja2.Environment:
     """The Jinja environment every summary template runs in (imported lazily: only runs
-    that render a summary pay for Jinja2)."""
+    that render a summary pay for Jinja2); ``cls``: a user's template gets the sandbox's
+    (:mod:`smoke.reports.summary.sandbox`)."""
     import jinja2
 
-    env = jinja2.Environment(
+    env = (cls or jinja2.Environment)(
         loader=loader,
         autoescape=False,  # Markdown, not HTML: escaping is done by _finalize instead
         finalize=_finalize,

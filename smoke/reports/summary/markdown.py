@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from smoke.errors import ReportError
 from smoke.reports import json_report
@@ -71,16 +71,13 @@ from smoke.reports.summary.filters import (
 )
 from smoke.results import GateResult
 
-if TYPE_CHECKING:
-    import jinja2
-
 # GitHub keeps at most 1 MiB per step summary; leave room for other steps' summaries.
 BUDGET = 512 * 1024
 # A pull-request comment holds at most 65,536 characters; a byte budget is stricter.
 COMPACT_BUDGET = 60_000
 # A link to the full summary is only ever a plain http(s) URL: nothing that could end
 # the Markdown link or add another.
-_RUN_URL = re.compile(r"https?://[A-Za-z0-9._~:/?#@!$&'*+,;=%-]+")
+_RUN_URL = re.compile(r"\Ahttps?://[A-Za-z0-9._~:/?#@!$&'*+,;=%-]+\Z")
 TEMPLATE = "summary.md.j2"
 
 _TEMPLATE_ERROR = (
@@ -149,41 +146,71 @@ def _banner(report: dict[str, Any]) -> str:
     return f"❌ chat-smoke failed{where}: {category} (exit {report['exit_code']})"
 
 
-def _load(env: jinja2.Environment, template: str | None) -> jinja2.Template:
-    import jinja2
-
-    if template is None:
-        from smoke.reports.summary.precompiled import builtin
-
-        return builtin(env)
-    path = Path(template)
-    try:
-        return env.from_string(path.read_text("utf-8"))
-    except OSError as exc:
-        raise ReportError(_TEMPLATE_ERROR.format(
-            path=path, problem=f"cannot be read ({exc.strerror})")) from None
-    except jinja2.TemplateSyntaxError as exc:
-        raise ReportError(_TEMPLATE_ERROR.format(
-            path=path, problem=f"line {exc.lineno}: {exc.message}")) from None
-
-
 def render(result: GateResult, template: str | None = None, *, compact: bool = False,
-           run_url: str | None = None) -> str:
+           run_url: str | None = None, budget: float | None = None) -> str:
     """The summary for ``result``, always under :data:`BUDGET` bytes of UTF-8. With
     ``compact``, the short form under :data:`COMPACT_BUDGET` for a pull-request comment:
     verdict, the deciding check, the table, what to do next and a link to ``run_url``
-    (no incident blocks, no configuration)."""
+    (no incident blocks, no configuration). A user's ``template`` runs sandboxed, within
+    ``budget`` seconds (:mod:`smoke.reports.summary.sandbox`); any failure of it is a
+    :class:`ReportError` naming the template and the line."""
     import jinja2
 
-    loader = jinja2.FileSystemLoader(str(Path(template).parent)) if template else None
-    env = environment(loader)
-    tpl = _load(env, template)
-    try:
-        text = tpl.render(context(result, compact, run_url))
-    except jinja2.TemplateError as exc:
-        raise ReportError(_TEMPLATE_ERROR.format(
-            path=template or TEMPLATE, problem=f"{type(exc).__name__}: {exc}")) from None
+    if template is not None:
+        text = _user(result, template, compact, run_url, budget)
+    else:
+        from smoke.reports.summary.precompiled import builtin
+
+        try:
+            text = builtin(environment()).render(context(result, compact, run_url))
+        except jinja2.TemplateError as exc:  # pragma: no cover - the built-in template
+            raise ReportError(_TEMPLATE_ERROR.format(
+                path=TEMPLATE, problem=f"{type(exc).__name__}: {exc}")) from None
     return cap(text, COMPACT_BUDGET if compact else BUDGET)
+
+
+_STOPPED = (
+    "> The summary template {path} was stopped by a signal; this is the built-in "
+    "summary.\n\n"
+)
+
+
+def _user(result: GateResult, template: str, compact: bool, run_url: str | None,
+          budget: float | None) -> str:
+    import jinja2
+
+    from smoke import cancel
+    from smoke.reports.summary import sandbox
+
+    path = Path(template)
+    try:
+        source = path.read_text("utf-8")
+    except OSError as exc:
+        raise ReportError(_TEMPLATE_ERROR.format(
+            path=path, problem=f"cannot be read ({exc.strerror})")) from None
+    except UnicodeDecodeError:
+        raise ReportError(_TEMPLATE_ERROR.format(path=path, problem="not UTF-8 text")) from None
+    known = _FAILED.get((str(path), source))
+    if known is not None:  # the same template failed a moment ago (the job summary
+        raise ReportError(known)  # renders it again): no second wait for its budget
+    seconds = sandbox.BUDGET_S if budget is None else budget
+    seconds = max(sandbox.MIN_BUDGET_S, min(sandbox.BUDGET_S, seconds))
+    loader = jinja2.FileSystemLoader(str(path.parent))
+    env = sandbox.environment(lambda cls: environment(loader, cls), seconds,
+                              cancel.requested)
+    try:
+        return sandbox.render(env, source, context(result, compact, run_url))
+    except sandbox.TemplateFailure as exc:
+        if exc.stopped_by_signal:  # the run is ending: the evidence that can exist
+            return _STOPPED.format(path=md(str(path))) + render(
+                result, None, compact=compact, run_url=run_url)
+        message = _TEMPLATE_ERROR.format(path=path, problem=str(exc))
+        _FAILED[(str(path), source)] = message
+        raise ReportError(message) from None
+
+
+# Templates that failed in this process, by (path, source): at most a few per run.
+_FAILED: dict[tuple[str, str], str] = {}
 
 
 def cap(text: str, budget: int = BUDGET) -> str:

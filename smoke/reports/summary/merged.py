@@ -35,8 +35,14 @@ def context(merged: dict[str, Any]) -> dict[str, Any]:
                                     if job["verdict"] != "fail" else
                                     "A bug in chat-smoke: report it with the job's report.json."),
         }
+    # The merge's own failures: a merged report that could not be written.
+    unwritten = [c for c in merged["checks"] if c.get("job") == "merge"
+                 and c.get("kind") == "report" and c.get("outcome") == "fail"]
     if merged["verdict"] == "pass":
         banner = f"✅ chat-smoke passed on all {count(len(jobs), 'job')}"
+    elif unwritten and not failing:
+        banner = (f"❌ chat-smoke merge failed: a merged report could not be written: "
+                  f"config (exit {merged['exit_code']})")
     else:
         what = "was cancelled" if merged["verdict"] == "cancelled" else "failed"
         banner = (f"❌ chat-smoke {what} on {len(failing) or 1} of {count(len(jobs) or 1, 'job')}: "
@@ -47,7 +53,7 @@ def context(merged: dict[str, Any]) -> dict[str, Any]:
         deciding = {"category": "config", "hint": check["hint"],
                     "docs_url": _docs_url("config"), "jobs": "merge"}
     return {**merged, "banner": banner, "next_steps": list(steps.values()),
-            "deciding": deciding}
+            "deciding": deciding, "unwritten": unwritten}
 
 
 def render(merged: dict[str, Any]) -> str:
