@@ -86,6 +86,23 @@ _NOT_FOUND = (
 )
 
 
+# The image started with no arguments outside a GitHub Actions step (issue 21: it used to
+# say only what GitHub's api-key input wants).
+USAGE = """\
+chat-smoke: no command given, and this is not a GitHub Actions step (GITHUB_ACTIONS is
+not true), so there is no action input to read. Give the image a command:
+  any CI or a shell:  podman run --rm -e COMETAPI_API_KEY IMAGE run --model MODEL
+                      (docker run works the same; the key only from the environment)
+  GitHub Actions:     uses: the action, with api-key: ${{ secrets.COMETAPI_API_KEY }}
+  GitLab CI:          image: IMAGE, script: chat-smoke run --report-junit junit.xml
+  Jenkins:            docker.image('IMAGE').inside { sh 'chat-smoke run' }
+  Azure Pipelines, Buildkite, CircleCI, Bitbucket: a container step whose command is
+                      chat-smoke run (the platform is detected; --ci NAME to choose)
+  help:               IMAGE --help, IMAGE run --help; the README's section on GitLab
+                      CI and Jenkins
+"""
+
+
 def input_variable(name: str) -> str:
     return f"INPUT_{name.replace(' ', '_').upper()}"
 
@@ -178,6 +195,9 @@ def main(argv: Sequence[str]) -> int:
     is a program to run in our place: Jenkins' ``docker.image().inside`` starts the
     container with ``cat``, GitLab with ``sh -c …``."""
     if not argv:
+        if os.environ.get("GITHUB_ACTIONS") != "true":
+            print(USAGE, end="", file=sys.stderr)
+            return 2
         return run()
     first = argv[0]
     if first == "chat-smoke" or first.startswith("-") or first in CLI_COMMANDS:

@@ -89,9 +89,12 @@ def run(
     *,
     flags: Mapping[str, Any] | None = None,
     started: tuple[str, float] | None = None,
+    print_verdict: bool = True,
 ) -> tuple[GateResult, config.Settings | None]:
     """Run the whole gate over ``source``. Never raises for a problem of the endpoint or
     the config (a :class:`ConfigError` given as ``source`` is the run's config failure).
+    ``print_verdict``: print the verdict line; a caller that writes reports afterwards
+    prints it itself, once, when a report that could not be written has had its say.
 
     The checks run in a worker thread; this thread waits for them, and stops waiting when
     ``cancel`` (the run's token) is tripped: the result then holds every finished check as
@@ -139,7 +142,8 @@ def run(
     if state.settings is not None:  # a config error is reported as one line by the caller
         for check in checks:
             console.check(check)
-        console.verdict(result)
+        if print_verdict:
+            console.verdict(result)
     return result, state.settings
 
 

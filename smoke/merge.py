@@ -18,6 +18,7 @@ from smoke._version import __version__
 from smoke.categories import EXIT_PRECEDENCE, Category
 from smoke.config import reportfile
 from smoke.errors import MergeError
+from smoke.output.textsafe import count
 from smoke.owners import Owner
 from smoke.reports.json_report import SCHEMA_VERSION
 from smoke.results import Attempt, Check, GateResult, Step, timestamp
@@ -104,8 +105,29 @@ def order(legs: list[Leg]) -> list[Leg]:
     return sorted(legs, key=lambda leg: leg.rank)
 
 
+_DUPLICATE = ("{path}: the same report as {first} (one job given twice, e.g. a glob and a "
+              "name that match the same file): counted once")
+
+
+def unique(legs: list[Leg]) -> tuple[list[Leg], list[str]]:
+    """``legs`` without repeats (the same file, or a copy of the same report), and a
+    warning for each one dropped: a job counted twice would skew the merged counts."""
+    kept: dict[str, Leg] = {}
+    warnings: list[str] = []
+    for leg in legs:
+        key = json.dumps(leg.report, sort_keys=True, default=str)
+        first = kept.get(key)
+        if first is None:
+            kept[key] = leg
+        else:
+            warnings.append(_DUPLICATE.format(path=leg.path, first=first.path))
+    return list(kept.values()), warnings
+
+
 def merge(legs: list[Leg]) -> dict[str, Any]:
-    """The merged report: the gate's report shape, plus ``jobs`` (one row per leg)."""
+    """The merged report: the gate's report shape, plus ``jobs`` (one row per leg, each
+    job once: see :func:`unique`)."""
+    legs, repeated = unique(legs)
     ranked = order(legs)
     decider = ranked[0] if ranked else None
     code = decider.code if decider else 2
@@ -145,7 +167,8 @@ def merge(legs: list[Leg]) -> dict[str, Any]:
         "deployment_sha": shas.pop() if len(shas) == 1 else None,
         "endpoint": (decider.report.get("endpoint") or {}) if decider else {},
         "usage_total_tokens": sum(u for u in usage if isinstance(u, int)) or None,
-        "warnings": [f"{leg.job}: {w}" for leg in legs for w in leg.report.get("warnings") or []],
+        "warnings": [*repeated, *(f"{leg.job}: {w}" for leg in legs
+                                   for w in leg.report.get("warnings") or [])],
         "jobs": jobs,
         "checks": checks,
     }
@@ -261,7 +284,7 @@ def render(kind: str, report: dict[str, Any]) -> str:
 def describe(report: dict[str, Any]) -> str:
     """The merged verdict and a line per job, for the log."""
     return (f"chat-smoke merge: {report['verdict']} (exit {report['exit_code']}) over "
-            f"{len(report['jobs'])} job(s)"
+            f"{count(len(report['jobs']), 'job')}"
             + "".join(f"\n  {j['verdict']:<9} exit {j['exit_code']}  {j['job']}"
                       + (f"  {j['deciding_check']}: {j['category']}"
                          if j["deciding_check"] else "") for j in report["jobs"]))

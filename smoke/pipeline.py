@@ -168,7 +168,8 @@ class Run:
         console = self.console
         provisional = Provisional(targets)
         result, settings = gate.run(self.source, self.env, console, provisional, cancel,
-                                    flags=self.flags, started=self.started)
+                                    flags=self.flags, started=self.started,
+                                    print_verdict=False)
         provisional.close()
         if self.problem is not None:  # the adapter's own finding: shown as a check too
             console.check(result.checks[0])
@@ -186,8 +187,8 @@ class Run:
         if self.target is not None:
             for problem in problems:
                 console.line(f"chat-smoke: error: {problem}")
-        if problems and settings is not None:
-            console.verdict(result)  # the verdict printed before did not know of them
+        if settings is not None:
+            console.verdict(result)  # once, after the reports: it knows of their problems
         if self.target is not None:
             # Outputs, annotations and the summary go out even when a report file could
             # not be written: a later step still learns the verdict.
@@ -290,6 +291,8 @@ def merge(paths: list[str], targets: Mapping[str, str], env: Mapping[str, str],
             for problem in matrix.write(report, written):
                 console.report_error(f"chat-smoke: error: {problem}")
             code: int = report["exit_code"]
+            for warning in report["warnings"]:
+                console.warning(warning)  # a job given twice, counted once; a job's own
             console.line(matrix.describe(report))
             publisher.page(matrix.render("summary", report), report["verdict"] == "pass")
             matrix.alerts(result, incidents, dict(env),

@@ -69,6 +69,9 @@ class Check:
     # Set when the gateway's own layer produced the error (classify.GATEWAY_HINTS): the
     # hint then says so instead of the category's.
     gateway_hint: str | None = None
+    # Set when the check knows more than its category about what to do (a 404 on an
+    # Azure-style URL, drift of one kind): the hint then says that instead (issue 21).
+    situation_hint: str | None = None
     # Set when the check failed only because it missed an objective the user declared
     # (``latency``): such a failure has a hint of its own and is not transient (retrying
     # a slow answer does not make the objective met), whatever its category.
@@ -90,7 +93,7 @@ class Check:
             return None
         if self.objective:
             return OBJECTIVE_HINT
-        return self.gateway_hint or self.category.hint
+        return self.situation_hint or self.gateway_hint or self.category.hint
 
     @property
     def responsible(self) -> Owner | None:
@@ -116,7 +119,7 @@ class Check:
         data["category"] = self.category.value if self.category else None
         data["transient"] = self.transient
         data["hint"] = self.hint
-        del data["gateway_hint"]
+        del data["gateway_hint"], data["situation_hint"]
         owner = self.responsible
         data["owner"] = owner.to_dict() if owner else None
         if self.outcome != "fail":

@@ -461,7 +461,7 @@ def test_a_missing_required_field_or_header_fails_protocol(tmp_path: Path,
     message = check["message"]
     assert "required field usage.total_tokens is absent (the answer has no 'usage')" in message
     assert "required field choices[0].logprobs is null" in message
-    assert "required field choices[2].message is absent (choices is 1 item(s))" in message
+    assert "required field choices[2].message is absent (choices is 1 item)" in message
     assert "required header x-ratelimit-remaining-tokens is absent" in message
     assert "field id " not in message and "x-request-id is" not in message
     assert "a field or header the application reads" in check["hint"]

@@ -85,7 +85,7 @@ def test_pass_auth_and_timeout_give_exit_3_with_the_auth_row_first(
         ("eu × stub-model", "pass", "0", "–"),
     ]
     summary = (out / "summary.md").read_text("utf-8")
-    assert summary.startswith("## ❌ chat-smoke failed on 2 of 3 job(s)\\: auth (exit 3)")
+    assert summary.startswith("## ❌ chat-smoke failed on 2 of 3 jobs\\: auth (exit 3)")
 
     xml = JUnitXml.fromfile(str(out / "junit.xml"))
     cases = {case.name: case for suite in xml for case in suite}
@@ -194,7 +194,7 @@ def test_merge_on_github_appends_the_summary_inside_the_console(
     assert proc.returncode == 3, proc.stderr
     page = (tmp_path / "summary").read_text("utf-8")
     assert page == (out / "summary.md").read_text("utf-8")
-    assert page.startswith("## ❌ chat-smoke failed on 1 of 2 job(s)")
+    assert page.startswith("## ❌ chat-smoke failed on 1 of 2 jobs")
     # Through the console: the key masked first, the job names (outside text) inside a
     # stop-commands block, so none of them runs a command.
     commands = run_commands(proc.stdout)

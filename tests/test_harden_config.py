@@ -130,8 +130,8 @@ def test_an_alias_bomb_is_refused_in_bounded_memory(tmp_path: Path) -> None:
     (("--stall-timeout", "1e999"), "--stall-timeout: expected a finite number"),
     (("--timeout", "-1"), "--timeout: must be greater than 0"),
     (("--deadline", "1e9"), "--deadline: must be at most 86400"),
-    (("--retries", "1e3"), "--retries: expected a integer"),
-    (("--retries", "9" * 5000), "--retries: expected a integer"),
+    (("--retries", "1e3"), "--retries: expected an integer"),
+    (("--retries", "9" * 5000), "--retries: expected an integer"),
     (("--max-total-tokens", "99999999999"), "--max-total-tokens: must be at most"),
     (("--cert-warn-days", "-3"), "--cert-warn-days: must be at least 0"),
 ], ids=lambda value: value if isinstance(value, str) else " ".join(value)[:30])

@@ -660,7 +660,7 @@ def test_a_certificate_warning_shares_the_cap(fail_on_error: str, tmp_path: Path
         run = run_raw(tmp_path, env, "--base-url", server.base_url, "--model", models,
                       "--ca-bundle", ca_file, "--report-json", "report.json")
     report = json.loads((tmp_path / "report.json").read_text("utf-8"))
-    assert len(report["warnings"]) == 1 and "expires in 3 day(s)" in report["warnings"][0]
+    assert len(report["warnings"]) == 1 and "expires in 3 days" in report["warnings"][0]
     commands = run_commands(run.stdout)
     errors = [c for c in commands if c.name == "error"]
     warnings = [c for c in commands if c.name == "warning"]

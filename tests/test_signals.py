@@ -43,13 +43,13 @@ def test_a_deviation_is_a_warning_by_default_with_its_path_and_rule(
     assert (found["mode"], found["checked"]) == ("warn", 1)
     assert {(d["path"], d["rule"]) for d in found["deviations"]} == BROKEN_RULES
     [warning] = check["warnings"]
-    assert warning.startswith("contract: 7 deviation(s) from the Chat Completions response "
+    assert warning.startswith("contract: 7 deviations from the Chat Completions response "
                               "contract: object: string \"chat_completion\" is not one of "
                               "chat.completion (rule: enum)")
     assert warning in run.report["warnings"]
     summary = plain(run.files["summary.md"])
     assert "⚠️\u00a0pass" in summary and "(rule: enum)" in summary
-    assert "contract: 7 deviation(s)" in run.stdout + run.stderr
+    assert "contract: 7 deviations" in run.stdout + run.stderr
 
 
 def test_a_strict_contract_fails_a_deviating_answer_as_protocol(
@@ -61,7 +61,7 @@ def test_a_strict_contract_fails_a_deviating_answer_as_protocol(
     check = run.check("positive:stub-model")
     assert (check["outcome"], check["category"], check["transient"]) == (
         "fail", "protocol", False)
-    assert check["message"].startswith("7 deviation(s) from the Chat Completions response "
+    assert check["message"].startswith("7 deviations from the Chat Completions response "
                                        "contract: object: ")
     assert "; and 4 more (contract: strict;" in check["message"]
     assert [s["name"] for s in check["steps"]][-1] == "contract"
@@ -216,7 +216,7 @@ def test_deprecation_and_sunset_are_a_warning_with_the_dates(stub: StubServer) -
         assert warning.startswith(f"the endpoint marks 'stub-model' deprecated since "
                                   f"{notice['deprecation'][:10]} (Deprecation header); it is "
                                   f"retired on {notice['sunset'][:10]} (Sunset header, in 30 "
-                                  "day(s))")
+                                  "days)")
     assert run.report["verdict"] == "pass"
 
 
@@ -334,7 +334,7 @@ def test_deviations_and_signals_are_warning_annotations(tmp_path: Path,
     commands = run_commands(out.getvalue())
     assert not [c for c in commands if c.name == "error"]
     warnings = [c.data for c in commands if c.name == "warning"]
-    assert len(warnings) == 1 and warnings[0].startswith("contract: 7 deviation(s)")
+    assert len(warnings) == 1 and warnings[0].startswith("contract: 7 deviations")
     assert "object: string \"chat_completion\" is not one of chat.completion (rule: enum)" \
         in warnings[0]
 

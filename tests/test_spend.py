@@ -24,7 +24,7 @@ def test_a_plan_that_could_exceed_the_limit_sends_nothing(tmp_path: Path,
     check = run.check("spend:budget")
     assert (check["kind"], check["category"]) == ("preflight", "config")
     assert "could spend up to 492 tokens" in check["message"]
-    assert "4 check(s) x 3 attempt(s) (retries 2) x 41 tokens" in check["message"]
+    assert "4 checks x 3 attempts (retries 2) x 41 tokens" in check["message"]
     assert "nothing was sent" in check["message"]
     assert check["details"]["ceiling"] == 4 * 3 * EACH
     skipped = [c for c in run.report["checks"] if c["kind"] in ("positive", "stream")]

@@ -61,7 +61,7 @@ def test_an_error_event_mid_stream_is_upstream_and_not_retried(stub: StubServer)
     check = run.check("stream:stub-model")
     assert (check["category"], check["http_status"], check["attempts"]) == ("upstream", 200, 1)
     assert "upstream connection lost" in check["message"]
-    assert "after 2 chunk(s)" in check["message"]
+    assert "after 2 chunks" in check["message"]
 
 
 def test_a_stall_between_chunks_is_timeout(stub: StubServer) -> None:

@@ -55,7 +55,7 @@ def test_a_certificate_that_expires_soon_warns(tmp_path: Path, expiring: StubSer
     assert wire["certificate"]["subject"] == "stub.test"
     assert wire["certificate"]["days_left"] == 3
     assert wire["certificate"]["not_after"].endswith("Z")
-    assert len(check["warnings"]) == 1 and "expires in 3 day(s)" in check["warnings"][0]
+    assert len(check["warnings"]) == 1 and "expires in 3 days" in check["warnings"][0]
     assert "--cert-warn-days 14" in check["warnings"][0]
     assert run.report["warnings"] == check["warnings"]
 

@@ -30,7 +30,7 @@ from smoke.config.settings import Settings
 from smoke.http import parse
 from smoke.http.deadline import Deadline
 from smoke.output import redact
-from smoke.output.textsafe import one_line
+from smoke.output.textsafe import count, one_line
 from smoke.results import Check, Step
 
 # The variables a parser may need to run; nothing else of the gate's environment (the
@@ -200,7 +200,7 @@ def missing_field(data: Any, path: str) -> str | None:
         else:
             if not isinstance(node, list) or int(index) >= len(node):
                 size = len(node) if isinstance(node, list) else None
-                what = f"{size} item(s)" if size is not None else "not a list"
+                what = count(size, "item") if size is not None else "not a list"
                 return f"absent ({walked} is {what})"
             node, walked = node[int(index)], f"{walked}[{index}]"
         if node is None:

@@ -30,6 +30,7 @@ from smoke.checks.task import Plan
 from smoke.config import reportfile
 from smoke.config.settings import Settings
 from smoke.errors import BaselineError
+from smoke.output.textsafe import count
 from smoke.results import Check, Step
 
 CHECK_ID = "drift:baseline"
@@ -45,6 +46,39 @@ _OTHER = (
     "the baseline {path} is from {what} ({before}, now {after}), so nothing was compared: "
     "use a baseline of this endpoint and model set"
 )
+
+
+# What to do about each kind of change (issue 21: the assertion category's own hint,
+# "check the model and the expect condition", is wrong for drift).
+_HINTS = {
+    "response_model": "Another model answered than in the baseline run (a gateway "
+    "fallback, or an alias that moved): check the gateway's routing and model aliases, or "
+    "pin the model id.",
+    "system_fingerprint": "The provider changed the backend behind the model "
+    "(system_fingerprint): answers may differ; re-check what depends on exact output.",
+    "finish_reason": "The answers end differently (finish_reason): check the token limits "
+    "(--max-tokens, --max-completion-tokens) and whether the model now stops early.",
+    "latency": "The endpoint is slower than in the baseline run: check the provider's "
+    "status page and the gateway; if this is the new normal, raise "
+    "--drift-latency-factor.",
+    "usage": "Token usage grew against the baseline run: a gateway may add a system prompt, "
+    "or the model counts tokens differently; check the gateway's prompt settings.",
+    "fields": "A request or response field appeared or vanished: a client or gateway "
+    "upgrade changed the wire format; check that your parser still finds what it needs.",
+}
+_ACCEPT = (" If the change is intended, make this run's report.json the new baseline.")
+
+
+def _kind(change: dict[str, Any]) -> str:
+    if change["kind"] == "changed":
+        return str(change["field"])
+    return "fields" if change["kind"] in ("appeared", "vanished") else str(change["kind"])
+
+
+def hint(changes: list[dict[str, Any]]) -> str:
+    """One hint per kind of change, in the order the changes are listed."""
+    kinds = dict.fromkeys(_kind(c) for c in changes)
+    return " ".join(_HINTS[k] for k in kinds if k in _HINTS) + _ACCEPT
 
 
 def load_baseline(path: str) -> dict[str, Any]:
@@ -95,10 +129,11 @@ def postflight(settings: Settings, checks: list[Check]) -> list[Check]:
         check.outcome = "pass"
         check.message = f"nothing changed since the baseline ({drift['baseline_started_at']})"
         return [check]
-    check.message = f"{len(changes)} change(s) since the baseline: " + "; ".join(
+    check.message = f"{count(len(changes), 'change')} since the baseline: " + "; ".join(
         c["message"] for c in changes)
     if settings.fail_on_drift:
         check.steps.append(Step("drift", "fail", check.message))
+        check.situation_hint = hint(changes)
         return [check.fail(Category.ASSERTION, check.message)]
     check.outcome = "pass"
     check.warnings += [f"drift: {c['message']}" for c in changes]

@@ -130,6 +130,9 @@ def send_with_retries(
                 return exchange
             category, message = classify.response(status, exchange.headers, exchange.body)
             check.request_id = check.request_id or classify.request_id({}, message)
+            check.situation_hint = (
+                classify.not_found(settings.path, settings.base_query)
+                if status == 404 and category is Category.REQUEST else None)
         check.attempts, check.http_status = number, status
         attempt = Attempt(number, status, category.value, int((time.monotonic() - started) * 1000),
                           message, client_request_id=check.client_request_id)

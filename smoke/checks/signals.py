@@ -18,6 +18,7 @@ from smoke.categories import Category
 from smoke.config.objectives import LATENCY
 from smoke.config.settings import Settings
 from smoke.http import signals
+from smoke.output.textsafe import count
 from smoke.results import Check, Step
 
 if TYPE_CHECKING:  # the contract module is imported on the first answer, not at start-up
@@ -26,7 +27,7 @@ if TYPE_CHECKING:  # the contract module is imported on the first answer, not at
 SHOWN = 3  # deviations named in the warning or the failure; report.json has them all
 
 _CONTRACT = (
-    "{n} deviation(s) from the Chat Completions response contract: {first}{more} "
+    "{n} from the Chat Completions response contract: {first}{more} "
     "(contract: {mode}; report.json lists each with its path and rule)"
 )
 _LOW = (
@@ -110,7 +111,8 @@ class ContractLog:
             return True
         named = "; ".join(_describe(entry) for entry in found[:SHOWN])
         more = f"; and {len(found) - SHOWN} more" if len(found) > SHOWN else ""
-        text = _CONTRACT.format(n=len(found), first=named, more=more, mode=self.mode)
+        text = _CONTRACT.format(n=count(len(found), "deviation"), first=named, more=more,
+                                mode=self.mode)
         if self.mode == "strict":
             check.steps.append(Step("contract", "fail", text))
             check.fail(Category.PROTOCOL, text)
@@ -178,8 +180,8 @@ def _now_iso() -> str:
 
 def _days(days: float) -> str:
     if days < 0:
-        return f"{-days:.0f} day(s) ago"
-    return f"in {days:.0f} day(s)" if days >= 1 else "today"
+        return f"{count(round(-days), 'day')} ago"
+    return f"in {count(round(days), 'day')}" if days >= 1 else "today"
 
 
 def judge(check: Check, settings: Settings, measured: Mapping[str, Any]) -> None:

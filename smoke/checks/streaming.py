@@ -39,14 +39,14 @@ from smoke.http import classify, parse, payload, private, transport
 from smoke.http.deadline import Deadline
 from smoke.http.sse import Event, EventParser
 from smoke.http.transport import Endpoint, Exchange, TransportFailure
-from smoke.output.textsafe import one_line
+from smoke.output.textsafe import count, one_line
 from smoke.results import Check, Step
 
 _READ = 16 * 1024
 EVENTS = {"Accept": "text/event-stream"}
 
 _NO_DONE = (
-    "the stream ended without data: [DONE] after {chunks} chunk(s){stray}: the server, or a "
+    "the stream ended without data: [DONE] after {chunks}{stray}: the server, or a "
     "proxy in between, cut it short (the contract ends every stream with [DONE])"
 )
 _STALLED = (
@@ -54,7 +54,7 @@ _STALLED = (
     "--{flag} if the model is slow to produce tokens, else the endpoint is hanging"
 )
 _DEADLINE = (
-    "the gate's deadline ran out while the stream was still arriving ({chunks} chunk(s) so "
+    "the gate's deadline ran out while the stream was still arriving ({chunks} so "
     "far): raise --deadline, or check why the endpoint streams so slowly"
 )
 _NOT_SSE = (
@@ -62,7 +62,7 @@ _NOT_SSE = (
     "proxy) does not stream. Check that it supports stream: true{seen}"
 )
 _ERROR_EVENT = (
-    "an error event after the stream began (after {chunks} chunk(s)): {error}. The provider "
+    "an error event after the stream began (after {chunks}): {error}. The provider "
     "failed mid-answer; retry later"
 )
 
@@ -103,7 +103,8 @@ class Assembly:
             error = classify.parse_error(event.data.encode("utf-8"))
             label = error.code or error.type
             text = f"{label}: {error.message}" if label else error.message or "no message"
-            raise StreamFailure(Category.UPSTREAM, _ERROR_EVENT.format(chunks=self.chunks,
+            raise StreamFailure(Category.UPSTREAM, _ERROR_EVENT.format(
+                chunks=count(self.chunks, "chunk"),
                                                                   error=one_line(text, 200)))
         if not isinstance(data, dict):
             raise StreamFailure(Category.PROTOCOL,
@@ -227,7 +228,7 @@ def stream(check: Check, settings: Settings, session: requests.Session,
         _record(check, exchange, assembly, parser)
     if check.outcome == "fail":
         return
-    check.steps.append(Step("stream", "pass", f"{assembly.chunks} chunk(s), then [DONE]"))
+    check.steps.append(Step("stream", "pass", f"{count(assembly.chunks, 'chunk')}, then [DONE]"))
     if assembly.contract is not None and not assembly.contract.record(check):
         return
     answer = assembly.completion()
@@ -292,7 +293,8 @@ def _read_events(response: requests.Response, exchange: Exchange, settings: Sett
     size, started = 0, False
     while not assembly.done:
         if deadline.expired():
-            raise StreamFailure(Category.TIMEOUT, _DEADLINE.format(chunks=assembly.chunks))
+            raise StreamFailure(Category.TIMEOUT,
+                                _DEADLINE.format(chunks=count(assembly.chunks, "chunk")))
         wait = settings.stall_timeout if started else settings.timeout
         bounded = deadline.bound(wait)
         if sock is not None:
@@ -306,14 +308,14 @@ def _read_events(response: requests.Response, exchange: Exchange, settings: Sett
             category, message = classify.exception(exc, reading_body=True)
             if category is not Category.TIMEOUT:
                 raise StreamFailure(category,
-                                    f"{message} ({assembly.chunks} chunk(s) in)") from None
+                                    f"{message} ({count(assembly.chunks, 'chunk')} in)") from None
             if bounded < wait or deadline.expired():
-                raise StreamFailure(Category.TIMEOUT,
-                                    _DEADLINE.format(chunks=assembly.chunks)) from None
+                chunks = count(assembly.chunks, "chunk")
+                raise StreamFailure(Category.TIMEOUT, _DEADLINE.format(chunks=chunks)) from None
             where, flag = (("between chunks", "stall-timeout") if started
                            else ("before the stream's first byte", "timeout"))
             raise StreamFailure(Category.TIMEOUT, _STALLED.format(
-                wait=wait, where=f"{where}, after {assembly.chunks} chunk(s)", flag=flag)
+                wait=wait, where=f"{where}, after {count(assembly.chunks, 'chunk')}", flag=flag)
             ) from None
         events = parser.feed(data) if data else parser.close()
         started, size = True, size + len(data)
@@ -324,7 +326,8 @@ def _read_events(response: requests.Response, exchange: Exchange, settings: Sett
         if not data:
             stray = f" (it sent {parser.stray!r}, not an SSE field)" if parser.stray else ""
             raise StreamFailure(Category.PROTOCOL,
-                                _NO_DONE.format(chunks=assembly.chunks, stray=stray))
+                                _NO_DONE.format(chunks=count(assembly.chunks, "chunk"),
+                                                stray=stray))
         if size > settings.max_body_bytes:
             raise StreamFailure(Category.PROTOCOL,
                                 f"the stream passed the {settings.max_body_bytes} byte cap "

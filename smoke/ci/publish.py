@@ -29,6 +29,7 @@ from smoke.ci.platform import PlatformConsole
 from smoke.config import parse_bool
 from smoke.errors import ReportError
 from smoke.output import redact
+from smoke.output.textsafe import count
 
 if TYPE_CHECKING:
     from smoke.config.settings import Settings
@@ -273,8 +274,9 @@ class Publisher:
             stopped = [c.id for c in result.checks if c.outcome == "cancelled"]
             self.annotate(
                 "error",
-                f"The run was cancelled (exit {result.exit_code}) before {len(stopped)} "
-                f"check(s) finished: {', '.join(stopped)[:ANNOTATION_LIMIT // 2]}. The "
+                f"The run was cancelled (exit {result.exit_code}) before "
+                f"{count(len(stopped), 'check')} finished: "
+                f"{', '.join(stopped)[:ANNOTATION_LIMIT // 2]}. The "
                 "checks that finished are in the reports. See "
                 "https://github.com/chat-smoke/chat-smoke/blob/main/docs/failures.md"
                 "#cancelled",

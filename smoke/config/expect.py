@@ -6,10 +6,33 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from smoke.config import nearmiss
 from smoke.errors import ConfigError
 
 Kind = Literal["contains", "equals", "regex", "nonempty", "tool_call"]
 KINDS: tuple[Kind, ...] = ("contains", "equals", "regex", "nonempty", "tool_call")
+# A prefix that may be a misspelt kind: a short word of letters (``Note`` in "Note: pong"
+# is one, and stays text: it is more than two edits from every kind).
+_WORD = re.compile(r"[A-Za-z][A-Za-z_ -]{0,20}")
+_TYPO = (
+    "{where}: {text!r} looks like a misspelt condition: did you mean {fixed!r}? The "
+    "conditions are contains:TEXT, equals:TEXT, regex:RE, nonempty and tool_call[:NAME]; "
+    "to look for this very text in the answer, write contains:{text}"
+)
+
+
+def _typo(text: str, head: str, sep: str, tail: str, where: str) -> None:
+    """A config error for a near miss of a kind (``equal:pong``, ``Regex:x``,
+    ``non-empty``); nothing for text that is not one."""
+    word = head.strip() if sep else text.strip()
+    if not _WORD.fullmatch(word):
+        return
+    found = nearmiss.near(word, KINDS if sep else ("nonempty", "tool_call"))
+    if found is None:
+        return
+    fixed = found if found == "nonempty" or (found == "tool_call" and not tail) else \
+        f"{found}:{tail}"
+    raise ConfigError(_TYPO.format(where=where, text=text, fixed=fixed))
 
 
 @dataclass(frozen=True)
@@ -42,6 +65,7 @@ class Expectation:
         elif sep and head in KINDS:
             result = cls(head, tail)  # type: ignore[arg-type,unused-ignore]
         else:
+            _typo(text, head, sep, tail, where)
             result = cls("contains", text)
         if result.kind in ("contains", "regex") and not result.value:
             raise ConfigError(f"{where}: {result.kind} needs a value, e.g. {result.kind}:pong")

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from smoke.config import nearmiss
 from smoke.errors import ConfigError
 from smoke.output import redact
 
@@ -182,9 +183,17 @@ def literal_secrets(headers: Iterable[Header]) -> list[str]:
 
 
 def check_auth_header(name: str, where: str) -> str:
-    """``Authorization``, ``none``, or another valid header name."""
+    """``Authorization``, ``none``, or another valid header name; one edit away from
+    either is a typo (``Authorisation``, ``nnoe``), not a header name (``X-Authorization``,
+    two edits away, is a header of its own)."""
     if name.strip().lower() == NO_AUTH:
         return NO_AUTH
+    typo = nearmiss.near(name.strip().lower(), (NO_AUTH, "authorization"), limit=1)
+    if typo is not None:
+        meant = NO_AUTH if typo == NO_AUTH else AUTHORIZATION
+        raise ConfigError(f"{where}: {name.strip()!r} looks like a misspelt {meant!r}: did you "
+                          f"mean {meant!r}? (Authorization, none, or the name of the header "
+                          "your gateway reads the key from, such as api-key or x-api-key)")
     if not _NAME.match(name.strip()):
         raise ConfigError(_BAD_NAME.format(where=where, name=name))
     return AUTHORIZATION if name.strip().lower() == "authorization" else name.strip()

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from smoke.config import extras, objectives, targets, url, yamlfile
+from smoke.config import extras, nearmiss, objectives, targets, url, yamlfile
 from smoke.config import headers as http_headers
 from smoke.config import key as api_key
 from smoke.config import models as model_entries
@@ -109,8 +109,13 @@ def coerce(name: str, text: str, where: str) -> Any:
                 raise ConfigError(f"{where}: expected a finite number, got {text!r}")
             return number
     except ValueError:
-        want = "true or false" if "boolean" in kinds else f"a {kinds[0]}"
-        raise ConfigError(f"{where}: expected {want}, got {text!r}") from None
+        want = "true or false" if "boolean" in kinds else (
+            "an integer" if kinds[0] == "integer" else f"a {kinds[0]}")
+        if "null" in kinds:
+            want += " or none"
+        words = ("true", "false") if "boolean" in kinds else ("none",) if "null" in kinds else ()
+        raise ConfigError(f"{where}: expected {want}, got {text!r}"
+                          f"{nearmiss.hint(raw.lower(), words)}") from None
     return text
 
 
@@ -122,40 +127,41 @@ def _check(name: str, value: Any, where: str) -> None:
         raise ConfigError(problems[0])
 
 
-def read_file(path: Path) -> dict[str, Any]:
-    """Read and validate a chat-smoke.yml file."""
-    loaded, line = yamlfile.load(path)
+def read_file(path: Path, given: str | None = None) -> dict[str, Any]:
+    """Read and validate a chat-smoke.yml file; messages name it as ``given``."""
+    shown = given or str(path)
+    loaded, line = yamlfile.load(path, shown)
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
         raise ConfigError(
-            f"config file {path}: line {line}: expected a mapping of keys (base_url: ..., "
+            f"config file {shown}: line {line}: expected a mapping of keys (base_url: ..., "
             f"model: ...), got {type(loaded).__name__}"
         )
     if "api_key" in loaded:
-        raise ConfigError(f"config file {path}: {_KEY_IN_FILE}")
-    model_entries.check(loaded.get("model"), f"config file {path}: model")
+        raise ConfigError(f"config file {shown}: {_KEY_IN_FILE}")
+    model_entries.check(loaded.get("model"), f"config file {shown}: model")
     problems = errors(loaded, schema(), "")
     if problems:
-        raise ConfigError(f"config file {path}: {problems[0]}")
+        raise ConfigError(f"config file {shown}: {problems[0]}")
     return loaded
 
 
 _SETTINGS_CACHE: dict[tuple[str, int, int, int], dict[str, Any]] = {}
 
 
-def _file_settings(path: Path) -> dict[str, Any]:
+def _file_settings(path: Path, given: str | None = None) -> dict[str, Any]:
     """The file's run settings (without serve's ``targets:``/``modules:``/``serve:``),
     parsed once per version of the file: ``chat-smoke serve`` loads the same file for
     every probe of every target, and a file with 200 targets is not small."""
     try:
         stat = path.stat()
     except OSError:
-        return read_file(path)  # says what is wrong with it
+        return read_file(path, given)  # says what is wrong with it
     key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, stat.st_ino)
     found = _SETTINGS_CACHE.get(key)
     if found is None:
-        found = {k: v for k, v in read_file(path).items() if k not in SERVE_ONLY}
+        found = {k: v for k, v in read_file(path, given).items() if k not in SERVE_ONLY}
         if len(_SETTINGS_CACHE) > 16:
             _SETTINGS_CACHE.clear()
         _SETTINGS_CACHE[key] = found
@@ -254,15 +260,20 @@ def _merge(
     if unknown:
         raise ConfigError(f"unknown setting {unknown[0]!r}{suggest(unknown[0], list(props))}")
 
+    # Every message names the file as it was given (--config, SMOKE_CONFIG, or the
+    # default's own name), never once relative and once absolute (issue 21).
     config_path: Path | None = None
+    given = DEFAULT_CONFIG_FILE
     if flags.get("config"):
-        config_path = cwd / str(flags["config"])
+        given = str(flags["config"])
+        config_path = cwd / given
         if not config_path.is_file():
-            raise ConfigError(f"--config {flags['config']}: no such file")
+            raise ConfigError(f"--config {given}: no such file")
     elif env.get("SMOKE_CONFIG", "").strip():
-        config_path = cwd / env["SMOKE_CONFIG"].strip()
+        given = env["SMOKE_CONFIG"].strip()
+        config_path = cwd / given
         if not config_path.is_file():
-            raise ConfigError(f"SMOKE_CONFIG {env['SMOKE_CONFIG']}: no such file")
+            raise ConfigError(f"SMOKE_CONFIG {given}: no such file")
     elif (cwd / DEFAULT_CONFIG_FILE).is_file():
         config_path = cwd / DEFAULT_CONFIG_FILE
 
@@ -273,10 +284,10 @@ def _merge(
     extra: dict[str, tuple[str, str]] = {}
     argv_headers: set[str] = set()
     if config_path is not None:
-        for name, value in _file_settings(config_path).items():
-            merged[name], where[name] = value, f"{config_path.name}: {name}"
+        for name, value in _file_settings(config_path, given).items():
+            merged[name], where[name] = value, f"config file {given}: {name}"
         url.register_secrets(merged.get("base_url"))
-        _add_headers(extra, merged.pop("headers", None), f"{config_path.name}: headers")
+        _add_headers(extra, merged.pop("headers", None), f"config file {given}: headers")
     for name, (value, var) in _env_layer(env).items():
         _check(name, value, var)
         if name == "headers":

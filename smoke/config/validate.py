@@ -16,6 +16,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from smoke.config import nearmiss
+from smoke.output.textsafe import count, shown
+
 _TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
     "number": (int, float),
@@ -67,7 +70,8 @@ def _is_type(value: object, name: str) -> bool:
 
 
 def _describe(value: object) -> str:
-    text = repr(value)
+    # YAML's spelling of a boolean and of null, never Python's True and None.
+    text = shown(value) if isinstance(value, bool) or value is None else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -171,7 +175,8 @@ def errors(value: object, node: dict[str, Any], path: str, *,
     problems: list[str] = []
     if "enum" in node and value not in node["enum"]:
         allowed = ", ".join("null" if v is None else str(v) for v in node["enum"])
-        problems.append(f"{path}: {_describe(value)} is not one of {allowed}")
+        problems.append(f"{path}: {_describe(value)} is not one of {allowed}"
+                        f"{nearmiss.hint(str(value), [str(v) for v in node['enum']])}")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if "minimum" in node and value < node["minimum"]:
             problems.append(f"{path}: must be at least {node['minimum']}, got {value}")
@@ -186,7 +191,7 @@ def errors(value: object, node: dict[str, Any], path: str, *,
             problems.append(f"{path}: {_describe(value)} does not match {node['pattern']}")
     if isinstance(value, list):
         if len(value) < node.get("minItems", 0):
-            problems.append(f"{path}: needs at least {node['minItems']} item(s)")
+            problems.append(f"{path}: needs at least {count(node['minItems'], 'item')}")
         for i, item in enumerate(value):
             problems += sub(item, node.get("items", {}), f"{path}[{i}]")
     if isinstance(value, dict):

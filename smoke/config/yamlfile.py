@@ -63,7 +63,18 @@ def _prescan(path: Path, text: str) -> None:
             )
 
 
-def load(path: Path) -> tuple[Any, int]:
+def load(path: Path, shown: str | None = None) -> tuple[Any, int]:
+    """:func:`_load`, its messages naming the file as ``shown`` (as the user gave it)."""
+    try:
+        return _load(path)
+    except ConfigError as exc:
+        if shown is None or shown == str(path):
+            raise
+        raise ConfigError(str(exc).replace(f"config file {path}:", f"config file {shown}:",
+                                           1)) from None
+
+
+def _load(path: Path) -> tuple[Any, int]:
     """The file's one document (None when empty) and the line it starts on."""
     import yaml  # only the runs that have a config file pay for PyYAML
 

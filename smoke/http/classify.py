@@ -88,8 +88,11 @@ _DROP_FIELD = re.compile(
 _FIELD_FIX = {
     "temperature": "this model rejects temperature: leave it out with "
     "--temperature none (temperature: null in chat-smoke.yml)",
-    "max_tokens": "this model rejects max_tokens: use --max-tokens none "
-    "--max-completion-tokens 16 (reasoning models want max_completion_tokens)",
+    # Reasoning models reject max_tokens, then a temperature other than 1, then spend a
+    # small budget on reasoning alone: one fix for all three, so the next run passes.
+    "max_tokens": "this model rejects max_tokens, as reasoning models do: use --max-tokens "
+    "none --max-completion-tokens 1000 --temperature none (they want max_completion_tokens, "
+    "refuse a temperature other than 1, and spend tokens on reasoning before they answer)",
     "max_completion_tokens": "this model rejects max_completion_tokens: leave it out with "
     "--max-completion-tokens none and set --max-tokens",
     "top_p": "this model rejects top_p: remove it from extra_body",
@@ -232,11 +235,9 @@ def response(status: int, headers: Mapping[str, str], body: bytes) -> tuple[Cate
         if _MODEL.search(words):
             return Category.MODEL, message
         if status == 404:
-            return Category.REQUEST, message + (
-                " (the path was not found: check that base_url ends in /v1)"
-            )
+            return Category.REQUEST, message  # what to do depends on the URL: not_found()
         fix = field_fix(err)
-        return Category.REQUEST, f"{message}. Fix: {fix}" if fix else message
+        return Category.REQUEST, f"{message.rstrip('.')}. Fix: {fix}" if fix else message
     if status > 599 or status < 100:
         return Category.PROTOCOL, f"HTTP {status} is not an HTTP status (100-599): {message}"
     if status >= 500:
@@ -246,6 +247,35 @@ def response(status: int, headers: Mapping[str, str], body: bytes) -> tuple[Cate
             return Category.REQUEST, message
         return Category.UPSTREAM, message
     return Category.PROTOCOL, f"HTTP {status} is not a final answer"
+
+
+_NOT_FOUND_AZURE = (
+    "HTTP 404 on a URL with a query string (Azure OpenAI style, ?api-version=): chat-smoke "
+    "cannot tell which part is wrong. Likely causes: the deployment name in the path "
+    "(.../openai/deployments/NAME) does not exist, the api-version is not one this "
+    "resource serves, or the resource name in the host is wrong. Compare them with the "
+    "resource's Deployments page."
+)
+_NOT_FOUND_NO_V1 = (
+    "HTTP 404: the path was not found. base_url's path {path} has no /v1, which most "
+    "OpenAI-compatible APIs need (https://HOST/v1): check the provider's base URL."
+)
+_NOT_FOUND = (
+    "HTTP 404: chat-smoke cannot tell why. Likely causes: base_url's path {path} is not "
+    "this API's (a gateway prefix missing or extra), the endpoint does not serve "
+    "/chat/completions, or it routes this model nowhere. Compare base_url with the "
+    "provider's documentation."
+)
+
+
+def not_found(path: str, query: str) -> str:
+    """What to do about a 404 that does not name the model, from the URL's shape; never a
+    cause chat-smoke cannot know (issue 21)."""
+    if query:
+        return _NOT_FOUND_AZURE
+    if not re.search(r"/v\d+(/|$)", path):
+        return _NOT_FOUND_NO_V1.format(path=path or "/")
+    return _NOT_FOUND.format(path=path or "/")
 
 
 def _chain(exc: BaseException) -> list[BaseException]:

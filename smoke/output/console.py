@@ -7,7 +7,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, TextIO
 
-from smoke.output import redact
+from smoke.output import redact, textsafe
 from smoke.output.commands import defuse
 
 if TYPE_CHECKING:
@@ -64,8 +64,8 @@ def _plain(value: object) -> str:
     if value is None:
         return "null (not sent)"
     if isinstance(value, dict):
-        return ", ".join(f"{k}={v}" for k, v in value.items())
-    return str(value)
+        return ", ".join(f"{k}={textsafe.shown(v)}" for k, v in value.items())
+    return textsafe.shown(value)
 
 
 class Console:
@@ -103,8 +103,7 @@ class Console:
                     shown = ", ".join(f"{key} {_plain(v)}" for key, v in own.items())
                     self.line(f"  model {model}: {shown}")
                 continue
-            shown = ", ".join(map(str, value)) if isinstance(value, list) else value
-            self.line(f"  {name}: {shown}")
+            self.line(f"  {name}: {textsafe.shown(value)}")
 
     def check(self, check: Check) -> None:
         facts = []

@@ -16,3 +16,20 @@ def one_line(text: str, limit: int = 300) -> str:
 
 def decode(body: bytes, limit: int = 2000) -> str:
     return body[: limit * 4].decode("utf-8", errors="replace")[:limit]
+
+
+def count(n: int, noun: str, many: str | None = None) -> str:
+    """``1 check``, ``2 checks``: a number with its noun, never ``check(s)``."""
+    return f"{n} {noun if n == 1 else many or noun + 's'}"
+
+
+def shown(value: object) -> str:
+    """A setting's value as YAML and the flags spell it: ``true``/``false``, ``null``,
+    lists comma separated; never Python's ``True``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, list | tuple):
+        return ", ".join(shown(item) for item in value)
+    return str(value)

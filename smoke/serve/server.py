@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from smoke.errors import ConfigError
 from smoke.output import redact
+from smoke.output.textsafe import count
 from smoke.serve import config as serve_config
 from smoke.serve import selfmetrics
 from smoke.serve.prober import Answer, Prober, Runner, run_gate
@@ -69,8 +70,8 @@ class Exporter:
                 return reason
             self.prober.reconfigure(config)
             self.reload_ok, self.reload_at = True, time.time()
-            log(f"configuration reloaded: {len(config.targets)} target(s), "
-                f"{len(config.modules)} module(s)")
+            log(f"configuration reloaded: {count(len(config.targets), 'target')}, "
+                f"{count(len(config.modules), 'module')}")
             return None
 
     def probe(self, query: str, scrape_timeout: str | None) -> Answer:
@@ -248,8 +249,8 @@ def serve(config_path: str, host: str, port: int, env: dict[str, str], cwd: Path
                               daemon=True, name="chat-smoke-serve")
     thread.start()
     shown = f"[{host}]" if ":" in host else host
-    log(f"listening on http://{shown}:{server.port}/ ({len(exporter.config.targets)} "
-        f"target(s); /probe?target=NAME, /metrics)")
+    log(f"listening on http://{shown}:{server.port}/ "
+        f"({count(len(exporter.config.targets), 'target')}; /probe?target=NAME, /metrics)")
     while not stop.is_set():
         if reload.wait(0.05):
             reload.clear()

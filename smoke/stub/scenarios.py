@@ -77,6 +77,18 @@ def status_json(status: int, message: str, type_: str, code: str | None,
     return run
 
 
+def rejects(field: str, refused: Callable[[Any], bool], refusal: Scenario) -> Scenario:
+    """``refusal`` while the request carries ``field`` with a value ``refused`` holds
+    for; otherwise a well-behaved answer."""
+    def run(h: Handler, req: Request) -> None:
+        if field in req.payload and refused(req.payload[field]):
+            refusal(h, req)
+        else:
+            ok(h, req)
+
+    return run
+
+
 def status_json_raw(status: int, data: Any) -> Scenario:
     def run(h: Handler, req: Request) -> None:
         h.send_json(status, data)
@@ -299,12 +311,18 @@ SCENARIOS: dict[str, Scenario] = {
         "models for your key.", "invalid_request_error", "400"),
     "bad-request": status_json(400, "Invalid value for 'top_k': unknown parameter.",
                                "invalid_request_error", None),
-    "rejects-temperature": status_json(
-        400, "Unsupported value: 'temperature' does not support 0 with this model. Only the "
-        "default (1) value is supported.", "invalid_request_error", "unsupported_value"),
-    "rejects-max-tokens": status_json(
-        400, "Unsupported parameter: 'max_tokens' is not supported with this model. Use "
-        "'max_completion_tokens' instead.", "invalid_request_error", "unsupported_parameter"),
+    # A reasoning model: it refuses the field while the request has it, and answers once
+    # the printed fix leaves it out (issue 21: the fix must work on the next run).
+    "rejects-temperature": rejects(
+        "temperature", lambda value: value not in (None, 1, 1.0), status_json(
+            400, "Unsupported value: 'temperature' does not support 0 with this model. Only "
+            "the default (1) value is supported.", "invalid_request_error",
+            "unsupported_value")),
+    "rejects-max-tokens": rejects(
+        "max_tokens", lambda value: value is not None, status_json(
+            400, "Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+            "'max_completion_tokens' instead.", "invalid_request_error",
+            "unsupported_parameter")),
     "comet-invalid-request": status_json(
         500, "invalid request body (request id: 2025112701234567)", "comet_api_error",
         "invalid_request"),

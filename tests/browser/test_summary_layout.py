@@ -110,7 +110,7 @@ def test_identical_failures_share_one_incident(summaries: dict[str, str],
 
 def test_the_passes_fold_and_bookkeeping_leaves_the_table(summaries: dict[str, str]) -> None:
     html = harness.to_html(summaries["pass"])
-    assert "<strong>6 checks passed</strong>" in html
+    assert "<strong>7 checks passed (1 of them configuration)</strong>" in html
     assert "<details><summary>6 checks passed</summary>" in html
     top = html.split("<details>")[0]
     assert "<table>" not in top  # every pass is folded

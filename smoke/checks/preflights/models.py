@@ -22,7 +22,7 @@ from smoke.config.settings import Settings
 from smoke.http import classify
 from smoke.http.deadline import Deadline
 from smoke.http.transport import TransportFailure, request
-from smoke.output.textsafe import one_line
+from smoke.output.textsafe import count, one_line
 from smoke.results import Attempt, Check, Step
 
 CHECK_ID = "models:list"
@@ -110,7 +110,8 @@ def _confirm(check: Check, settings: Settings, session: Any, deadline: Deadline)
     check.details["missing"] = missing
     if not missing:
         check.outcome = "pass"
-        check.message = f"all {len(settings.models)} model(s) listed ({len(listed)} in the list)"
+        check.message = (f"all {count(len(settings.models), 'model')} listed "
+                         f"({len(listed)} in the list)")
         check.steps.append(Step("listed", "pass", check.message))
         return set()
     named = ", ".join(_with_matches(model, listed) for model in missing)

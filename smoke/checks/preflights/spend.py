@@ -15,11 +15,12 @@ from smoke.checks.task import Plan
 from smoke.config.settings import Settings
 from smoke.http import payload
 from smoke.http.parse import total_tokens
+from smoke.output.textsafe import count
 from smoke.results import Check, Step
 
 _OVER_BUDGET = (
     "max_total_tokens {limit}: the planned checks could spend up to {ceiling} tokens "
-    "({requests} check(s) x {attempts} attempt(s) (retries {retries}) x {each} tokens: a "
+    "({requests} x {attempts} (retries {retries}) x {each} tokens: a "
     "prompt estimate of {prompt} plus the token limit {cap}); nothing was sent. Raise "
     "--max-total-tokens, or lower --retries or --max-tokens, or check fewer models"
 )
@@ -64,8 +65,10 @@ def preflight(context: Plan) -> list[Check]:
     check.details.update(limit=limit, ceiling=ceiling, requests=requests, attempts=attempts,
                          tokens_per_request=each)
     if ceiling > limit:
-        message = _OVER_BUDGET.format(limit=limit, ceiling=ceiling, requests=requests,
-                                      attempts=attempts, retries=settings.retries, each=each,
+        message = _OVER_BUDGET.format(limit=limit, ceiling=ceiling,
+                                      requests=count(requests, "check"),
+                                      attempts=count(attempts, "attempt"),
+                                      retries=settings.retries, each=each,
                                       prompt=each - cap, cap=cap)
         check.steps.append(Step("budget", "fail", message))
         return [check.fail(Category.CONFIG, message)]

@@ -23,7 +23,7 @@ from smoke.checks.task import Plan
 from smoke.config.settings import Settings
 from smoke.http.deadline import Deadline
 from smoke.http.transport import proxy_for
-from smoke.output.textsafe import one_line
+from smoke.output.textsafe import count, one_line
 from smoke.results import Check
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 
 _EXPIRES_SOON = (
-    "the TLS certificate of {host} expires in {days} day(s) (not after {when}): renew it "
+    "the TLS certificate of {host} expires in {days} (not after {when}): renew it "
     "before clients start refusing the endpoint (warning at --cert-warn-days {limit})"
 )
 
@@ -66,7 +66,8 @@ def expiry_warning(facts: dict[str, Any], warn_days: int) -> str | None:
     days = cert.get("days_left")
     if not isinstance(days, int) or days >= warn_days:
         return None
-    return _EXPIRES_SOON.format(host=facts.get("host"), days=days, when=cert.get("not_after"),
+    return _EXPIRES_SOON.format(host=facts.get("host"), days=count(days, "day"),
+                                when=cert.get("not_after"),
                                 limit=warn_days)
 
 

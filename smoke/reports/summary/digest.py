@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from smoke.categories import CANCELLED_HINT, DOCS_URL, EXIT_PRECEDENCE, INTERNAL_HINT, Category
+from smoke.output.textsafe import shown
 from smoke.reports.summary.text import ms
 
 # Checks that record what the run set up, not a finding about the endpoint: when they
@@ -286,8 +287,7 @@ def config_rows(report: dict[str, Any], kept: list[dict[str, Any]]) -> list[tupl
     """The redacted configuration, then what the bookkeeping checks recorded."""
     config = report["config"] or {}
     rows: list[tuple[str, Any]] = [
-        (k, ", ".join(map(str, v)) if isinstance(v, list) else v)
-        for k, v in config.items() if v not in (None, "", [])]
+        (k, shown(v)) for k, v in config.items() if v not in (None, "", [])]
     rows += [(f"{c['id']} ({c['outcome']})", c["message"] or "-") for c in kept]
     rows += [(f"rate limits ({c['id']})", limits) for c in report["checks"]
              if (limits := ratelimits(c))]

@@ -18,7 +18,8 @@ cells. In a user's template:
 The context is the JSON report (``report.json``, schema_version 3) plus:
 
 - ``report``: the same report as one value;
-- ``banner``: the heading; ``tally``: "6 checks passed, 1 skipped";
+- ``banner``: the heading; ``tally``: "7 checks passed, 1 skipped (1 of them
+  configuration)", every check counted as in the JUnit file;
 - ``lead``: the deciding check (check, outcome, category, http_status, cause, fix, owner,
   docs_url), or None for a run that passed;
 - ``rows``: the table rows (outcome, check, category, http, time, details), deciding
@@ -107,7 +108,9 @@ def context(result: GateResult, compact: bool = False,
         "report": report,
         "banner": _banner(report),
         "lead": digest.lead(report, shown),
-        "tally": digest.tally(shown),
+        # Every check, as JUnit counts them (issue 21); the bookkeeping ones are named.
+        "tally": digest.tally(checks) + (f" ({len(kept)} of them configuration)"
+                                         if kept else ""),
         "rows": [digest.row(c) for c in shown if id(c) not in fold],
         "passed": [digest.row(c) for c in folded],
         "failures": failures,

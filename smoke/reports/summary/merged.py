@@ -9,6 +9,7 @@ from importlib import resources
 from typing import Any
 
 from smoke.categories import DOCS_URL, Category
+from smoke.output.textsafe import count
 from smoke.reports.summary.filters import environment
 from smoke.reports.summary.markdown import cap
 
@@ -38,13 +39,13 @@ def context(merged: dict[str, Any]) -> dict[str, Any]:
     unwritten = [c for c in merged["checks"] if c.get("job") == "merge"
                  and c.get("kind") == "report" and c.get("outcome") == "fail"]
     if merged["verdict"] == "pass":
-        banner = f"✅ chat-smoke passed on all {len(jobs)} job(s)"
+        banner = f"✅ chat-smoke passed on all {count(len(jobs), 'job')}"
     elif unwritten and not failing:
         banner = (f"❌ chat-smoke merge failed: a merged report could not be written: "
                   f"config (exit {merged['exit_code']})")
     else:
         what = "was cancelled" if merged["verdict"] == "cancelled" else "failed"
-        banner = (f"❌ chat-smoke {what} on {len(failing) or 1} of {len(jobs) or 1} job(s): "
+        banner = (f"❌ chat-smoke {what} on {len(failing) or 1} of {count(len(jobs) or 1, 'job')}: "
                   f"{merged['category'] or merged['verdict']} (exit {merged['exit_code']})")
     deciding = next(iter(steps.values()), None)
     if not jobs and merged["checks"]:  # the merge itself failed
