@@ -118,8 +118,12 @@ def test_wrong_path_detail_body(litellm: LiteLLMProxy, tmp_path: Path) -> None:
     run = run_cli(tmp_path, "--base-url", f"{litellm.root_url}/nope", "--model",
                   litellm.models.pong, key=litellm.master_key)
     assert (run.code, run.report and run.report["category"]) == (4, "request")
-    message = run.check(f"positive:{litellm.models.pong}")["message"]
-    assert message.startswith("HTTP 404: Not Found (the path was not found")
+    check = run.check(f"positive:{litellm.models.pong}")
+    # The message is what the server said; the hint is what the URL's shape tells
+    # (issue 21): /nope has no /v1, and nothing is said about payload fields.
+    assert check["message"].startswith("HTTP 404: Not Found"), check["message"]
+    assert "base_url's path /nope has no /v1" in check["hint"], check["hint"]
+    assert "payload" not in check["hint"] + check["message"]
 
 
 def test_stream_passes(litellm: LiteLLMProxy, tmp_path: Path) -> None:
