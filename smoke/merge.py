@@ -186,7 +186,7 @@ def failed(path: str, message: str) -> dict[str, Any]:
 
 
 def _check_dict(check: Check) -> dict[str, Any]:
-    return check.to_dict()
+    return dict(check.to_dict())
 
 
 def as_result(merged: dict[str, Any]) -> GateResult:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Literal, TypedDict
 
 from smoke.categories import OBJECTIVE_HINT, Category
 from smoke.owners import Owner, default
@@ -14,6 +15,172 @@ Outcome = Literal["pass", "fail", "skip", "cancelled"]
 # ``cancelled``: stopped by a signal; ``incomplete``: only in the provisional report.json
 # written while the run goes on (outputs never say it).
 Verdict = Literal["pass", "fail", "cancelled", "incomplete"]
+
+
+# A JSON object from outside (an answer's ``usage``), reported as the server sent it.
+JSONObject = dict[str, object]
+
+
+# What a check records in ``details``, by key: the shapes are ours (report.json carries
+# them as written here, smoke/schema/report.schema.json), so each is a TypedDict.
+class RequestBody(TypedDict):
+    """The application's own body: which file, its sha256 and size (never its text)."""
+
+    file: str | None
+    sha256: str
+    bytes: int
+
+
+class Certificate(TypedDict, total=False):
+    subject: str | None
+    issuer: str | None
+    not_after: str
+    days_left: int
+
+
+class Wire(TypedDict, total=False):
+    """A positive check's timing (``ttfb_ms``, ``total_ms``) and the wire probe's facts."""
+
+    ttfb_ms: int
+    total_ms: int
+    host: str
+    port: int
+    note: str
+    error: str
+    dns_ms: float
+    addresses: list[str]
+    connect_ms: float
+    connected_to: str
+    tls_ms: float
+    tls_version: str | None
+    cipher: str | None
+    certificate: Certificate
+
+
+class Stream(TypedDict):
+    """What a streaming check saw of its event stream."""
+
+    content_type: str | None
+    ttfb_ms: int
+    first_token_ms: int | None
+    total_ms: int
+    chunks: int
+    comments: int
+    done: bool
+    usage_chunk: bool
+    usage_chunk_with_choices: bool
+
+
+class DeviationEntry(TypedDict, total=False):
+    """One broken rule of the response contract; ``chunk`` (the first chunk that showed it)
+    and ``chunks`` (how many did) for a stream."""
+
+    path: str
+    rule: str
+    found: str
+    chunk: int
+    chunks: int
+
+
+class Contract(TypedDict):
+    mode: str
+    checked: int
+    deviations: list[DeviationEntry]
+
+
+class RateLimit(TypedDict, total=False):
+    """One resource's ``x-ratelimit-*`` headers."""
+
+    limit: int | float | None
+    remaining: int | float | None
+    reset: str
+    reset_s: float | None
+
+
+# Per resource (``requests``, ``tokens``, ``any``), and ``retry_after_s``: seconds.
+RateLimits = dict[str, RateLimit | float]
+
+
+class Retirement(TypedDict, total=False):
+    """The Deprecation and Sunset headers, and their Link relations."""
+
+    deprecation: str | bool
+    deprecation_unparsed: str
+    sunset: str
+    sunset_days: float
+    sunset_unparsed: str
+    links: dict[str, str]
+
+
+class LatencyEntry(TypedDict, total=False):
+    """One latency objective: the measure, its bounds, and which bound it crossed."""
+
+    value_ms: int
+    warn: int
+    fail: int
+    verdict: str
+
+
+class Parser(TypedDict, total=False):
+    """The application's parser: which, how long, what it read (and what ours read)."""
+
+    kind: str
+    name: str
+    duration_ms: int
+    text: str
+    builtin_text: str
+
+
+class Change(TypedDict):
+    """One change against the baseline (``smoke.checks.drift``)."""
+
+    check: str
+    model: object
+    field: str
+    kind: str
+    before: object
+    after: object
+    message: str
+
+
+class Drift(TypedDict, total=False):
+    """The comparison with ``--baseline``: report.json's ``drift``."""
+
+    baseline_started_at: object
+    comparable: bool
+    reason: str | None
+    changes: list[Change]
+    baseline: str
+
+
+class Details(TypedDict, total=False):
+    """``Check.details``: the facts of the check's kind, each written by one module."""
+
+    request_fields: list[str]  # send: the request body's top-level keys
+    request_body: RequestBody  # send
+    gateway_layer: str  # send: the gateway's own layer produced the error
+    wire: Wire  # positive, preflights.wire
+    stream: Stream  # streaming
+    contract: Contract  # signals
+    ratelimit: RateLimits  # signals
+    retirement: Retirement  # signals
+    latency: dict[str, LatencyEntry]  # signals, by measure
+    parser: Parser  # application
+    asserted_text_from: str  # application: the parser whose text was asserted
+    got_category: str  # negative
+    sdk: str  # sdk_parity: "openai VERSION"
+    raw_side: str  # sdk_parity
+    sdk_side: str  # sdk_parity
+    drift: Drift  # drift
+    limit: int  # preflights.spend
+    ceiling: int  # preflights.spend
+    requests: int  # preflights.spend
+    attempts: int  # preflights.spend
+    tokens_per_request: int  # preflights.spend
+    total: int  # preflights.spend
+    listed: int  # preflights.models
+    missing: list[str]  # preflights.models
+    listed_but_not_found: bool  # preflights.models
 
 
 def timestamp() -> str:
@@ -56,7 +223,7 @@ class Check:
     client_request_id: str | None = None  # the last attempt's X-Client-Request-Id
     trace_ids: dict[str, str] = field(default_factory=dict)  # gateway/CDN ids, by header
     finish_reason: str | None = None
-    usage: dict[str, Any] | None = None
+    usage: JSONObject | None = None
     message: str = ""
     response_model: str | None = None
     system_fingerprint: str | None = None
@@ -80,7 +247,7 @@ class Check:
     owner: Owner | None = None
     steps: list[Step] = field(default_factory=list)
     attempt_log: list[Attempt] = field(default_factory=list)
-    details: dict[str, Any] = field(default_factory=dict)
+    details: Details = field(default_factory=Details)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -110,21 +277,85 @@ class Check:
         self.outcome, self.category, self.message = "cancelled", None, message
         return self
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> CheckDict:
         # Field by field, not ``dataclasses.asdict``: that deep-copies every value, which a
         # report of 1,000 checks (rewritten as the run goes) pays for many times over.
-        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        data["steps"] = [asdict(step) for step in self.steps]
-        data["attempt_log"] = [asdict(attempt) for attempt in self.attempt_log]
-        data["category"] = self.category.value if self.category else None
-        data["transient"] = self.transient
-        data["hint"] = self.hint
-        del data["gateway_hint"], data["situation_hint"]
         owner = self.responsible
-        data["owner"] = owner.to_dict() if owner else None
-        if self.outcome != "fail":
-            data["reproduce"] = None
-        return data
+        return {
+            "id": self.id, "kind": self.kind, "name": self.name, "model": self.model,
+            "outcome": self.outcome,
+            "category": self.category.value if self.category else None,
+            "http_status": self.http_status, "attempts": self.attempts,
+            "duration_ms": self.duration_ms, "request_id": self.request_id,
+            "client_request_id": self.client_request_id, "trace_ids": self.trace_ids,
+            "finish_reason": self.finish_reason, "usage": self.usage, "message": self.message,
+            "response_model": self.response_model,
+            "system_fingerprint": self.system_fingerprint, "answer": self.answer,
+            "expected_category": self.expected_category,
+            "output_excerpt": self.output_excerpt,
+            "reproduce": self.reproduce if self.outcome == "fail" else None,
+            "objective": self.objective,
+            "owner": owner.to_dict() if owner else None,
+            "steps": [{"name": s.name, "outcome": s.outcome, "message": s.message}
+                      for s in self.steps],
+            "attempt_log": [{"number": a.number, "http_status": a.http_status,
+                             "category": a.category, "duration_ms": a.duration_ms,
+                             "message": a.message, "wait_s": a.wait_s,
+                             "client_request_id": a.client_request_id}
+                            for a in self.attempt_log],
+            "details": self.details, "warnings": self.warnings,
+            "transient": self.transient, "hint": self.hint,
+        }
+
+
+class StepDict(TypedDict):
+    name: str
+    outcome: Outcome
+    message: str
+
+
+class AttemptDict(TypedDict):
+    number: int
+    http_status: int | None
+    category: str | None
+    duration_ms: int
+    message: str
+    wait_s: float | None
+    client_request_id: str | None
+
+
+class CheckDict(TypedDict):
+    """A check as report.json carries it (:meth:`Check.to_dict`), keys in report order."""
+
+    id: str
+    kind: str
+    name: str
+    model: str | None
+    outcome: Outcome
+    category: str | None
+    http_status: int | None
+    attempts: int
+    duration_ms: int
+    request_id: str | None
+    client_request_id: str | None
+    trace_ids: dict[str, str]
+    finish_reason: str | None
+    usage: JSONObject | None
+    message: str
+    response_model: str | None
+    system_fingerprint: str | None
+    answer: str | None
+    expected_category: str | None
+    output_excerpt: str | None
+    reproduce: str | None
+    objective: str | None
+    owner: Mapping[str, object] | None
+    steps: list[StepDict]
+    attempt_log: list[AttemptDict]
+    details: Details
+    warnings: list[str]
+    transient: bool
+    hint: str | None
 
 
 @dataclass
@@ -138,7 +369,7 @@ class GateResult:
     deployment_sha: str | None
     endpoint: dict[str, str]
     checks: list[Check]
-    config: dict[str, Any] = field(default_factory=dict)
+    config: Mapping[str, object] = field(default_factory=dict)  # Settings.public()
     proxy: str | None = None
     warnings: list[str] = field(default_factory=list)
     usage_total: int | None = None
@@ -147,7 +378,7 @@ class GateResult:
     consecutive_failures: dict[str, int] = field(default_factory=dict)
     # The previous run's report.json (previous_report), as read before this run wrote
     # anything; None without one. Not part of this run's report.
-    previous: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    previous: JSONObject | None = field(default=None, repr=False, compare=False)
     # Each category's team by the owners map, whatever the run found (no model: a rule
     # with a model glob counts only for a failed check of that model): the metrics'
     # owner label, the same on a pass and on a failure. Empty without a configuration.

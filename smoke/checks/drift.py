@@ -23,15 +23,16 @@ change is a warning, or with ``--fail-on-drift`` an ``assertion`` failure of the
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 from smoke.categories import Category
 from smoke.checks.task import Plan
 from smoke.config import reportfile
 from smoke.config.settings import Settings
 from smoke.errors import BaselineError
+from smoke.jsonvalue import JSONObject, as_object, child, items, objects
 from smoke.output.textsafe import count
-from smoke.results import Check, Step
+from smoke.results import Change, Check, CheckDict, Drift, Step
 
 CHECK_ID = "drift:baseline"
 _FACTS = ("response_model", "system_fingerprint", "finish_reason")
@@ -69,19 +70,19 @@ _HINTS = {
 _ACCEPT = (" If the change is intended, make this run's report.json the new baseline.")
 
 
-def _kind(change: dict[str, Any]) -> str:
+def _kind(change: Change) -> str:
     if change["kind"] == "changed":
-        return str(change["field"])
-    return "fields" if change["kind"] in ("appeared", "vanished") else str(change["kind"])
+        return change["field"]
+    return "fields" if change["kind"] in ("appeared", "vanished") else change["kind"]
 
 
-def hint(changes: list[dict[str, Any]]) -> str:
+def hint(changes: list[Change]) -> str:
     """One hint per kind of change, in the order the changes are listed."""
     kinds = dict.fromkeys(_kind(c) for c in changes)
     return " ".join(_HINTS[k] for k in kinds if k in _HINTS) + _ACCEPT
 
 
-def load_baseline(path: str) -> dict[str, Any]:
+def load_baseline(path: str) -> JSONObject:
     """The baseline: untrusted JSON, checked against smoke/schema/report.schema.json."""
     try:
         return reportfile.load(path)
@@ -114,20 +115,18 @@ def postflight(settings: Settings, checks: list[Check]) -> list[Check]:
     except BaselineError as exc:
         check.steps.append(Step("baseline", "fail", str(exc)))
         return [check.fail(Category.CONFIG, str(exc))]
-    current = {"endpoint": {"host": settings.host, "path": settings.path},
-               "config": {"models": list(settings.models)},
-               "checks": [c.to_dict() for c in checks]}
-    drift = compare(baseline, current, settings)
+    drift = compare(baseline, [c.to_dict() for c in checks], settings)
     drift["baseline"] = settings.baseline
     check.details["drift"] = drift
-    if not drift["comparable"]:
-        check.outcome, check.message = "pass", drift["reason"]
-        check.warnings.append(drift["reason"])
+    reason = drift.get("reason")
+    if reason is not None:  # not comparable
+        check.outcome, check.message = "pass", reason
+        check.warnings.append(reason)
         return [check]
-    changes = drift["changes"]
+    changes = drift.get("changes", [])
     if not changes:
         check.outcome = "pass"
-        check.message = f"nothing changed since the baseline ({drift['baseline_started_at']})"
+        check.message = f"nothing changed since the baseline ({drift.get('baseline_started_at')})"
         return [check]
     check.message = f"{count(len(changes), 'change')} since the baseline: " + "; ".join(
         c["message"] for c in changes)
@@ -140,53 +139,59 @@ def postflight(settings: Settings, checks: list[Check]) -> list[Check]:
     return [check]
 
 
-def compare(baseline: dict[str, Any], current: dict[str, Any],
-            settings: Settings) -> dict[str, Any]:
-    """The ``drift`` section of the report: comparable or why not, and the changes."""
-    result: dict[str, Any] = {"baseline_started_at": baseline.get("started_at"),
-                              "comparable": True, "reason": None, "changes": []}
-    before, after = baseline.get("endpoint") or {}, current["endpoint"]
+def compare(baseline: Mapping[str, object], checks: list[CheckDict],
+            settings: Settings) -> Drift:
+    """The ``drift`` section of the report: comparable or why not, and the changes of
+    ``checks`` (this run's, as report.json has them) against the baseline report's."""
+    changes: list[Change] = []
+    result: Drift = {"baseline_started_at": baseline.get("started_at"),
+                     "comparable": True, "reason": None, "changes": changes}
+    before = child(baseline, "endpoint") or {}
+    after = {"host": settings.host, "path": settings.path}
     for what in ("host", "path"):
-        if (before.get(what) or "") != (after.get(what) or ""):
-            result.update(comparable=False, reason=_OTHER.format(
+        if (before.get(what) or "") != (after[what] or ""):
+            result["comparable"] = False
+            result["reason"] = _OTHER.format(
                 path=settings.baseline, what=f"another endpoint {what}",
-                before=before.get(what) or "-", after=after.get(what) or "-"))
+                before=before.get(what) or "-", after=after[what] or "-")
             return result
-    old_models = sorted((baseline.get("config") or {}).get("models") or [])
-    new_models = sorted(current["config"]["models"])
+    old_models = sorted(str(m) for m in items(child(baseline, "config") or {}, "models") or [])
+    new_models = sorted(settings.models)
     if old_models != new_models:
-        result.update(comparable=False, reason=_OTHER.format(
+        result["comparable"] = False
+        result["reason"] = _OTHER.format(
             path=settings.baseline, what="another model set",
-            before=", ".join(old_models) or "-", after=", ".join(new_models)))
+            before=", ".join(old_models) or "-", after=", ".join(new_models))
         return result
-    old_checks = {c.get("id"): c for c in baseline["checks"] if isinstance(c, dict)}
-    for check in current["checks"]:
+    old_checks = {c.get("id"): c for c in objects(baseline, "checks")}
+    for check in checks:
         old = old_checks.get(check["id"])
         if old is not None and check["kind"] != "drift":
-            result["changes"] += _changes(old, check, settings)
+            changes += _changes(old, check, settings)
     return result
 
 
-def _change(check: dict[str, Any], field: str, kind: str, before: Any, after: Any,
-            message: str) -> dict[str, Any]:
-    return {"check": check["id"], "model": check.get("model"), "field": field, "kind": kind,
+def _change(check: CheckDict, field: str, kind: str, before: object, after: object,
+            message: str) -> Change:
+    return {"check": check["id"], "model": check["model"], "field": field, "kind": kind,
             "before": before, "after": after, "message": f"{check['id']}: {message}"}
 
 
-def _changes(old: dict[str, Any], new: dict[str, Any], s: Settings) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
+def _changes(old: Mapping[str, object], new: CheckDict, s: Settings) -> list[Change]:
+    found: list[Change] = []
     for name in _FACTS:
         a, b = old.get(name), new.get(name)
         if a is not None and b is not None and a != b:
             found.append(_change(new, name, "changed", a, b, f"{name} {a} → {b}"))
-    for name, (a, b) in _latency(old, new).items():
-        if a is None or b is None or b <= s.drift_latency_floor_ms:
+    for name, (a_ms, b_ms) in _latency(old, new).items():
+        if a_ms is None or b_ms is None or b_ms <= s.drift_latency_floor_ms:
             continue
-        if b >= s.drift_latency_factor * max(a, 1):
-            found.append(_change(new, name, "latency", a, b, f"{name.replace('_ms', '')} "
-                                 f"{a} ms → {b} ms ({b / max(a, 1):.1f}x, over "
+        if b_ms >= s.drift_latency_factor * max(a_ms, 1):
+            found.append(_change(new, name, "latency", a_ms, b_ms,
+                                 f"{name.replace('_ms', '')} {a_ms} ms → {b_ms} ms "
+                                 f"({b_ms / max(a_ms, 1):.1f}x, over "
                                  f"{s.drift_latency_factor:g}x and {s.drift_latency_floor_ms} ms)"))
-    old_usage, new_usage = old.get("usage") or {}, new.get("usage") or {}
+    old_usage, new_usage = child(old, "usage") or {}, new["usage"] or {}
     for name in _USAGE:
         a, b = old_usage.get(name), new_usage.get(name)
         if isinstance(a, int) and isinstance(b, int) and a > 0 \
@@ -207,12 +212,12 @@ def _changes(old: dict[str, Any], new: dict[str, Any], s: Settings) -> list[dict
     return found
 
 
-def _latency(old: dict[str, Any], new: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-    def facts(check: dict[str, Any]) -> tuple[int | None, int | None]:
-        details = check.get("details") or {}
-        timing = details.get("wire") or details.get("stream") or {}
-        if not isinstance(timing, dict):  # details is open: a baseline may hold anything
-            timing = {}
+def _latency(old: Mapping[str, object],
+             new: Mapping[str, object]) -> dict[str, tuple[int | None, int | None]]:
+    def facts(check: Mapping[str, object]) -> tuple[int | None, int | None]:
+        details = child(check, "details") or {}
+        # details is open: a baseline may hold anything
+        timing = as_object(details.get("wire") or details.get("stream")) or {}
         ttfb, total = timing.get("ttfb_ms"), timing.get("total_ms")
         if total is None and check.get("outcome") == "pass":
             total = check.get("duration_ms")
@@ -223,14 +228,14 @@ def _latency(old: dict[str, Any], new: dict[str, Any]) -> dict[str, tuple[Any, A
     return {"ttfb_ms": (a_ttfb, b_ttfb), "total_ms": (a_total, b_total)}
 
 
-def _request_fields(check: dict[str, Any]) -> set[str] | None:
-    fields = (check.get("details") or {}).get("request_fields")
-    return {str(f) for f in fields} if isinstance(fields, list) else None
+def _request_fields(check: Mapping[str, object]) -> set[str] | None:
+    fields = items(child(check, "details") or {}, "request_fields")
+    return {str(f) for f in fields} if fields is not None else None
 
 
-def _response_fields(check: dict[str, Any]) -> set[str] | None:
+def _response_fields(check: Mapping[str, object]) -> set[str] | None:
     if check.get("outcome") != "pass":
         return None  # a failed answer's missing facts are the failure, not drift
     names = {name for name in (*_FACTS, "request_id") if check.get(name) is not None}
-    names |= {f"usage.{key}" for key in (check.get("usage") or {})}
+    names |= {f"usage.{key}" for key in (child(check, "usage") or {})}
     return names

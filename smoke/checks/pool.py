@@ -134,7 +134,7 @@ class Pool:
             late = copy.copy(task.check)
             late.attempt_log = list(task.check.attempt_log)
             late.steps = list(task.check.steps)
-            late.details = dict(task.check.details)
+            late.details = task.check.details.copy()
             late.warnings = list(task.check.warnings)
             began = started.get(key)
             late.duration_ms = int((now - began) * 1000) if began is not None else 0

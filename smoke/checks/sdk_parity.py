@@ -107,8 +107,8 @@ def parity(check: Check, raw: Check, settings: Settings, deadline: Deadline) -> 
         return
     settings = settings.for_model(check.model)  # the model's own settings
     sdk, version = sdk_result(check, settings, deadline)
-    check.details.update(sdk=f"openai {version}", raw_side=raw_side.describe(),
-                         sdk_side=sdk.describe())
+    check.details["sdk"] = f"openai {version}"
+    check.details["raw_side"], check.details["sdk_side"] = raw_side.describe(), sdk.describe()
     check.response_model, check.usage = sdk.model, sdk.usage  # the SDK's spend counts too
     check.answer = sdk.text if sdk.category is None else None
     why = mismatch(raw_side, sdk)

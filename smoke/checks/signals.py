@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from smoke.categories import Category
 from smoke.config.objectives import LATENCY
 from smoke.config.settings import Settings
 from smoke.http import signals
 from smoke.output.textsafe import count
-from smoke.results import Check, Step
+from smoke.results import Check, DeviationEntry, LatencyEntry, Step
 
 if TYPE_CHECKING:  # the contract module is imported on the first answer, not at start-up
     from smoke.http.contract import Deviation
@@ -60,27 +60,23 @@ class ContractLog:
     def __init__(self, mode: str) -> None:
         self.mode = mode
         self.checked = 0
-        self.found: dict[tuple[str, str], dict[str, Any]] = {}
-        self._validate: Any = None
+        self.found: dict[tuple[str, str], DeviationEntry] = {}
 
     @property
     def on(self) -> bool:
         return self.mode != "off"
 
-    def _module(self) -> Any:
-        if self._validate is None:
+    def answer(self, data: object) -> None:
+        if self.on:
             from smoke.http import contract  # loaded on the first answer
 
-            self._validate = contract
-        return self._validate
+            self._add(contract.answer(data), None)
 
-    def answer(self, data: Any) -> None:
+    def chunk(self, number: int, data: object) -> None:
         if self.on:
-            self._add(self._module().answer(data), None)
+            from smoke.http import contract
 
-    def chunk(self, number: int, data: Any) -> None:
-        if self.on:
-            self._add(self._module().chunk(data), number)
+            self._add(contract.chunk(data), number)
 
     def _add(self, deviations: list[Deviation], chunk: int | None) -> None:
         self.checked += 1
@@ -88,11 +84,12 @@ class ContractLog:
             key = (deviation.path, deviation.rule)
             entry = self.found.get(key)
             if entry is None:
-                entry = self.found[key] = dict[str, Any](deviation.to_dict())
+                entry = self.found[key] = {"path": deviation.path, "rule": deviation.rule,
+                                           "found": deviation.found}
                 if chunk is not None:
-                    entry.update(chunk=chunk, chunks=0)
+                    entry["chunk"], entry["chunks"] = chunk, 0
             if chunk is not None:
-                entry["chunks"] += 1
+                entry["chunks"] = entry.get("chunks", 0) + 1
 
     def record(self, check: Check, decide: bool = True) -> bool:
         """Record on ``check``; False when ``strict`` failed it. ``decide=False``: only the
@@ -122,9 +119,10 @@ class ContractLog:
         return True
 
 
-def _describe(entry: Mapping[str, Any]) -> str:
+def _describe(entry: DeviationEntry) -> str:
     where = f"chunk {entry['chunk']}: " if "chunk" in entry else ""
-    return f"{where}{entry['path'] or '(the answer)'}: {entry['found']} (rule: {entry['rule']})"
+    return (f"{where}{entry.get('path') or '(the answer)'}: {entry.get('found')} "
+            f"(rule: {entry.get('rule')})")
 
 
 def observe(check: Check, headers: Mapping[str, str]) -> None:
@@ -140,17 +138,19 @@ def observe(check: Check, headers: Mapping[str, str]) -> None:
 def warn(check: Check, settings: Settings) -> None:
     """Warnings for a rate limit running low and a model being retired (once a check's
     sending is over, whatever came of it)."""
-    limits: dict[str, Any] = check.details.get("ratelimit") or {}
+    limits = check.details.get("ratelimit") or {}
     for resource, entry in limits.items():
-        share = signals.share_left(entry) if isinstance(entry, dict) else None
+        if isinstance(entry, float):  # retry_after_s
+            continue
+        share = signals.share_left(entry)
         if share is None or share >= settings.ratelimit_warn:
             continue
         reset = f", reset in {entry['reset']}" if entry.get("reset") else ""
         check.warnings.append(_LOW.format(
-            remaining=entry["remaining"], limit=entry["limit"], share=share,
+            remaining=entry.get("remaining"), limit=entry.get("limit"), share=share,
             resource=resource if resource != "any" else "units", warn=settings.ratelimit_warn,
             reset=reset))
-    notice: dict[str, Any] = check.details.get("retirement") or {}
+    notice = check.details.get("retirement") or {}
     if not notice:
         return
     model = repr(check.model or "the model")
@@ -184,12 +184,12 @@ def _days(days: float) -> str:
     return f"in {count(round(days), 'day')}" if days >= 1 else "today"
 
 
-def judge(check: Check, settings: Settings, measured: Mapping[str, Any]) -> None:
+def judge(check: Check, settings: Settings, measured: Mapping[str, object]) -> None:
     """After a parsed answer: ``sunset_fail_days``, then the latency objectives of the
     measures this check took (``ttfb_ms``, ``total_ms``, ``first_token_ms``). A failure
     here is only ever made on a check that has passed so far; on one that has failed
     already, a missed objective is a warning beside its own failure."""
-    notice: dict[str, Any] = check.details.get("retirement") or {}
+    notice = check.details.get("retirement") or {}
     limit = settings.sunset_fail_days
     if limit is not None and "sunset_days" in notice and notice["sunset_days"] < limit:
         message = _SUNSET_FAIL.format(model=repr(check.model or "the model"),
@@ -201,12 +201,12 @@ def judge(check: Check, settings: Settings, measured: Mapping[str, Any]) -> None
     _latency(check, settings, measured)
 
 
-def _latency(check: Check, settings: Settings, measured: Mapping[str, Any]) -> None:
+def _latency(check: Check, settings: Settings, measured: Mapping[str, object]) -> None:
     objectives = settings.latency
     if not objectives:
         return
     where = f" for {check.model}" if check.model else ""
-    record: dict[str, Any] = {}
+    record: dict[str, LatencyEntry] = {}
     missed: list[tuple[str, str]] = []
     for name, bounds in objectives.items():
         value = measured.get(name)
@@ -221,14 +221,21 @@ def _latency(check: Check, settings: Settings, measured: Mapping[str, Any]) -> N
                                                    bound=bound, limit=limit, name=name,
                                                    where=where)))
                 break
-        record[name] = {"value_ms": int(value), **bounds, "verdict": verdict}
+        entry: LatencyEntry = {"value_ms": int(value)}
+        for bound, limit in bounds.items():  # in the configuration's order
+            if bound == "warn":
+                entry["warn"] = limit
+            elif bound == "fail":
+                entry["fail"] = limit
+        entry["verdict"] = verdict
+        record[name] = entry
     check.details["latency"] = record
     failed = [text for bound, text in missed if bound == "fail"]
     check.warnings += [text for bound, text in missed if bound == "warn"]
     if not failed:
         if record:
             check.steps.append(Step("latency", "pass", ", ".join(
-                f"{name} {entry['value_ms']} ms" for name, entry in record.items())))
+                f"{name} {entry.get('value_ms')} ms" for name, entry in record.items())))
         return
     message = "; ".join(failed)
     check.steps.append(Step("latency", "fail", message))

@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import cache
-from typing import Any
 
 from smoke.http import retry
+from smoke.results import RateLimit, RateLimits, Retirement
 
 # Patterns, compiled on first use: most answers carry none of these headers, and every run
 # pays for what is compiled at import.
@@ -57,11 +57,12 @@ def _number(text: str) -> int | float | None:
     return int(value) if value.is_integer() else value
 
 
-def ratelimit(headers: Mapping[str, str]) -> dict[str, Any] | None:
+def ratelimit(headers: Mapping[str, str]) -> RateLimits | None:
     """``{"requests": {"limit": 500, "remaining": 3, "reset": "6m0s", "reset_s": 360.0},
     ..., "retry_after_s": 1.0}``, or None when the answer carries none of these headers.
     ``headers`` has lower-case names."""
-    found: dict[str, Any] = {}
+    found: RateLimits = {}
+    limits: dict[str, RateLimit] = {}
     for name, value in headers.items():
         if not name.startswith("x-ratelimit-"):
             continue
@@ -69,19 +70,23 @@ def ratelimit(headers: Mapping[str, str]) -> dict[str, Any] | None:
         if match is None:
             continue
         field, resource = match.group(1), match.group(2) or "any"
-        entry = found.setdefault(resource, {})
+        entry = limits.get(resource)
+        if entry is None:
+            entry = limits[resource] = found[resource] = RateLimit()
         if field == "reset":
             entry["reset"] = value.strip()[:MAX_TEXT]
             entry["reset_s"] = duration_s(value)
+        elif field == "limit":
+            entry["limit"] = _number(value)
         else:
-            entry[field] = _number(value)
+            entry["remaining"] = _number(value)
     wait = retry.server_wait(headers)
     if wait is not None:
         found["retry_after_s"] = round(wait, 3)
     return found or None
 
 
-def share_left(entry: Mapping[str, Any]) -> float | None:
+def share_left(entry: RateLimit) -> float | None:
     """remaining / limit for one resource, when both are known and the limit is positive."""
     limit, remaining = entry.get("limit"), entry.get("remaining")
     if isinstance(limit, int | float) and isinstance(remaining, int | float) and limit > 0:
@@ -105,11 +110,11 @@ def _date(text: str) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def retirement(headers: Mapping[str, str], now: datetime | None = None) -> dict[str, Any] | None:
+def retirement(headers: Mapping[str, str], now: datetime | None = None) -> Retirement | None:
     """``{"deprecation": "2026-06-30T00:00:00Z" | true, "sunset": "...", "sunset_days": 40.5,
     "links": {...}}``, or None when the answer announces nothing."""
     now = now or datetime.now(UTC)
-    found: dict[str, Any] = {}
+    found = Retirement()
     deprecation = headers.get("deprecation")
     if deprecation is not None:
         when = _date(deprecation)

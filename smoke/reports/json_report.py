@@ -30,7 +30,7 @@ from typing import Any
 
 from smoke._version import __version__
 from smoke.output import redact
-from smoke.results import GateResult
+from smoke.results import Drift, GateResult
 
 SCHEMA_VERSION = 3
 
@@ -65,12 +65,11 @@ def _owner(result: GateResult) -> dict[str, Any] | None:
     return owner.to_dict() if owner else None
 
 
-def drift(result: GateResult) -> dict[str, Any] | None:
+def drift(result: GateResult) -> Drift | None:
     """The comparison with ``--baseline`` (``smoke.checks.drift``), or None without one."""
     for check in result.checks:
         if check.kind == "drift" and "drift" in check.details:
-            found: dict[str, Any] = check.details["drift"]
-            return found
+            return check.details["drift"]
     return None
 
 

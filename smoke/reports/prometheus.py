@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Any
 
 from smoke.categories import Category
-from smoke.results import Check, GateResult
+from smoke.results import Check, GateResult, Wire
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 DEFAULT_TARGET = "default"
@@ -121,8 +121,8 @@ def epoch(iso: str | None) -> float | None:
 
 def ttfb_ms(check: Check) -> int | None:
     """Time to first byte as the check recorded it (positive: ``wire``, stream: ``stream``)."""
-    for key in ("wire", "stream"):
-        value = (check.details.get(key) or {}).get("ttfb_ms")
+    for timing in (check.details.get("wire"), check.details.get("stream")):
+        value = timing.get("ttfb_ms") if timing else None
         if isinstance(value, int | float):
             return int(value)
     return None
@@ -181,7 +181,8 @@ def samples(result: GateResult, target: str | None = None,
         ttfb = ttfb_ms(check)
         if ttfb is not None:
             add("chat_smoke_check_ttfb_seconds", labels, ttfb / 1000)
-        first = (check.details.get("stream") or {}).get("first_token_ms")
+        stream = check.details.get("stream")
+        first = stream["first_token_ms"] if stream else None
         if isinstance(first, int | float):
             add("chat_smoke_check_first_token_seconds", labels, first / 1000)
         _signals(found, check, labels)
@@ -238,7 +239,7 @@ def _certificates(checks: Iterable[Check]) -> list[tuple[str, float]]:
     """(host, notAfter) once per host, from the wire probe's facts."""
     seen: dict[str, float] = {}
     for check in checks:
-        wire: dict[str, Any] = check.details.get("wire") or {}
+        wire = check.details.get("wire") or Wire()
         expiry = epoch((wire.get("certificate") or {}).get("not_after"))
         host = str(wire.get("host") or "")
         if expiry is not None and host and host not in seen:

@@ -62,8 +62,9 @@ def preflight(context: Plan) -> list[Check]:
     each = max(payload.token_budget(settings, model) for model in models)
     cap = max(cap for cap in caps if cap is not None)
     ceiling = requests * attempts * each
-    check.details.update(limit=limit, ceiling=ceiling, requests=requests, attempts=attempts,
-                         tokens_per_request=each)
+    check.details["limit"], check.details["ceiling"] = limit, ceiling
+    check.details["requests"], check.details["attempts"] = requests, attempts
+    check.details["tokens_per_request"] = each
     if ceiling > limit:
         message = _OVER_BUDGET.format(limit=limit, ceiling=ceiling,
                                       requests=count(requests, "check"),
@@ -92,7 +93,7 @@ def postflight(settings: Settings, checks: list[Check]) -> list[Check]:
             check.warnings.append(check.message)  # answered, yet no usage: unconfirmed
         return [check]
     total = sum(totals)
-    check.details.update(limit=limit, total=total)
+    check.details["limit"], check.details["total"] = limit, total
     if total > limit:
         message = _OVERSPENT.format(total=total, limit=limit,
                                     ceiling=budget.details.get("ceiling"))

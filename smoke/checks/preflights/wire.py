@@ -14,9 +14,9 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from smoke.checks.task import Plan
@@ -24,11 +24,14 @@ from smoke.config.settings import Settings
 from smoke.http.deadline import Deadline
 from smoke.http.transport import proxy_for
 from smoke.output.textsafe import count, one_line
-from smoke.results import Check
+from smoke.results import Certificate, Check, Wire
 
 if TYPE_CHECKING:
     import ssl
 
+
+# One ``socket.getaddrinfo`` entry: family, type, protocol, canonical name, address.
+_AddrInfo = tuple[int, int, int, str, tuple[object, ...]]
 
 _EXPIRES_SOON = (
     "the TLS certificate of {host} expires in {days} (not after {when}): renew it "
@@ -61,8 +64,8 @@ def _recorder(probe: Probe, settings: Settings, deadline: Deadline,
     return record
 
 
-def expiry_warning(facts: dict[str, Any], warn_days: int) -> str | None:
-    cert = facts.get("certificate") or {}
+def expiry_warning(facts: Wire, warn_days: int) -> str | None:
+    cert = facts.get("certificate") or Certificate()
     days = cert.get("days_left")
     if not isinstance(days, int) or days >= warn_days:
         return None
@@ -83,7 +86,7 @@ class Probe:
         self.port = parts.port or (443 if self.tls else 80)
         self.ca_bundle = settings.ca_bundle
         self._deadline, self._connect_timeout = deadline, settings.connect_timeout
-        self.facts: dict[str, Any] = {"host": self.host, "port": self.port}
+        self.facts: Wire = {"host": self.host, "port": self.port}
         self._thread = threading.Thread(target=self._run, daemon=True, name="wire-probe")
         self._proxied = proxy_for(settings.endpoint) is not None
 
@@ -98,14 +101,14 @@ class Probe:
             self._thread.start()
         return self
 
-    def result(self, wait: float) -> dict[str, Any]:
+    def result(self, wait: float) -> Wire:
         if self._proxied:
-            return dict(self.facts)
+            return self.facts.copy()
         self._thread.join(wait)
         if self._thread.is_alive():
             return {"host": self.host, "port": self.port,
                     "note": f"probe did not finish within {wait:.1f}s of the check"}
-        return dict(self.facts)
+        return self.facts.copy()
 
     def _run(self) -> None:
         try:
@@ -131,7 +134,7 @@ class Probe:
         finally:
             sock.close()
 
-    def _connect(self, infos: list[Any]) -> socket.socket | None:
+    def _connect(self, infos: Sequence[_AddrInfo]) -> socket.socket | None:
         problem = "no address"
         for family, kind, proto, _, address in infos:
             sock = socket.socket(family, kind, proto)
@@ -179,12 +182,12 @@ def _context(ca_bundle: str | None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=ca_bundle)
 
 
-def certificate(peer: dict[str, Any], now: float | None = None) -> dict[str, Any]:
+def certificate(peer: Mapping[str, object], now: float | None = None) -> Certificate:
     """Subject, issuer and expiry from ``SSLSocket.getpeercert()``."""
     import ssl
 
-    facts: dict[str, Any] = {"subject": _name(peer.get("subject")),
-                             "issuer": _name(peer.get("issuer"))}
+    facts: Certificate = {"subject": _name(peer.get("subject")),
+                          "issuer": _name(peer.get("issuer"))}
     not_after = peer.get("notAfter")
     if isinstance(not_after, str):
         expires = ssl.cert_time_to_seconds(not_after)
@@ -194,9 +197,14 @@ def certificate(peer: dict[str, Any], now: float | None = None) -> dict[str, Any
     return facts
 
 
-def _name(rdns: Any) -> str | None:
-    """The common name (else the organization) of a ``getpeercert()`` name."""
-    fields = {key: value for rdn in rdns or () for key, value in rdn}
+def _name(rdns: object) -> str | None:
+    """The common name (else the organization) of a ``getpeercert()`` name: a tuple of
+    RDNs, each a tuple of (key, value) pairs."""
+    fields: dict[object, object] = {}
+    for rdn in rdns if isinstance(rdns, tuple | list) else ():
+        for pair in rdn if isinstance(rdn, tuple | list) else ():
+            if isinstance(pair, tuple | list) and len(pair) == 2:
+                fields[pair[0]] = pair[1]
     found = fields.get("commonName") or fields.get("organizationName")
     return str(found) if found else None
 
