@@ -61,7 +61,3 @@ _.close_connection
 # Jinja's sandbox reads it from the environment's class (which binary operators it hands to
 # call_binop): smoke/reports/summary/sandbox.py's bounds on *, + and **.
 _.intercepted_binops
-# smoke.jsonvalue readers not yet called (issue 27 moves JSON reads onto them; drop a
-# name here once code uses it).
-_.integer
-_.objects

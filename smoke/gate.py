@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from smoke import config
 from smoke.cancel import POLL_S, CancelToken
@@ -33,7 +32,7 @@ from smoke.http.transport import new_session, proxy_for, public_proxy
 from smoke.output.console import Console
 from smoke.owners import resolve
 from smoke.reports import streak
-from smoke.results import Check, GateResult, timestamp
+from smoke.results import Check, GateResult, JSONObject, timestamp
 from smoke.verdict import Stopped, conclude
 
 SHA_VARIABLES = ("GITHUB_SHA", "CI_COMMIT_SHA", "GIT_COMMIT")
@@ -59,7 +58,7 @@ class _State:
     run or a provisional one."""
 
     source: config.Layers | ConfigError
-    flags: Mapping[str, Any]  # for a config error's report only: the endpoint and name
+    flags: Mapping[str, object]  # for a config error's report only: the endpoint and name
     env: Mapping[str, str]
     cancel: CancelToken
     started_at: str
@@ -67,7 +66,7 @@ class _State:
     config_check: Check | None = None
     settings: config.Settings | None = None
     plan: Plan | None = None
-    previous: dict[str, Any] | None = None  # previous_report, read before anything is written
+    previous: JSONObject | None = None  # previous_report, read before anything is written
     pool: Pool | None = None
     proxy: str | None = None
     warnings: list[str] = field(default_factory=list)
@@ -87,7 +86,7 @@ def run(
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
     *,
-    flags: Mapping[str, Any] | None = None,
+    flags: Mapping[str, object] | None = None,
     started: tuple[str, float] | None = None,
     print_verdict: bool = True,
 ) -> tuple[GateResult, config.Settings | None]:

@@ -7,15 +7,31 @@ the result (the gate, a provisional report, a report that could not be written).
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Sequence
-from typing import Any, Literal
+from collections.abc import Mapping, Sequence
+from typing import Literal, NotRequired, TypedDict, Unpack
 
 from smoke.categories import EXIT_PRECEDENCE, Category
-from smoke.results import Check, GateResult
+from smoke.results import Check, GateResult, JSONObject, Verdict
 
 Stopped = Literal["cancelled", "incomplete"]
-_DECIDED = ("verdict", "exit_code", "category", "checks")
+
+
+class Facts(TypedDict):
+    """The fields of :class:`GateResult` that the checks do not decide."""
+
+    started_at: str
+    duration_ms: int
+    environment: str
+    deployment_sha: str | None
+    endpoint: dict[str, str]
+    config: NotRequired[Mapping[str, object]]
+    proxy: NotRequired[str | None]
+    warnings: NotRequired[list[str]]
+    usage_total: NotRequired[int | None]
+    prompt_version: NotRequired[str | None]
+    consecutive_failures: NotRequired[dict[str, int]]
+    previous: NotRequired[JSONObject | None]
+    category_owners: NotRequired[dict[str, str]]
 
 # A report that could not be written (``report:junit``) is a check of this kind.
 REPORT_KIND = "report"
@@ -48,7 +64,7 @@ def _decide(checks: Sequence[Check]) -> tuple[int, Category | None]:
 
 
 def conclude(checks: Sequence[Check], *, stopped: Stopped | None = None,
-             stop_code: int | None = None, **facts: Any) -> GateResult:
+             stop_code: int | None = None, **facts: Unpack[Facts]) -> GateResult:
     """The run's result over ``checks``; ``facts`` are the other fields of
     :class:`GateResult` (started_at, duration_ms, environment, ...).
 
@@ -57,7 +73,7 @@ def conclude(checks: Sequence[Check], *, stopped: Stopped | None = None,
     information) or ``incomplete`` (a provisional report while the run goes on)."""
     code, category = decide(checks)
     if stopped == "cancelled":
-        verdict: Any = "cancelled"
+        verdict: Verdict = "cancelled"
         code = stop_code or code
     elif stopped == "incomplete":
         verdict = "incomplete"
@@ -70,8 +86,15 @@ def conclude(checks: Sequence[Check], *, stopped: Stopped | None = None,
 def reconsider(result: GateResult, checks: Sequence[Check]) -> GateResult:
     """``result`` over other ``checks`` (one added after the run: a report that could not
     be written), decided again by :func:`conclude`. A cancelled run keeps its exit code."""
-    facts = {f.name: getattr(result, f.name) for f in dataclasses.fields(GateResult)
-             if f.name not in _DECIDED}
+    facts: Facts = {
+        "started_at": result.started_at, "duration_ms": result.duration_ms,
+        "environment": result.environment, "deployment_sha": result.deployment_sha,
+        "endpoint": result.endpoint, "config": result.config, "proxy": result.proxy,
+        "warnings": result.warnings, "usage_total": result.usage_total,
+        "prompt_version": result.prompt_version,
+        "consecutive_failures": result.consecutive_failures, "previous": result.previous,
+        "category_owners": result.category_owners,
+    }
     if result.verdict == "cancelled":
         return conclude(checks, stopped="cancelled", stop_code=result.exit_code, **facts)
     if result.verdict == "incomplete":

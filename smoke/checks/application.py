@@ -22,7 +22,6 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from smoke.categories import Category
 from smoke.checks.send import REASONING_HINT, excerpt, reasoning_spent
@@ -186,7 +185,7 @@ def run_parser(settings: Settings, deadline: Deadline, raw: bytes) -> tuple[str,
 _FIELD = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
-def missing_field(data: Any, path: str) -> str | None:
+def missing_field(data: object, path: str) -> str | None:
     """Why ``path`` (``choices[0].message.content``) is not in ``data``: absent or null."""
     node = data
     walked = ""
@@ -208,7 +207,8 @@ def missing_field(data: Any, path: str) -> str | None:
     return None
 
 
-def required(check: Check, settings: Settings, data: Any, headers: Mapping[str, str]) -> bool:
+def required(check: Check, settings: Settings, data: object,
+             headers: Mapping[str, str]) -> bool:
     """Apply ``require_fields`` and ``require_headers``; False (the check failed, as
     ``protocol``) when one is missing."""
     problems = []

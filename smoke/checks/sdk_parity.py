@@ -19,9 +19,9 @@ texts count as a mismatch only when the output condition judges them differently
 from __future__ import annotations
 
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import parse_qsl
 
 from smoke.categories import Category
@@ -31,7 +31,11 @@ from smoke.config.settings import Settings
 from smoke.http import classify, parse, payload
 from smoke.http.deadline import Deadline
 from smoke.output.textsafe import one_line
-from smoke.results import Check, Step
+from smoke.results import Check, JSONObject, Step
+
+if TYPE_CHECKING:  # the SDK is imported only when a parity check runs
+    import openai
+    from openai.types.chat import ChatCompletion
 
 # Sent as named arguments of ``chat.completions.create`` (the SDK's own handling of them is
 # part of what is compared); every other payload field goes through ``extra_body``.
@@ -54,12 +58,22 @@ class Side:
     model: str | None = None
     holds: bool = False  # the output condition held for the text
     message: str = ""
-    usage: dict[str, Any] | None = field(default=None, compare=False)
+    usage: JSONObject | None = field(default=None, compare=False)
 
     def describe(self) -> str:
         if self.category is None:
             return f"answered {self.text!r} (model {self.model!r})"
         return f"failed as {self.category.value} ({self.message})"
+
+
+class _Response(Protocol):
+    """What the wire reads of the SDK's HTTP client's response."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
 
 
 @dataclass
@@ -73,7 +87,7 @@ class _Wire:
     def on_request(self, request: object) -> None:
         self.attempts += 1
 
-    def on_response(self, response: Any) -> None:
+    def on_response(self, response: _Response) -> None:
         self.status = int(response.status_code)
         self.headers = {k.lower(): v for k, v in response.headers.items()}
 
@@ -162,7 +176,7 @@ def sdk_result(check: Check, settings: Settings, deadline: Deadline) -> tuple[Si
     wire = _Wire()
     body = payload.build(settings, check.model or "")
     named = {name: body.pop(name) for name in _NAMED if name in body}
-    model, messages = body.pop("model"), body.pop("messages")
+    model, messages = str(body.pop("model")), body.pop("messages")
     timeout = openai.Timeout(deadline.bound(settings.timeout),
                              connect=deadline.bound(settings.connect_timeout))
     verify: ssl.SSLContext | bool = (
@@ -176,7 +190,7 @@ def sdk_result(check: Check, settings: Settings, deadline: Deadline) -> tuple[Si
     # The same headers, query and auth style as the raw request (issue 13): the SDK always
     # sends Authorization, so another auth style omits it on each request (the SDK accepts
     # an omitted Authorization only there) and sends its own header.
-    headers: dict[str, Any] = {h.name: h.value for h in settings.headers}
+    headers: dict[str, str] = {h.name: h.value for h in settings.headers}
     api_key = settings.api_key or "unused"
     if settings.auth_header not in (http_headers.AUTHORIZATION, http_headers.NO_AUTH):
         headers[settings.auth_header] = settings.api_key
@@ -195,13 +209,16 @@ def sdk_result(check: Check, settings: Settings, deadline: Deadline) -> tuple[Si
     return side, str(openai.__version__)
 
 
-def _call(client: Any, settings: Settings, model: str, messages: Any,
-          named: dict[str, Any], extra: dict[str, Any]) -> Side:
+def _call(client: openai.OpenAI, settings: Settings, model: str, messages: object,
+          named: dict[str, object], extra: dict[str, object]) -> Side:
     import openai
 
+    # Any: the SDK types each argument by its overloads; ours are the JSON body's values,
+    # passed on as they are (the SDK's own handling of them is what is compared).
+    create: Callable[..., ChatCompletion] = client.chat.completions.create
     try:
         omit = settings.auth_header != http_headers.AUTHORIZATION
-        answer: Any = client.chat.completions.create(
+        answer = create(
             model=model, messages=messages, extra_body=extra or None,
             extra_headers={"Authorization": openai.Omit()} if omit else None, **named)
     except openai.APIStatusError as exc:
@@ -222,9 +239,9 @@ def _call(client: Any, settings: Settings, model: str, messages: Any,
         return Side(Category.PROTOCOL, message=f"the SDK returned {type(answer).__name__} "
                     f"without a readable choices[0].message.content ({one_line(str(exc), 120)})")
     model_seen = getattr(answer, "model", None)
-    usage: Any = getattr(answer, "usage", None)
+    dump = getattr(getattr(answer, "usage", None), "model_dump", None)
     calls = getattr(answer.choices[0].message, "tool_calls", None) or []
     tools = tuple(str(c.function.name) for c in calls if getattr(c, "function", None))
     return Side(None, one_line(text, 500), model_seen if isinstance(model_seen, str) else None,
                 settings.expect.holds(text, tools),
-                usage=usage.model_dump(exclude_none=True) if hasattr(usage, "model_dump") else None)
+                usage=dump(exclude_none=True) if callable(dump) else None)

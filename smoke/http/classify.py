@@ -14,7 +14,6 @@ import socket
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from smoke.categories import Category
 from smoke.output.textsafe import decode, one_line
@@ -130,7 +129,7 @@ def parse_error(body: bytes) -> ApiError:
         title = f" (title: {one_line(match.group(1), 80)})" if match else ""
         return ApiError(message=f"the gateway wrapped an HTML page from upstream{title}",
                         raw_text=text)
-    error: Any = data.get("error") if isinstance(data, dict) else None
+    error: object = data.get("error") if isinstance(data, dict) else None
     if isinstance(error, str):
         return ApiError(message=error, raw_text=text)
     if not isinstance(error, dict):

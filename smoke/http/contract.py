@@ -19,15 +19,17 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from importlib import resources
-from typing import Any
+
+from smoke.jsonvalue import JSONObject, as_list, as_object, child, objects, text
 
 SCHEMA_FILE = "schema/chat-completion.contract.json"
 MAX_DEVIATIONS = 20  # per answer or chunk: enough to act on, bounded for a hostile body
 
 Path = tuple[str | int, ...]
+Node = Mapping[str, object]  # a node of the schema (ours, narrowed where it is read)
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,59}")
 
 
@@ -77,18 +79,17 @@ def format_path(parts: Path) -> str:
 
 
 @cache
-def schema() -> dict[str, Any]:
-    text = resources.files("smoke").joinpath(SCHEMA_FILE).read_text("utf-8")
-    loaded: dict[str, Any] = json.loads(text)
-    return loaded
+def schema() -> JSONObject:
+    raw = resources.files("smoke").joinpath(SCHEMA_FILE).read_text("utf-8")
+    return as_object(json.loads(raw)) or {}
 
 
-def answer(data: Any) -> list[Deviation]:
+def answer(data: object) -> list[Deviation]:
     """The deviations of a decoded ``chat.completion`` body (at most MAX_DEVIATIONS)."""
     return _validate(data, "completion")
 
 
-def chunk(data: Any) -> list[Deviation]:
+def chunk(data: object) -> list[Deviation]:
     """The deviations of one decoded ``chat.completion.chunk`` event."""
     return _validate(data, "chunk")
 
@@ -97,10 +98,12 @@ class _Full(Exception):
     """Enough deviations found: stop walking."""
 
 
-Checker = Callable[[Any, Path, list[Deviation]], None]
+Checker = Callable[[object, Path, list[Deviation]], None]
+# A compiled child: a property by its name, the others by a tuple ("anyOf", 0), ("items",).
+Key = str | tuple[str | int, ...]
 
 
-def _validate(data: Any, entry: str) -> list[Deviation]:
+def _validate(data: object, entry: str) -> list[Deviation]:
     found: list[Deviation] = []
     try:
         _compiled(entry)(data, (), found)
@@ -111,28 +114,29 @@ def _validate(data: Any, entry: str) -> list[Deviation]:
 
 @cache
 def _compiled(entry: str) -> Checker:
-    defs: dict[str, Any] = schema()["$defs"]
-    return _Compiler(defs).node(defs[entry])
+    defs = child(schema(), "$defs") or {}
+    return _Compiler(defs).node(child(defs, entry) or {})
 
 
 _KINDS: dict[type, str] = {type(None): "null", bool: "boolean", int: "integer",
                            float: "number", str: "string", list: "array", dict: "object"}
 
 
-def _kind(value: Any) -> str:
+def _kind(value: object) -> str:
     return _KINDS.get(type(value)) or type(value).__name__
 
 
-def _is(value: Any, kind: str, names: tuple[str, ...]) -> bool:
+def _is(value: object, kind: str, names: tuple[str, ...]) -> bool:
     """Whether ``value`` (of JSON type ``kind``) is one of the types ``names``."""
     if kind in names:
         return True
     if kind == "integer":
         return "number" in names
-    return kind == "number" and "integer" in names and float(value).is_integer()
+    return (kind == "number" and "integer" in names and isinstance(value, float)
+            and value.is_integer())
 
 
-def _equal(a: Any, b: Any) -> bool:
+def _equal(a: object, b: object) -> bool:
     """JSON's equality for scalars: 1 equals 1.0, true is not 1."""
     numbers = ("integer", "number")
     if _kind(a) in numbers and _kind(b) in numbers:
@@ -140,7 +144,7 @@ def _equal(a: Any, b: Any) -> bool:
     return _kind(a) == _kind(b) and bool(a == b)
 
 
-def _shown(value: Any) -> str:
+def _shown(value: object) -> str:
     """A short, safe picture of a scalar found where another was expected."""
     if value is None or isinstance(value, dict | list):
         return _kind(value)
@@ -156,7 +160,7 @@ def _add(found: list[Deviation], deviation: Deviation) -> None:
         raise _Full
 
 
-def _trial(check: Checker, value: Any, at: Path) -> list[Deviation]:
+def _trial(check: Checker, value: object, at: Path) -> list[Deviation]:
     tried: list[Deviation] = []
     try:
         check(value, at, tried)
@@ -165,10 +169,9 @@ def _trial(check: Checker, value: Any, at: Path) -> list[Deviation]:
     return tried
 
 
-def _leaf(node: dict[str, Any]) -> str | None:
+def _leaf(node: Node | None) -> str | None:
     """The JSON type of a node that says nothing but ``{"type": "string"}``."""
-    kind = node.get("type") if len(node) == 1 else None
-    return kind if isinstance(kind, str) else None
+    return text(node, "type") if node is not None and len(node) == 1 else None
 
 
 class _Compiler:
@@ -177,42 +180,43 @@ class _Compiler:
     node's children are compiled when an answer first reaches them, so a run pays only for
     the parts of the contract its answers use (most never carry logprobs or audio)."""
 
-    def __init__(self, defs: dict[str, Any]) -> None:
+    def __init__(self, defs: Node) -> None:
         self.defs = defs
         self.refs: dict[str, Checker] = {}
 
-    def node(self, node: dict[str, Any]) -> Checker:
-        ref = node.get("$ref")
+    def node(self, node: Node) -> Checker:
+        ref = text(node, "$ref")
         if ref is not None:
             name = ref.rpartition("/")[2]
             if name not in self.refs:
-                self.refs[name] = self.node(self.defs[name])
+                self.refs[name] = self.node(child(self.defs, name) or {})
             return self.refs[name]
         compile_ = self.node
         types = node.get("type")
-        names = None if types is None else (types,) if isinstance(types, str) else tuple(types)
+        names = (None if types is None else (types,) if isinstance(types, str)
+                 else tuple(str(t) for t in as_list(types) or ()))
         has_const, const = "const" in node, node.get("const")
-        enum = node.get("enum")
-        any_of: list[dict[str, Any]] | None = node.get("anyOf")
-        cond: dict[str, Any] | None = node.get("if")
-        required = tuple(node.get("required", ()))
-        raw_props: dict[str, Any] = node.get("properties", {})
-        leaves = {k: kind for k, v in raw_props.items() if (kind := _leaf(v)) is not None}
-        extra_node = node.get("additionalProperties")
-        extra_raw = extra_node if isinstance(extra_node, dict) else None
+        enum = as_list(node.get("enum"))
+        any_of = objects(node, "anyOf") if "anyOf" in node else None
+        cond = child(node, "if")
+        required = tuple(str(r) for r in as_list(node.get("required")) or ())
+        raw_props = child(node, "properties") or {}
+        leaves = {k: kind for k, v in raw_props.items()
+                  if (kind := _leaf(as_object(v))) is not None}
+        extra_raw = child(node, "additionalProperties")
         walks = bool(raw_props) or extra_raw is not None
-        items_raw: dict[str, Any] | None = node.get("items")
-        item_leaf = _leaf(items_raw) if items_raw is not None else None
-        # Children compiled so far: a property by its name, the others by a 1-tuple key.
-        done: dict[Any, Checker] = {}
+        items_raw = child(node, "items")
+        item_leaf = _leaf(items_raw)
+        # Children compiled so far: a property by its name, the others by a tuple key.
+        done: dict[Key, Checker] = {}
 
-        def child(key: Any, raw: dict[str, Any]) -> Checker:
+        def compiled(key: Key, raw: Node) -> Checker:
             found = done.get(key)
             if found is None:
                 found = done[key] = compile_(raw)
             return found
 
-        def check(value: Any, at: Path, found: list[Deviation]) -> None:
+        def check(value: object, at: Path, found: list[Deviation]) -> None:
             kind = _KINDS.get(type(value)) or "unknown"
             if names is not None and not _is(value, kind, names):
                 _add(found, Deviation(at, "type",
@@ -225,13 +229,14 @@ class _Compiler:
                 allowed = ", ".join("null" if v is None else str(v) for v in enum)
                 _add(found, Deviation(at, "enum", f"{_shown(value)} is not one of {allowed}"))
             if any_of is not None:
-                _any([child(("anyOf", i), b) for i, b in enumerate(any_of)], value, at, found)
+                _any([compiled(("anyOf", i), b) for i, b in enumerate(any_of)], value, at,
+                     found)
             if cond is not None:
-                holds = not _trial(child(("if",), cond), value, at)
-                branch = node.get("then" if holds else "else")
+                holds = not _trial(compiled(("if",), cond), value, at)
+                branch = child(node, "then" if holds else "else")
                 if branch is not None:
-                    child(("then",) if holds else ("else",), branch)(value, at, found)
-            if kind == "object":
+                    compiled(("then",) if holds else ("else",), branch)(value, at, found)
+            if kind == "object" and isinstance(value, dict):
                 for name in required:
                     if name not in value:
                         _add(found, Deviation((*at, name), "required", "absent"))
@@ -242,16 +247,16 @@ class _Compiler:
                             continue
                         sub = done.get(name)
                         if sub is None:
-                            raw = raw_props.get(name)
+                            raw = as_object(raw_props.get(name))
                             if raw is not None:
-                                sub = child(name, raw)
+                                sub = compiled(name, raw)
                             elif extra_raw is not None:
-                                sub = child(("extra",), extra_raw)
+                                sub = compiled(("extra",), extra_raw)
                             else:
                                 continue
                         sub(item, (*at, name), found)
-            elif kind == "array" and items_raw is not None:
-                each = done.get(("items",)) or child(("items",), items_raw)
+            elif kind == "array" and isinstance(value, list) and items_raw is not None:
+                each = done.get(("items",)) or compiled(("items",), items_raw)
                 for i, item in enumerate(value):
                     if item_leaf is None or _KINDS.get(type(item)) != item_leaf:
                         each(item, (*at, i), found)
@@ -259,7 +264,7 @@ class _Compiler:
         return check
 
 
-def _any(branches: list[Checker], value: Any, at: Path, found: list[Deviation]) -> None:
+def _any(branches: list[Checker], value: object, at: Path, found: list[Deviation]) -> None:
     """Valid when one branch is; else the deviations of the branch of the value's type."""
     tried: list[list[Deviation]] = []
     for branch in branches:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
 
 from smoke.config.settings import Settings
 
@@ -12,14 +11,14 @@ from smoke.config.settings import Settings
 _ON_TOP = ("temperature", "max_tokens", "max_completion_tokens", "reasoning_effort")
 
 
-def build(settings: Settings, model: str, stream: bool = False) -> dict[str, Any]:
+def build(settings: Settings, model: str, stream: bool = False) -> dict[str, object]:
     if settings.request_payload is not None:
         return _application(settings, model, stream)
     messages = []
     if settings.system_prompt:
         messages.append({"role": "system", "content": settings.system_prompt})
     messages.append({"role": "user", "content": settings.user_prompt})
-    payload: dict[str, Any] = {"model": model, "messages": messages}
+    payload: dict[str, object] = {"model": model, "messages": messages}
     if settings.temperature is not None:
         payload["temperature"] = settings.temperature
     if settings.max_tokens is not None:
@@ -35,7 +34,7 @@ def build(settings: Settings, model: str, stream: bool = False) -> dict[str, Any
     return payload
 
 
-def _application(settings: Settings, model: str, stream: bool) -> dict[str, Any]:
+def _application(settings: Settings, model: str, stream: bool) -> dict[str, object]:
     """The application's body with ``model`` set and ``stream`` as the check needs; the
     built-in defaults (prompts, temperature 0, max_tokens 16) are not added, but what the
     model's own entry sets (its token limits, temperature, reasoning_effort, extra_body)

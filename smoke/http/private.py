@@ -24,9 +24,9 @@ goes through its public API: a session with ``trust_env`` off and a transport ad
 
 from __future__ import annotations
 
+import http.client
 import socket
 from collections.abc import Callable
-from typing import Any
 
 import requests
 
@@ -48,6 +48,8 @@ def read1_of(response: requests.Response) -> Callable[[int], bytes]:
     2.3+ ``read1`` (public), else http.client's."""
     read1: Callable[[int], bytes] | None = getattr(response.raw, "read1", None)
     if read1 is None:
-        fp: Any = response.raw._fp
-        read1 = fp.read1
+        fp: object = response.raw._fp  # http.client's response (urllib3 before 2.3)
+        read1 = fp.read1 if isinstance(fp, http.client.HTTPResponse) else None
+        if read1 is None:
+            raise AttributeError(f"{type(fp).__name__} has no read1 (smoke.http.private)")
     return read1
