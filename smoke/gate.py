@@ -29,10 +29,11 @@ from smoke.http.deadline import Deadline
 from smoke.http.parse import total_tokens
 from smoke.http.payload import prompt_version
 from smoke.http.transport import new_session, proxy_for, public_proxy
+from smoke.jsonvalue import JSONObject
 from smoke.output.console import Console
 from smoke.owners import resolve
 from smoke.reports import streak
-from smoke.results import Check, GateResult, JSONObject, timestamp
+from smoke.results import Check, GateResult, timestamp
 from smoke.verdict import Stopped, conclude
 
 SHA_VARIABLES = ("GITHUB_SHA", "CI_COMMIT_SHA", "GIT_COMMIT")

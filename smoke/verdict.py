@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from typing import Literal, NotRequired, TypedDict, Unpack
 
 from smoke.categories import EXIT_PRECEDENCE, Category
-from smoke.results import Check, GateResult, JSONObject, Verdict
+from smoke.jsonvalue import JSONObject
+from smoke.results import Check, GateResult, Verdict
 
 Stopped = Literal["cancelled", "incomplete"]
 

@@ -29,10 +29,11 @@ from smoke.categories import Category
 from smoke.checks.task import Plan
 from smoke.config import reportfile
 from smoke.config.settings import Settings
+from smoke.details import Change, Drift
 from smoke.errors import BaselineError
 from smoke.jsonvalue import JSONObject, as_object, child, items, objects
 from smoke.output.textsafe import count
-from smoke.results import Change, Check, CheckDict, Drift, Step
+from smoke.results import Check, CheckDict, Step
 
 CHECK_ID = "drift:baseline"
 _FACTS = ("response_model", "system_fingerprint", "finish_reason")

@@ -30,8 +30,9 @@ from smoke.config import headers as http_headers
 from smoke.config.settings import Settings
 from smoke.http import classify, parse, payload
 from smoke.http.deadline import Deadline
+from smoke.jsonvalue import JSONObject
 from smoke.output.textsafe import one_line
-from smoke.results import Check, JSONObject, Step
+from smoke.results import Check, Step
 
 if TYPE_CHECKING:  # the SDK is imported only when a parity check runs
     import openai

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING
 from smoke.categories import Category
 from smoke.config.objectives import LATENCY
 from smoke.config.settings import Settings
+from smoke.details import DeviationEntry, LatencyEntry
 from smoke.http import signals
 from smoke.output.textsafe import count
-from smoke.results import Check, DeviationEntry, LatencyEntry, Step
+from smoke.results import Check, Step
 
 if TYPE_CHECKING:  # the contract module is imported on the first answer, not at start-up
     from smoke.http.contract import Deviation

@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import cache
 
+from smoke.details import RateLimit, RateLimits, Retirement
 from smoke.http import retry
-from smoke.results import RateLimit, RateLimits, Retirement
 
 # Patterns, compiled on first use: most answers carry none of these headers, and every run
 # pays for what is compiled at import.

@@ -29,8 +29,9 @@ import math
 from typing import Any
 
 from smoke._version import __version__
+from smoke.details import Drift
 from smoke.output import redact
-from smoke.results import Drift, GateResult
+from smoke.results import GateResult
 
 SCHEMA_VERSION = 3
 

@@ -29,7 +29,8 @@ from datetime import datetime
 from typing import Any
 
 from smoke.categories import Category
-from smoke.results import Check, GateResult, Wire
+from smoke.details import Wire
+from smoke.results import Check, GateResult
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 DEFAULT_TARGET = "default"

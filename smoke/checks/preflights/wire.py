@@ -21,10 +21,11 @@ from urllib.parse import urlsplit
 
 from smoke.checks.task import Plan
 from smoke.config.settings import Settings
+from smoke.details import Certificate, Wire
 from smoke.http.deadline import Deadline
 from smoke.http.transport import proxy_for
 from smoke.output.textsafe import count, one_line
-from smoke.results import Certificate, Check, Wire
+from smoke.results import Check
 
 if TYPE_CHECKING:
     import ssl
