@@ -13,10 +13,10 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from smoke import cancel as cancellation
 from smoke import ci, config, gate, reports
@@ -31,6 +31,9 @@ from smoke.output.console import Console, error_line
 from smoke.reports import json_report
 from smoke.reports.files import replaceable, write_text
 from smoke.results import GateResult, timestamp
+
+if TYPE_CHECKING:
+    from smoke.merge import Lifecycle
 
 _INTERNAL = (
     "chat-smoke: internal error: {error}. This is a bug in chat-smoke, not your endpoint "
@@ -53,7 +56,7 @@ class Outcome:
         return self.result.exit_code
 
 
-def layers(flags: Mapping[str, Any], env: Mapping[str, str], cwd: Path | None = None,
+def layers(flags: Mapping[str, object], env: Mapping[str, str], cwd: Path | None = None,
            problem: str | None = None) -> config.Layers | ConfigError:
     """The configuration's layers merged once, or the error that stops the run (``problem``:
     one the adapter found in what it was given, e.g. an empty action input)."""
@@ -66,7 +69,7 @@ def layers(flags: Mapping[str, Any], env: Mapping[str, str], cwd: Path | None = 
 
 
 def report_paths(source: config.Layers | ConfigError,
-                 flags: Mapping[str, Any]) -> dict[str, str]:
+                 flags: Mapping[str, object]) -> dict[str, str]:
     """Where the reports go before the settings exist (or when building them failed):
     from the merged layers (the file's and the environment's too), else the flags."""
     if isinstance(source, ConfigError):
@@ -74,7 +77,7 @@ def report_paths(source: config.Layers | ConfigError,
     return {k: str(source.get(k)) for k in reports.KINDS if source.get(k)}
 
 
-def choose_platform(source: config.Layers | ConfigError, flags: Mapping[str, Any],
+def choose_platform(source: config.Layers | ConfigError, flags: Mapping[str, object],
                     env: Mapping[str, str]) -> Platform:
     """The platform to print for: ``ci`` from the merged layers (``auto``: detected). When
     the configuration is broken, the flag or SMOKE_CI still counts and the gate reports
@@ -82,7 +85,8 @@ def choose_platform(source: config.Layers | ConfigError, flags: Mapping[str, Any
     if isinstance(source, ConfigError):
         choice = str(flags.get("ci") or env.get("SMOKE_CI", "")).strip() or None
     else:
-        choice = source.get("ci")
+        chosen = source.get("ci")
+        choice = chosen if isinstance(chosen, str) else None
     return ci.make(ci.resolve(choice, env))
 
 
@@ -92,7 +96,7 @@ class Provisional:
     regular file (never ``-`` or a device); closed before the final reports are written,
     so a late rewrite can never replace them."""
 
-    def __init__(self, targets: Any) -> None:
+    def __init__(self, targets: Callable[[Settings | None], Mapping[str, str]]) -> None:
         self.targets = targets
         self._lock = threading.Lock()
         self._closed = False
@@ -118,7 +122,7 @@ class Run:
     """One run from its start: the layers merged once and the platform chosen (its
     console made) here; :meth:`finish` does the rest."""
 
-    def __init__(self, flags: Mapping[str, Any], env: Mapping[str, str],
+    def __init__(self, flags: Mapping[str, object], env: Mapping[str, str],
                  cwd: Path | None = None, *, publish: bool = True,
                  problem: str | None = None, console: Console | None = None) -> None:
         self.flags, self.env, self.cwd = flags, env, cwd
@@ -199,7 +203,7 @@ class Run:
         return Outcome(result, settings, problems)
 
 
-def execute(flags: Mapping[str, Any], env: Mapping[str, str], cwd: Path | None = None, *,
+def execute(flags: Mapping[str, object], env: Mapping[str, str], cwd: Path | None = None, *,
             cancel: CancelToken | None = None, publish: bool = True, soft: bool = False,
             problem: str | None = None, console: Console | None = None) -> Outcome:
     """Run the gate once, end to end: layers → platform → gate → result → reports →
@@ -212,7 +216,7 @@ def execute(flags: Mapping[str, Any], env: Mapping[str, str], cwd: Path | None =
         return run.finish(cancel, soft)
 
 
-def execute_safely(flags: Mapping[str, Any], env: Mapping[str, str],
+def execute_safely(flags: Mapping[str, object], env: Mapping[str, str],
                    cwd: Path | None = None, *, cancel: CancelToken | None = None,
                    soft: bool = False, problem: str | None = None,
                    route_stderr: bool = False) -> int:
@@ -239,7 +243,7 @@ def _bug(exc: Exception, env: Mapping[str, str]) -> int:
     return 1
 
 
-def check(flags: Mapping[str, Any], env: Mapping[str, str] | None = None,
+def check(flags: Mapping[str, object], env: Mapping[str, str] | None = None,
           cwd: Path | None = None, console: Console | None = None,
           cancel: CancelToken | None = None) -> tuple[GateResult, Settings | None]:
     """The gate alone over ``flags`` (layers merged here): no report, nothing published.
@@ -251,11 +255,11 @@ def check(flags: Mapping[str, Any], env: Mapping[str, str] | None = None,
 
 
 def merge(paths: list[str], targets: Mapping[str, str], env: Mapping[str, str],
-          lifecycle: Mapping[str, Any] | None = None, out: TextIO | None = None) -> int:
+          lifecycle: Lifecycle | None = None, out: TextIO | None = None) -> int:
     """``chat-smoke merge``: merge ``paths``, write the ``targets`` (report_json,
     report_junit, summary), print the jobs through the platform's console and put the
     merged summary on every summary page the CI has, then the incident issues over the
-    merged verdict (``lifecycle``: the fields of :class:`smoke.merge.Lifecycle`); return
+    merged verdict (``lifecycle``: :class:`smoke.merge.Lifecycle`); return
     the exit code.
     Raises :class:`ReportError` when a target cannot be written."""
     from smoke import merge as matrix
@@ -281,7 +285,7 @@ def merge(paths: list[str], targets: Mapping[str, str], env: Mapping[str, str],
                 report = matrix.failed(exc.path if isinstance(exc, MergeError) else "",
                                        str(exc))
                 console.report_error(f"chat-smoke: config error: {exc}")
-            incidents = matrix.Lifecycle(**(lifecycle or {}))
+            incidents = lifecycle or matrix.Lifecycle()
             result = matrix.with_streak(report, incidents)
             # Two kinds on one place (a config error above): the JSON report goes there.
             written = places.distinct(dict(sorted(targets.items(),
