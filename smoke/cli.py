@@ -263,15 +263,15 @@ def merge(reports: tuple[str, ...], report_json: str | None, report_junit: str |
     precedence over the jobs' codes: 2, 3, 4, 6, then a cancelled job's, then 5, then 0;
     a missing or malformed report is a config failure (exit 2)."""
     from smoke.errors import ReportError
-    from smoke.merge import Lifecycle
+    from smoke.pipeline import LifecycleFields
     from smoke.pipeline import merge as execute
 
     targets = {k: v for k, v in (("report_json", report_json), ("report_junit", report_junit),
                                  ("summary", summary)) if v}
-    lifecycle = Lifecycle(incident_issue=incident_issue, previous_report=previous_report,
-                          incident_after=incident_after,
-                          incident_reopen_days=incident_reopen_days,
-                          gitlab_token_env=gitlab_token_env)
+    lifecycle: LifecycleFields = {
+        "incident_issue": incident_issue, "previous_report": previous_report,
+        "incident_after": incident_after, "incident_reopen_days": incident_reopen_days,
+        "gitlab_token_env": gitlab_token_env}
     try:
         sys.exit(execute(list(reports), targets, dict(os.environ), lifecycle))
     except ReportError as exc:

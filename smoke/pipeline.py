@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO, TypedDict
 
 from smoke import cancel as cancellation
 from smoke import ci, config, gate, reports
@@ -31,9 +31,6 @@ from smoke.output.console import Console, error_line
 from smoke.reports import json_report
 from smoke.reports.files import replaceable, write_text
 from smoke.results import GateResult, timestamp
-
-if TYPE_CHECKING:
-    from smoke.merge import Lifecycle
 
 _INTERNAL = (
     "chat-smoke: internal error: {error}. This is a bug in chat-smoke, not your endpoint "
@@ -88,6 +85,17 @@ def choose_platform(source: config.Layers | ConfigError, flags: Mapping[str, obj
         chosen = source.get("ci")
         choice = chosen if isinstance(chosen, str) else None
     return ci.make(ci.resolve(choice, env))
+
+
+class LifecycleFields(TypedDict, total=False):
+    """The fields of :class:`smoke.merge.Lifecycle` (``chat-smoke merge``'s incident
+    settings), as the command line gives them: an entry point does not import the merge."""
+
+    incident_issue: bool
+    previous_report: str | None
+    incident_after: int
+    incident_reopen_days: int
+    gitlab_token_env: str
 
 
 class Provisional:
@@ -255,11 +263,11 @@ def check(flags: Mapping[str, object], env: Mapping[str, str] | None = None,
 
 
 def merge(paths: list[str], targets: Mapping[str, str], env: Mapping[str, str],
-          lifecycle: Lifecycle | None = None, out: TextIO | None = None) -> int:
+          lifecycle: LifecycleFields | None = None, out: TextIO | None = None) -> int:
     """``chat-smoke merge``: merge ``paths``, write the ``targets`` (report_json,
     report_junit, summary), print the jobs through the platform's console and put the
     merged summary on every summary page the CI has, then the incident issues over the
-    merged verdict (``lifecycle``: :class:`smoke.merge.Lifecycle`); return
+    merged verdict (``lifecycle``: the fields of :class:`smoke.merge.Lifecycle`); return
     the exit code.
     Raises :class:`ReportError` when a target cannot be written."""
     from smoke import merge as matrix
@@ -285,7 +293,7 @@ def merge(paths: list[str], targets: Mapping[str, str], env: Mapping[str, str],
                 report = matrix.failed(exc.path if isinstance(exc, MergeError) else "",
                                        str(exc))
                 console.report_error(f"chat-smoke: config error: {exc}")
-            incidents = lifecycle or matrix.Lifecycle()
+            incidents = matrix.Lifecycle(**(lifecycle or {}))
             result = matrix.with_streak(report, incidents)
             # Two kinds on one place (a config error above): the JSON report goes there.
             written = places.distinct(dict(sorted(targets.items(),
