@@ -28,12 +28,12 @@ from smoke.ci.publish import Publisher
 from smoke.gate import PROGRESS_EVERY_S
 from smoke.results import Check, GateResult
 from smoke.stub import StubServer
-from tests.conftest import KEY
-from tests.runner_rules import parse_output_file, run_commands
 from tests.support.action_runner import ENTRYPOINT, runner_env
 from tests.support.action_runner import require as _require
 from tests.support.action_runner import skip_off_ci as _skip_off_ci
+from tests.support.cli import KEY
 from tests.support.env import scrubbed
+from tests.support.runner_rules import parse_output_file, run_commands
 
 # Generous: the aim is 1 s (bench/bench_cancel.py measures it); a loaded machine is slower.
 BOUND_S = 8.0

@@ -17,11 +17,11 @@ from junitparser import Failure, JUnitXml
 
 from smoke.reports.files import write_text
 from smoke.stub import StubServer
-from tests.ci_parsers import azure_commands
-from tests.conftest import KEY
-from tests.gatekit import run_gate
-from tests.runner_rules import run_commands
-from tests.test_platforms import agent_calls, platform_env
+from tests.support.ci_parsers import azure_commands
+from tests.support.cli import KEY
+from tests.support.gatekit import run_gate
+from tests.support.platforms import agent_calls, platform_env
+from tests.support.runner_rules import run_commands
 
 
 def _leg(tmp_path: Path, stub: StubServer, name: str, scenario: str | None,

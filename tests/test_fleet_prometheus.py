@@ -18,7 +18,7 @@ from smoke.categories import Category
 from smoke.reports import prometheus
 from smoke.results import Check, GateResult
 from smoke.stub import StubServer
-from tests.conftest import KEY, run_cli
+from tests.support.cli import KEY, run_cli
 
 
 def _families(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:

@@ -224,8 +224,8 @@ def test_every_report_stays_valid_and_secret_free(texts: list[str], numbers: lis
     from smoke.ci import github
     from smoke.output import redact
     from smoke.output.console import Console
-    from tests.hardkit import assert_no_secret, strict_json
-    from tests.runner_rules import parse_output_file
+    from tests.support.hardkit import assert_no_secret, strict_json
+    from tests.support.runner_rules import parse_output_file
 
     with redact.scope(FUZZ_KEY), tempfile.TemporaryDirectory() as folder:
         result = _result(texts, numbers, status)

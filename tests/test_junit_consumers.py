@@ -1,7 +1,7 @@
 """The JUnit file as third-party readers take it (issue 21): valid against the published
 schemas (xunit's junit-10.xsd binding, windyroad's JUnit.xsd informative), and read by
 junitparser and by re-implementations of GitLab's, mikepenz/action-junit-report's and
-dorny/test-reporter's parsers (tests/ci_parsers.py), each showing the failure's category
+dorny/test-reporter's parsers (tests/support/ci_parsers.py), each showing the failure's category
 and message where its users look."""
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from smoke.output.console import Console
 from smoke.reports import junit
 from smoke.results import Check, GateResult
 from smoke.stub import StubServer
-from tests import junit_schema
-from tests.ci_parsers import dorny_annotations, gitlab_cases, mikepenz_annotations
-from tests.conftest import KEY
+from tests.support import junit_schema
+from tests.support.ci_parsers import dorny_annotations, gitlab_cases, mikepenz_annotations
+from tests.support.cli import KEY
 
 # What windyroad's JUnit.xsd still rejects, on purpose (docs/reports.md says why):
 # <testsuites> attributes (GitLab and dorny read its time) and a testcase's system-out

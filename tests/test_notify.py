@@ -25,7 +25,7 @@ from smoke.output.console import Console
 from smoke.reports import json_report
 from smoke.results import GateResult
 from smoke.stub import StubServer
-from tests.conftest import KEY
+from tests.support.cli import KEY
 
 SECRET_PATH = "/services/T0000/B0000/" + "XXXXsecretXXXXwebhookXXXX"
 CONFIG = """\

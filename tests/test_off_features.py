@@ -18,7 +18,7 @@ import pytest
 
 from smoke.ci import DETECTION, PLATFORMS
 from smoke.stub import StubServer
-from tests.conftest import KEY
+from tests.support.cli import KEY
 
 # Writes the sorted names of the imported smoke modules (and jinja2) to $MODULES at exit.
 PROBE = ("import atexit, os, sys\n"

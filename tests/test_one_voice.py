@@ -21,7 +21,7 @@ from smoke.reports import junit
 from smoke.reports.summary import markdown
 from smoke.stub import StubServer
 from smoke.stub.scenarios import SCENARIOS
-from tests.conftest import KEY, run_cli
+from tests.support.cli import KEY, run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 # Slips a message must not have: two periods that are not an ellipsis or a path, a

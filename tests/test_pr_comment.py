@@ -28,9 +28,9 @@ from smoke.ci.publish import Publisher
 from smoke.output import redact
 from smoke.results import Check, GateResult
 from smoke.stub import StubServer
-from tests.conftest import KEY
-from tests.runner_rules import parse_output_file, run_commands
 from tests.support.action_runner import ENTRYPOINT, runner_env
+from tests.support.cli import KEY
+from tests.support.runner_rules import parse_output_file, run_commands
 
 TOKEN = "ghs_" + "FakeInstallationToken0123456789abcdef"
 PREFIX = "/api/v3"  # as on Enterprise Server: the API is not at the host's root

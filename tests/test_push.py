@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from smoke.stub import StubServer
-from tests.conftest import KEY, run_cli
-from tests.servekit import check_metrics, families, value
+from tests.support.cli import KEY, run_cli
+from tests.support.servekit import check_metrics, families, value
 
 
 class _Gateway(ThreadingHTTPServer):

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from smoke.stub import StubServer
-from tests.conftest import KEY, run_cli
 from tests.support.action_runner import require as _require
 from tests.support.action_runner import skip_off_ci as _skip_off_ci
+from tests.support.cli import KEY, run_cli
 from tests.support.env import scrubbed as clean_env
 
 # Reports go to /dev/null, /dev/full and /dev/stdout below. As root, a chat-smoke that

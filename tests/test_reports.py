@@ -25,7 +25,7 @@ from smoke.reports.summary import markdown
 from smoke.results import Check, GateResult
 from smoke.stub import StubServer
 from smoke.stub.scenarios import HOSTILE
-from tests.conftest import KEY
+from tests.support.cli import KEY
 
 NASTY = HOSTILE + "\x00\x1b[31m\ud800\uffff]]><![CDATA[ & \"quotes\" \t tab\r\nline"
 

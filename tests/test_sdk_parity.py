@@ -25,7 +25,7 @@ from smoke.checks.task import Task
 from smoke.http.deadline import Deadline
 from smoke.results import Check
 from smoke.stub import StubServer
-from tests.conftest import KEY, Run, run_cli
+from tests.support.cli import KEY, Run, run_cli
 from tests.support.env import scrubbed
 from tests.support.pool import run_tasks
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from smoke.stub import StubServer
-from tests.conftest import KEY
-from tests.servekit import (
+from tests.support.cli import KEY
+from tests.support.servekit import (
     ServeProcess,
     check_metrics,
     clean_env,

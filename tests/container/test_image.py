@@ -16,8 +16,8 @@ import pytest
 from junitparser import JUnitXml
 
 from smoke.stub import StubServer
-from tests.conftest import KEY
-from tests.container.conftest import (
+from tests.support.cli import KEY
+from tests.support.container import (
     AS_ROOT,
     GITHUB_GID,
     GITHUB_TOKEN,

@@ -21,9 +21,9 @@ import yaml
 
 from smoke.categories import Category
 from smoke.stub import StubServer
-from tests.conftest import KEY
-from tests.engine.conftest import DEPLOY, Process, Webhook, free_port, query, wait_for
-from tests.servekit import ServeProcess, clean_env, get, write_config
+from tests.support.cli import KEY
+from tests.support.engine import DEPLOY, Process, Webhook, free_port, query, wait_for
+from tests.support.servekit import ServeProcess, clean_env, get, write_config
 
 INTERVAL = "1s"
 

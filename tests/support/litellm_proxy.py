@@ -6,7 +6,7 @@ beyond 127.0.0.1 is needed once the venv is installed from PyPI.
 
 Usage::
 
-    from tests.litellm_proxy import litellm_proxy
+    from tests.support.litellm_proxy import litellm_proxy
 
     with litellm_proxy() as proxy:
         requests.post(f"{proxy.base_url}/chat/completions",
@@ -483,7 +483,7 @@ def litellm_proxy(
                     log.close()
 
 
-if __name__ == "__main__":  # manual use: python -m tests.litellm_proxy [--wait]
+if __name__ == "__main__":  # manual use: python -m tests.support.litellm_proxy [--wait]
     # Turn SIGTERM into a normal exit so the context manager's cleanup runs.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     t0 = time.monotonic()

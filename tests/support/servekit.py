@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from smoke.serve.server import Exporter, Server
 from smoke.stub import StubServer
-from tests.conftest import KEY
+from tests.support.cli import KEY
 from tests.support.env import scrubbed
 
 

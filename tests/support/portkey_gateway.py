@@ -26,7 +26,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.litellm_proxy import _child_setup, _stop, _tail, cache_root, free_port
+from tests.support.litellm_proxy import _child_setup, _stop, _tail, cache_root, free_port
 
 PORTKEY_VERSION = "1.15.2"
 PACKAGE = f"@portkey-ai/gateway@{PORTKEY_VERSION}"
