@@ -26,13 +26,14 @@ from smoke.ci import github, github_comment
 from smoke.ci.github import GitHubConsole
 from smoke.ci.publish import Publisher
 from smoke.gate import PROGRESS_EVERY_S
-from smoke.results import Check, GateResult
+from smoke.results import Check
 from smoke.stub import StubServer
 from tests.support.action_runner import ENTRYPOINT, runner_env
 from tests.support.action_runner import require as _require
 from tests.support.action_runner import skip_off_ci as _skip_off_ci
 from tests.support.cli import KEY
 from tests.support.env import scrubbed
+from tests.support.results import gate_result
 from tests.support.runner_rules import parse_output_file, run_commands
 
 # Generous: the aim is 1 s (bench/bench_cancel.py measures it); a loaded machine is slower.
@@ -354,8 +355,10 @@ def test_the_pull_request_comment_of_a_cancelled_run_has_a_short_budget(
            "GITHUB_REPOSITORY": "acme/shop", "GITHUB_RUN_ID": "1",
            "INPUT_COMMENT-ON-PR": "true", "INPUT_GITHUB-TOKEN": "ghs_" + "t" * 36}
     check = Check("positive:m", "positive", "m", "m").cancel("cancelled by SIGTERM")
-    result = GateResult("cancelled", 143, None, "2026-11-29T11:00:00.000Z", 5, "", None,
-                        {"base_url": "http://x/v1", "host": "x", "path": "/v1"}, [check])
+    result = gate_result(check, stopped="cancelled", stop_code=143,
+                         started_at="2026-11-29T11:00:00.000Z", duration_ms=5, environment="",
+                         deployment_sha=None,
+                         endpoint={"base_url": "http://x/v1", "host": "x", "path": "/v1"})
     out = io.StringIO()
     started = time.monotonic()
     try:

@@ -28,6 +28,7 @@ from smoke.stub import StubServer
 from tests.support import fake_trackers
 from tests.support.cli import KEY
 from tests.support.fake_trackers import GITLAB_TOKEN, TOKEN, FakeTracker
+from tests.support.results import cancelled
 
 CONFIG = """\
 environment: prod
@@ -213,12 +214,9 @@ def test_a_key_per_owner_and_group_without_a_map(tmp_path: Path, stub: StubServe
 
 def test_a_cancelled_run_touches_nothing(tmp_path: Path, stub: StubServer,
                                          github: FakeTracker) -> None:
-    import dataclasses
-
     github.add(f"{issue_body.marker(PLATFORM_KEY)}\nopen")
     out = _publish(tmp_path, stub, github, AUTH,
-                   result_hook=lambda r: dataclasses.replace(r, verdict="cancelled",
-                                                             exit_code=143))
+                   result_hook=cancelled)
     assert out.done is None and out.warnings == [] and github.calls == []
 
 

@@ -21,6 +21,7 @@ from smoke.stub import StubServer
 from tests.support import junit_schema
 from tests.support.ci_parsers import dorny_annotations, gitlab_cases, mikepenz_annotations
 from tests.support.cli import KEY
+from tests.support.results import gate_result
 
 # What windyroad's JUnit.xsd still rejects, on purpose (docs/reports.md says why):
 # <testsuites> attributes (GitLab and dorny read its time) and a testcase's system-out
@@ -39,9 +40,11 @@ def _run(stub: StubServer, models: str, **flags: str) -> GateResult:
     return result
 
 
-def _by_hand(*checks: Check, verdict: str = "fail", code: int = 1) -> GateResult:
-    return GateResult(verdict, code, None, "2026-11-27T02:04:05.123Z", 40, "prod", None,  # type: ignore[arg-type]
-                      {"base_url": "https://gw.example.test/v1"}, list(checks))
+def _by_hand(*checks: Check, cancelled_by: int | None = None) -> GateResult:
+    """A result no single run gives; ``cancelled_by``: the exit code of a signal."""
+    return gate_result(*checks, stopped="cancelled" if cancelled_by else None,
+                       stop_code=cancelled_by, duration_ms=40, environment="prod",
+                       deployment_sha=None, endpoint={"base_url": "https://gw.example.test/v1"})
 
 
 def _cancelled() -> Check:
@@ -73,7 +76,7 @@ def _expected(check: Check) -> str:
 
 
 def _results(failing: GateResult) -> list[GateResult]:
-    return [failing, _by_hand(_cancelled(), verdict="cancelled", code=143),
+    return [failing, _by_hand(_cancelled(), cancelled_by=143),
             _by_hand(_internal())]
 
 

@@ -45,6 +45,7 @@ from tests.support.ci_parsers import (
 from tests.support.cli import KEY
 from tests.support.env import scrubbed
 from tests.support.platforms import agent_calls, fake_agent, platform_env
+from tests.support.results import gate_result
 from tests.support.runner_rules import parse_output_file, run_commands
 
 DETECTION_VARIABLES = {variable for variable, _, _ in ci.DETECTION}
@@ -153,15 +154,11 @@ def _failing_result(*categories: Category | None, warnings: int = 0) -> GateResu
                       outcome="fail", category=category, message=f"failure {i} {CI_HOSTILE}",
                       request_id=CI_HOSTILE_HEADER)
         checks.append(check)
-    from smoke.verdict import decide
-
-    code, category = decide(checks)
-    return GateResult(verdict="fail" if code else "pass", exit_code=code, category=category,
-                      started_at="2026-01-01T00:00:00.000Z", duration_ms=5,
-                      environment="staging", deployment_sha=None,
-                      endpoint={"base_url": "https://x.example/v1", "host": "x.example",
-                                "path": "/v1"}, checks=checks,
-                      warnings=[f"warning {i}" for i in range(warnings)])
+    return gate_result(*checks, started_at="2026-01-01T00:00:00.000Z", duration_ms=5,
+                       environment="staging", deployment_sha=None,
+                       endpoint={"base_url": "https://x.example/v1", "host": "x.example",
+                                 "path": "/v1"},
+                       warnings=[f"warning {i}" for i in range(warnings)])
 
 
 def _publisher(name: str, out: io.StringIO, env: dict[str, str] | None = None,
