@@ -3,7 +3,6 @@ JUnit checks every test gets. Fixtures only: helpers live in tests/support/."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,18 +18,11 @@ from tests.support import env as env_scrub
 from tests.support import junit_schema
 from tests.support.cli import KEY
 
-_PREFIXES = env_scrub.PREFIXES
-_NAMES = env_scrub.NAMES
-
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No test reads the developer's (or CI's) environment."""
-    for name in list(os.environ):
-        if env_scrub.scrubbed_out(name):
-            monkeypatch.delenv(name, raising=False)
-    for name in _NAMES:
-        monkeypatch.delenv(name.lower(), raising=False)
+    """No test reads the developer's (or CI's) environment (tests/support/env.py)."""
+    env_scrub.scrub(monkeypatch)
     redact.clear()
     yield
     redact.clear()

@@ -41,9 +41,6 @@ BOUND_S = 8.0
 CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 
-clean_env = scrubbed
-
-
 @dataclass
 class Gate:
     proc: subprocess.Popen[str]
@@ -97,7 +94,7 @@ def start(tmp_path: Path, stub: StubServer, *args: str, models: str = "stub-mode
             "--report-dotenv", str(folder / "gate.env"),
             "--report-prometheus", str(folder / "m.prom"), *args]
     proc = subprocess.Popen(argv, stdout=stdout, stderr=subprocess.PIPE, text=True,
-                            env=clean_env(COMETAPI_API_KEY=KEY), cwd=tmp_path)
+                            env=scrubbed(COMETAPI_API_KEY=KEY), cwd=tmp_path)
     return Gate(proc, folder)
 
 
@@ -201,7 +198,7 @@ def test_a_killed_jobs_provisional_report_merges_as_stopped(
     merged = tmp_path / "merged.json"
     proc = subprocess.run([sys.executable, "-m", "smoke", "merge", str(gate.report_path),
                            "--report-json", str(merged)], capture_output=True, text=True,
-                          timeout=60, env=clean_env(), cwd=tmp_path)
+                          timeout=60, env=scrubbed(), cwd=tmp_path)
     report = json.loads(merged.read_text())
     assert (report["verdict"], report["exit_code"], proc.returncode) == ("cancelled", 137, 137)
     assert report["jobs"][0]["verdict"] == "incomplete"

@@ -27,6 +27,7 @@ from smoke.results import GateResult
 from smoke.stub import StubServer
 from tests.support import fake_trackers
 from tests.support.cli import KEY
+from tests.support.env import scrubbed
 from tests.support.fake_trackers import GITLAB_TOKEN, TOKEN, FakeTracker
 from tests.support.results import cancelled
 
@@ -446,10 +447,8 @@ def test_merge_runs_the_lifecycle_over_the_merged_verdict(
         argv = [sys.executable, "-m", "smoke", "merge", *legs(models), "--report-json",
                 str(tmp_path / "merged.json"), "--previous-report",
                 str(tmp_path / "last-merged.json"), "--incident-issue"]
-        env = {k: v for k, v in __import__("os").environ.items()
-               if not k.startswith(("GITHUB_", "INPUT_", "SMOKE_", "COMETAPI_"))}
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=60,
-                              env={**env, **fake_trackers.github_env(github)})
+                              env=scrubbed(**fake_trackers.github_env(github)))
         merged = json.loads((tmp_path / "merged.json").read_text())
         (tmp_path / "last-merged.json").write_text(json.dumps(merged))
         return proc

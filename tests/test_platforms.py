@@ -48,7 +48,6 @@ from tests.support.platforms import agent_calls, fake_agent, platform_env
 from tests.support.results import gate_result
 from tests.support.runner_rules import parse_output_file, run_commands
 
-DETECTION_VARIABLES = {variable for variable, _, _ in ci.DETECTION}
 HOSTILE_MODELS = "scenario/ci-hostile,scenario/ci-hostile-error"
 # Outside text as a log line could carry it: several lines, ESC and CR, each syntax.
 HOSTILE_TEXT = CI_HOSTILE + "\n" + CI_HOSTILE_HEADER + "\n  ::warning::indented"
@@ -283,8 +282,7 @@ def run_raw(tmp_path: Path, env: dict[str, str], *args: str,
             program: tuple[str, ...] = ("-m", "smoke")) -> RawRun:
     """``python -m smoke run`` with exactly ``env`` added to a clean environment; the
     output kept byte for byte (CR and ESC matter to the parsers)."""
-    base = {k: v for k, v in scrubbed().items() if k not in DETECTION_VARIABLES}
-    base.update({"COMETAPI_API_KEY": KEY, **env})
+    base = scrubbed(COMETAPI_API_KEY=KEY, **env)
     proc = subprocess.run([sys.executable, *program, "run", *args], cwd=tmp_path,
                           env=base, capture_output=True, timeout=90)
     return RawRun(proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8"),

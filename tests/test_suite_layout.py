@@ -132,3 +132,54 @@ def test_the_checker_finds_a_helper_in_a_conftest() -> None:
               "def run_cli(): ...\n\nclass Run: ...\n")
     assert conftest_problems(source, "conftest.py") == ["conftest.py:12 def run_cli",
                                                         "conftest.py:14 class Run"]
+
+
+# -- the one environment scrub (tests/support/env.py) ---------------------------------------
+def own_scrubs(source: str, name: str) -> list[str]:
+    """Comprehensions over ``os.environ.items()`` that filter names with ``startswith``: a
+    prefix list of their own instead of tests/support/env.py's."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.DictComp | ast.ListComp | ast.SetComp | ast.GeneratorExp):
+            continue
+        for gen in node.generators:
+            if ast.unparse(gen.iter).endswith("os.environ.items()") and any(
+                    "startswith" in ast.unparse(test) for test in gen.ifs):
+                found.append(f"{name}:{node.lineno}")
+    return found
+
+
+def test_no_module_scrubs_the_environment_with_a_list_of_its_own() -> None:
+    found = []
+    for path in _python_files():
+        if path != SUPPORT / "env.py" and path.is_relative_to(TESTS):
+            found += own_scrubs(path.read_text("utf-8"), str(path.relative_to(REPO)))
+    assert not found, "use tests/support/env.py (scrubbed, or the clean_env fixture):\n" + \
+        "\n".join(found)
+
+
+def test_the_checker_finds_a_scrub_of_its_own() -> None:
+    source = ("import os\nenv = {k: v for k, v in os.environ.items()\n"
+              "       if not k.startswith(('GITHUB_', 'SMOKE_'))}\n"
+              "ok = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}\n")
+    assert own_scrubs(source, "t.py") == ["t.py:2"]
+
+
+def test_the_scrub_takes_every_variable_the_gate_or_a_platform_reads() -> None:
+    from smoke import ci
+    from tests.support import env
+
+    detection = [variable for variable, _, _ in ci.DETECTION]
+    # What smoke.ci and the gate read by name (GitLab's CI_, Azure's agent folder aside).
+    read = ["GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_TOKEN", "INPUT_API-KEY",
+            "RUNNER_TEMP", "CI", "CI_JOB_URL", "GITLAB_USER_LOGIN", "BUILDKITE_BUILD_URL",
+            "CIRCLE_BUILD_URL", "COMETAPI_API_KEY", "OPENAI_API_KEY", "SMOKE_CONFIG",
+            "CHAT_SMOKE_DEBUG", "CHAT_SMOKE_IMAGE", "CHAT_SMOKE_ACTION_API_KEY", "https_proxy",
+            "NO_PROXY", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "GIT_COMMIT"]
+    assert [name for name in [*detection, *read] if not env.scrubbed_out(name)] == []
+    assert [name for name in env.SUITE if env.scrubbed_out(name)] == []
+    assert not env.scrubbed_out("PATH") and not env.scrubbed_out("HOME")
+    source = {"PATH": "/bin", "GITHUB_ACTIONS": "true", "HTTPS_PROXY": "http://p:3128"}
+    assert env.scrubbed(source, X="1") == {"PATH": "/bin", "X": "1"}
+    assert env.scrubbed(source, keep=env.NETWORK) == {"PATH": "/bin",
+                                                      "HTTPS_PROXY": "http://p:3128"}

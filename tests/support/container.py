@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from tests.support.cli import KEY
+from tests.support.env import NETWORK, scrubbed
 
 REPO = Path(__file__).resolve().parents[2]
 SETUP = REPO / "tests" / "container" / "setup.sh"
@@ -55,8 +56,7 @@ def unavailable(reason: str) -> None:
 def _host_env() -> dict[str, str]:
     """The engine's own environment: the host's, without the project's variables (the
     tests hand the container exactly what each CI hands it)."""
-    drop = ("INPUT_", "GITHUB_", "RUNNER_", "COMETAPI_", "SMOKE_", "CI_")
-    return {k: v for k, v in os.environ.items() if not k.startswith(drop) and k != "CI"}
+    return scrubbed(keep=NETWORK)  # the network settings: the engine pulls and builds
 
 
 @dataclass

@@ -39,6 +39,8 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from tests.support.env import scrubbed
+
 # Pinned gateway. Never 1.107.0 (a compromised release; it is not even served any more),
 # nor 1.82.7 / 1.82.8 (likewise withdrawn).
 LITELLM_VERSION = "1.108.7"
@@ -334,7 +336,7 @@ def write_config(path: Path, master_key: str, models: MockModels) -> None:
 def proxy_env(home: Path) -> dict[str, str]:
     env = {
         k: v
-        for k, v in os.environ.items()
+        for k, v in scrubbed().items()
         if k not in _SCRUBBED_ENV and not k.startswith(_SCRUBBED_ENV_PREFIXES)
     }
     env.update(OFFLINE_ENV)
