@@ -13,7 +13,6 @@ _.__getattr__
 _.__dir__
 # Sinks named by module and class in a string (smoke.ci.publish SINKS and Extra).
 _.Incidents
-_.Notify
 _.Notifications
 _.Push
 # CI platforms, loaded by name from smoke.ci.PLATFORMS.

@@ -14,13 +14,16 @@ code is the gate's. The whole push is bounded in wall-clock time (:mod:`smoke.bo
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from smoke import bounded
 from smoke.output import redact
 from smoke.reports import prometheus
 from smoke.results import GateResult
+
+if TYPE_CHECKING:
+    from smoke.ci.publish import Publisher
 
 JOB = "chat_smoke"
 BUDGET_S = 10.0  # the whole push, connect included, whatever the server does
@@ -77,7 +80,7 @@ class Push:
     on every CI; a config error is pushed too, category ``config``: the monitor must see
     it). A failed push is a warning line; the run's exit code is the gate's."""
 
-    def publish(self, publisher: Any, result: GateResult) -> None:
+    def publish(self, publisher: Publisher, result: GateResult) -> None:
         warning = push(result, str(publisher.setting("pushgateway")))
         if warning is not None:
             publisher.console.warning(warning)
