@@ -32,6 +32,8 @@ _.ConsoleStream
 _.writable
 # requests.Session.trust_env, set to keep proxies and CA bundles from the environment out.
 _.trust_env
+# requests.Session.get_redirect_target, asked by resolve_redirects (smoke.bounded: None).
+_.get_redirect_target
 # urllib3's connection-pool hooks (class attributes it reads).
 _.ConnectionCls
 _.pool_classes_by_scheme

@@ -192,7 +192,7 @@ def _session(budget: Budget, per_call: float) -> requests.Session:
 
     class _Session(requests.Session):
         def get_redirect_target(self, resp: requests.Response) -> None:
-            return None  # a redirect is never followed (the answer is the 3xx itself)
+            del resp  # a redirect is never followed (the answer is the 3xx itself)
 
     class _NoNetrc(requests.auth.AuthBase):
         # With trust_env, requests would put ~/.netrc's credentials for the host in place

@@ -39,7 +39,8 @@ class _OneLineErrors(click.Group):
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
              windows_expand_args: bool = True, **extra: object) -> NoReturn:
-        try:  # never click's standalone mode: its errors are one line here
+        del standalone_mode  # never click's: its errors are one line here, exit codes ours
+        try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False,
                                 windows_expand_args=windows_expand_args, **extra)
         except click.UsageError as exc:
