@@ -83,11 +83,14 @@ class _WithSchemaFlags(click.Command):
 
 def _schema_flags(known: set[str | None]) -> list[click.Parameter]:
     from smoke.config.validate import schema
+    from smoke.jsonvalue import as_list, as_object, child
 
     flags: list[click.Parameter] = []
-    for key, node in schema()["properties"].items():
-        kinds = {str(sub.get("type")) for sub in node.get("anyOf", [node])}
-        items = node.get("items", {}).get("type", "string")
+    for key, given in (child(schema(), "properties") or {}).items():
+        node = as_object(given) or {}
+        kinds = {str((as_object(sub) or {}).get("type"))
+                 for sub in as_list(node.get("anyOf")) or [node]}
+        items = (child(node, "items") or {}).get("type", "string")
         if key in known or "object" in kinds or ("array" in kinds and items != "string"):
             continue
         flag = "--" + key.replace("_", "-")
@@ -260,13 +263,15 @@ def merge(reports: tuple[str, ...], report_json: str | None, report_junit: str |
     precedence over the jobs' codes: 2, 3, 4, 6, then a cancelled job's, then 5, then 0;
     a missing or malformed report is a config failure (exit 2)."""
     from smoke.errors import ReportError
+    from smoke.pipeline import LifecycleFields
     from smoke.pipeline import merge as execute
 
     targets = {k: v for k, v in (("report_json", report_json), ("report_junit", report_junit),
                                  ("summary", summary)) if v}
-    lifecycle = {"incident_issue": incident_issue, "previous_report": previous_report,
-                 "incident_after": incident_after, "incident_reopen_days": incident_reopen_days,
-                 "gitlab_token_env": gitlab_token_env}
+    lifecycle: LifecycleFields = {
+        "incident_issue": incident_issue, "previous_report": previous_report,
+        "incident_after": incident_after, "incident_reopen_days": incident_reopen_days,
+        "gitlab_token_env": gitlab_token_env}
     try:
         sys.exit(execute(list(reports), targets, dict(os.environ), lifecycle))
     except ReportError as exc:

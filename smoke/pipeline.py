@@ -13,10 +13,10 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO, TypedDict
 
 from smoke import cancel as cancellation
 from smoke import ci, config, gate, reports
@@ -53,7 +53,7 @@ class Outcome:
         return self.result.exit_code
 
 
-def layers(flags: Mapping[str, Any], env: Mapping[str, str], cwd: Path | None = None,
+def layers(flags: Mapping[str, object], env: Mapping[str, str], cwd: Path | None = None,
            problem: str | None = None) -> config.Layers | ConfigError:
     """The configuration's layers merged once, or the error that stops the run (``problem``:
     one the adapter found in what it was given, e.g. an empty action input)."""
@@ -66,7 +66,7 @@ def layers(flags: Mapping[str, Any], env: Mapping[str, str], cwd: Path | None = 
 
 
 def report_paths(source: config.Layers | ConfigError,
-                 flags: Mapping[str, Any]) -> dict[str, str]:
+                 flags: Mapping[str, object]) -> dict[str, str]:
     """Where the reports go before the settings exist (or when building them failed):
     from the merged layers (the file's and the environment's too), else the flags."""
     if isinstance(source, ConfigError):
@@ -74,7 +74,7 @@ def report_paths(source: config.Layers | ConfigError,
     return {k: str(source.get(k)) for k in reports.KINDS if source.get(k)}
 
 
-def choose_platform(source: config.Layers | ConfigError, flags: Mapping[str, Any],
+def choose_platform(source: config.Layers | ConfigError, flags: Mapping[str, object],
                     env: Mapping[str, str]) -> Platform:
     """The platform to print for: ``ci`` from the merged layers (``auto``: detected). When
     the configuration is broken, the flag or SMOKE_CI still counts and the gate reports
@@ -82,8 +82,20 @@ def choose_platform(source: config.Layers | ConfigError, flags: Mapping[str, Any
     if isinstance(source, ConfigError):
         choice = str(flags.get("ci") or env.get("SMOKE_CI", "")).strip() or None
     else:
-        choice = source.get("ci")
+        chosen = source.get("ci")
+        choice = chosen if isinstance(chosen, str) else None
     return ci.make(ci.resolve(choice, env))
+
+
+class LifecycleFields(TypedDict, total=False):
+    """The fields of :class:`smoke.merge.Lifecycle` (``chat-smoke merge``'s incident
+    settings), as the command line gives them: an entry point does not import the merge."""
+
+    incident_issue: bool
+    previous_report: str | None
+    incident_after: int
+    incident_reopen_days: int
+    gitlab_token_env: str
 
 
 class Provisional:
@@ -92,7 +104,7 @@ class Provisional:
     regular file (never ``-`` or a device); closed before the final reports are written,
     so a late rewrite can never replace them."""
 
-    def __init__(self, targets: Any) -> None:
+    def __init__(self, targets: Callable[[Settings | None], Mapping[str, str]]) -> None:
         self.targets = targets
         self._lock = threading.Lock()
         self._closed = False
@@ -118,7 +130,7 @@ class Run:
     """One run from its start: the layers merged once and the platform chosen (its
     console made) here; :meth:`finish` does the rest."""
 
-    def __init__(self, flags: Mapping[str, Any], env: Mapping[str, str],
+    def __init__(self, flags: Mapping[str, object], env: Mapping[str, str],
                  cwd: Path | None = None, *, publish: bool = True,
                  problem: str | None = None, console: Console | None = None) -> None:
         self.flags, self.env, self.cwd = flags, env, cwd
@@ -199,7 +211,7 @@ class Run:
         return Outcome(result, settings, problems)
 
 
-def execute(flags: Mapping[str, Any], env: Mapping[str, str], cwd: Path | None = None, *,
+def execute(flags: Mapping[str, object], env: Mapping[str, str], cwd: Path | None = None, *,
             cancel: CancelToken | None = None, publish: bool = True, soft: bool = False,
             problem: str | None = None, console: Console | None = None) -> Outcome:
     """Run the gate once, end to end: layers → platform → gate → result → reports →
@@ -212,7 +224,7 @@ def execute(flags: Mapping[str, Any], env: Mapping[str, str], cwd: Path | None =
         return run.finish(cancel, soft)
 
 
-def execute_safely(flags: Mapping[str, Any], env: Mapping[str, str],
+def execute_safely(flags: Mapping[str, object], env: Mapping[str, str],
                    cwd: Path | None = None, *, cancel: CancelToken | None = None,
                    soft: bool = False, problem: str | None = None,
                    route_stderr: bool = False) -> int:
@@ -239,7 +251,7 @@ def _bug(exc: Exception, env: Mapping[str, str]) -> int:
     return 1
 
 
-def check(flags: Mapping[str, Any], env: Mapping[str, str] | None = None,
+def check(flags: Mapping[str, object], env: Mapping[str, str] | None = None,
           cwd: Path | None = None, console: Console | None = None,
           cancel: CancelToken | None = None) -> tuple[GateResult, Settings | None]:
     """The gate alone over ``flags`` (layers merged here): no report, nothing published.
@@ -251,7 +263,7 @@ def check(flags: Mapping[str, Any], env: Mapping[str, str] | None = None,
 
 
 def merge(paths: list[str], targets: Mapping[str, str], env: Mapping[str, str],
-          lifecycle: Mapping[str, Any] | None = None, out: TextIO | None = None) -> int:
+          lifecycle: LifecycleFields | None = None, out: TextIO | None = None) -> int:
     """``chat-smoke merge``: merge ``paths``, write the ``targets`` (report_json,
     report_junit, summary), print the jobs through the platform's console and put the
     merged summary on every summary page the CI has, then the incident issues over the

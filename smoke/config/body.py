@@ -12,9 +12,9 @@ import hashlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from smoke.errors import ConfigError
+from smoke.jsonvalue import JSONObject
 
 MAX_BYTES = 4 * 1024 * 1024
 _YAML = (".yml", ".yaml")
@@ -25,7 +25,7 @@ def _kind(value: object) -> str:
                                          bool: "a boolean"}.get(type(value), "a number")
 
 
-def problems(body: Any, file: str) -> list[str]:
+def problems(body: object, file: str) -> list[str]:
     """Every problem of a request body, one line each: the file, the field, the fix."""
     if not isinstance(body, dict):
         return [f"{file}: the body is {_kind(body)}, not a mapping: give the JSON object "
@@ -49,7 +49,7 @@ def problems(body: Any, file: str) -> list[str]:
     return found
 
 
-def load(given: str, where: str, cwd: Path) -> tuple[str, dict[str, Any]]:
+def load(given: str, where: str, cwd: Path) -> tuple[str, JSONObject]:
     """(the file's absolute path, its validated body); a problem raises one line."""
     path = cwd / given
     label = f"{where}: {given}"
@@ -84,17 +84,17 @@ def load(given: str, where: str, cwd: Path) -> tuple[str, dict[str, Any]]:
         except RecursionError:
             raise ConfigError(f"{label}: nested too deeply to be a request body") from None
     found = problems(body, label)
-    if found:
+    if found or not isinstance(body, dict):  # problems() says when it is no mapping
         raise ConfigError("; ".join(found))  # every problem, each naming file and field
     return str(path), body
 
 
-def digest(sent: bytes) -> dict[str, Any]:
+def digest(sent: bytes) -> dict[str, str | int]:
     """What the reports record of a body that was sent: never its text."""
     return {"sha256": hashlib.sha256(sent).hexdigest(), "bytes": len(sent)}
 
 
-def prepared(body: Mapping[str, Any], model: str, stream: bool) -> dict[str, Any]:
+def prepared(body: Mapping[str, object], model: str, stream: bool) -> dict[str, object]:
     """The application's body with ``model`` set, and ``stream`` as the check needs it."""
     out = dict(body)
     out["model"] = model

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from smoke.config import nearmiss
 from smoke.errors import ConfigError
@@ -43,7 +43,7 @@ class Expectation:
     value: str = "pong"
 
     @classmethod
-    def parse(cls, raw: Any, where: str) -> Expectation:
+    def parse(cls, raw: object, where: str) -> Expectation:
         """Accept None, "contains:TEXT", "equals:TEXT", "regex:RE", "nonempty",
         "tool_call", "tool_call:NAME", plain text (contains), or a one-key mapping from the
         YAML file."""

@@ -7,7 +7,6 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from smoke.errors import ConfigError
 from smoke.output import redact
@@ -74,7 +73,7 @@ def register_all(raw: str) -> None:
             redact.register(piece)
 
 
-def preregister(flags: Mapping[str, Any], env: Mapping[str, str]) -> None:
+def preregister(flags: Mapping[str, object], env: Mapping[str, str]) -> None:
     """Before any configuration is read: register every value that may be the key, so
     that no error message about the rest of the configuration can show it."""
     names = [*KEY_VARIABLES, FALLBACK_KEY]
@@ -87,7 +86,7 @@ def preregister(flags: Mapping[str, Any], env: Mapping[str, str]) -> None:
     # A key file is read once only, by read(): it may be a pipe (--api-key-file <(...)).
 
 
-def read(merged: Mapping[str, Any], env: Mapping[str, str],
+def read(merged: Mapping[str, object], env: Mapping[str, str],
          fallback: bool = False) -> tuple[str, str]:
     """The key and where it came from; a ConfigError (without the key) otherwise.
     ``fallback``: OPENAI_API_KEY counts too (no config file, no api_key_env)."""

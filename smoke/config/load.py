@@ -14,7 +14,6 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from smoke.config import extras, nearmiss, objectives, targets, url, yamlfile
 from smoke.config import headers as http_headers
@@ -22,10 +21,12 @@ from smoke.config import key as api_key
 from smoke.config import models as model_entries
 from smoke.config import owners as owners_map
 from smoke.config.expect import Expectation
+from smoke.config.fields import Fields, validated
 from smoke.config.settings import SERVE_ONLY
 from smoke.config.settings import Settings as Settings  # re-exported: config.Settings
-from smoke.config.validate import errors, schema, suggest
+from smoke.config.validate import errors, node_at, schema, suggest
 from smoke.errors import ConfigError
+from smoke.jsonvalue import JSONObject, as_list, as_object, text
 
 DEFAULT_BASE_URL = "https://api.cometapi.com/v1"
 DEFAULT_CONFIG_FILE = "chat-smoke.yml"
@@ -62,14 +63,19 @@ _KEY_IN_FILE = (
 )
 
 
-def _properties() -> dict[str, Any]:
-    props: dict[str, Any] = schema()["properties"]
-    return props
+def _properties() -> JSONObject:
+    return node_at(schema(), "properties")
 
 
-def _kinds(node: Mapping[str, Any]) -> list[str]:
-    if "anyOf" in node:
-        return [str(sub.get("type")) for sub in node["anyOf"]]
+def _node(name: str) -> JSONObject:
+    """The schema node of the top-level key ``name`` (KeyError when there is none)."""
+    return node_at(_properties(), name)
+
+
+def _kinds(node: Mapping[str, object]) -> list[str]:
+    branches = as_list(node.get("anyOf"))
+    if branches is not None:
+        return [str((as_object(sub) or {}).get("type")) for sub in branches]
     kind = node.get("type", "string")
     return list(kind) if isinstance(kind, list) else [str(kind)]
 
@@ -85,11 +91,11 @@ def parse_bool(text: str) -> bool | None:
     return True if value in _TRUE else False if value in _FALSE else None
 
 
-def coerce(name: str, text: str, where: str) -> Any:
+def coerce(name: str, text: str, where: str) -> object:
     """Turn a string from the environment or a flag into the schema's type for ``name``."""
     if name == "headers":  # "Name: value" lines, as curl's -H and the action input give
         return http_headers.parse_lines(text.split("\n"), where)
-    kinds = _kinds(_properties()[name])
+    kinds = _kinds(_node(name))
     raw = text.strip()
     if "null" in kinds and raw.lower() in ("none", "null"):
         return None
@@ -119,15 +125,15 @@ def coerce(name: str, text: str, where: str) -> Any:
     return text
 
 
-def _check(name: str, value: Any, where: str) -> None:
+def _check(name: str, value: object, where: str) -> None:
     if name == "model":
         model_entries.check(value, where)
-    problems = errors(value, _properties()[name], where)
+    problems = errors(value, _node(name), where)
     if problems:
         raise ConfigError(problems[0])
 
 
-def read_file(path: Path, given: str | None = None) -> dict[str, Any]:
+def read_file(path: Path, given: str | None = None) -> JSONObject:
     """Read and validate a chat-smoke.yml file; messages name it as ``given``."""
     shown = given or str(path)
     loaded, line = yamlfile.load(path, shown)
@@ -138,19 +144,20 @@ def read_file(path: Path, given: str | None = None) -> dict[str, Any]:
             f"config file {shown}: line {line}: expected a mapping of keys (base_url: ..., "
             f"model: ...), got {type(loaded).__name__}"
         )
-    if "api_key" in loaded:
+    document: JSONObject = loaded  # its keys: a str each, or the schema check below says
+    if "api_key" in document:
         raise ConfigError(f"config file {shown}: {_KEY_IN_FILE}")
-    model_entries.check(loaded.get("model"), f"config file {shown}: model")
-    problems = errors(loaded, schema(), "")
+    model_entries.check(document.get("model"), f"config file {shown}: model")
+    problems = errors(document, schema(), "")
     if problems:
         raise ConfigError(f"config file {shown}: {problems[0]}")
-    return loaded
+    return document
 
 
-_SETTINGS_CACHE: dict[tuple[str, int, int, int], dict[str, Any]] = {}
+_SETTINGS_CACHE: dict[tuple[str, int, int, int], JSONObject] = {}
 
 
-def _file_settings(path: Path, given: str | None = None) -> dict[str, Any]:
+def _file_settings(path: Path, given: str | None = None) -> JSONObject:
     """The file's run settings (without serve's ``targets:``/``modules:``/``serve:``),
     parsed once per version of the file: ``chat-smoke serve`` loads the same file for
     every probe of every target, and a file with 200 targets is not small."""
@@ -168,8 +175,8 @@ def _file_settings(path: Path, given: str | None = None) -> dict[str, Any]:
     return copy.deepcopy(found)
 
 
-def _env_layer(env: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
-    layer: dict[str, tuple[Any, str]] = {}
+def _env_layer(env: Mapping[str, str]) -> dict[str, tuple[object, str]]:
+    layer: dict[str, tuple[object, str]] = {}
     for name in _properties():
         if name in SERVE_ONLY:  # read from the file by chat-smoke serve only
             continue
@@ -181,7 +188,7 @@ def _env_layer(env: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
     return layer
 
 
-def _trust_fallback(merged: dict[str, Any], where: dict[str, str],
+def _trust_fallback(merged: dict[str, object], where: dict[str, str],
                     env: Mapping[str, str]) -> None:
     """The documented order (docs/gate.md, "Network safety"): an explicit ca_bundle (flag,
     config file, action input, SMOKE_CA_BUNDLE) > REQUESTS_CA_BUNDLE > CURL_CA_BUNDLE (both read by
@@ -204,7 +211,7 @@ class Layers:
 
     __slots__ = ("merged", "where", "env", "config_path", "headers", "argv_headers", "cwd")
 
-    def __init__(self, merged: Mapping[str, Any], where: Mapping[str, str],
+    def __init__(self, merged: Mapping[str, object], where: Mapping[str, str],
                  env: Mapping[str, str], config_path: Path | None,
                  headers: Mapping[str, tuple[str, str]], argv_headers: frozenset[str],
                  cwd: Path) -> None:
@@ -212,12 +219,12 @@ class Layers:
         self.config_path, self.headers, self.argv_headers = config_path, headers, argv_headers
         self.cwd = cwd
 
-    def get(self, name: str) -> Any:
+    def get(self, name: str) -> object:
         return self.merged.get(name)
 
 
 def load(
-    flags: Mapping[str, Any], env: Mapping[str, str] | None = None, cwd: Path | None = None
+    flags: Mapping[str, object], env: Mapping[str, str] | None = None, cwd: Path | None = None
 ) -> Settings:
     """Merge defaults, the YAML file, the environment and ``flags`` into :class:`Settings`.
 
@@ -227,7 +234,7 @@ def load(
     return build(merge(flags, env, cwd))
 
 
-def merge(flags: Mapping[str, Any], env: Mapping[str, str] | None = None,
+def merge(flags: Mapping[str, object], env: Mapping[str, str] | None = None,
           cwd: Path | None = None) -> Layers:
     """The layers (defaults < file < environment < flags) merged and validated, once per
     run. Raises :class:`ConfigError`."""
@@ -245,8 +252,8 @@ def build(layers: Layers) -> Settings:
 
 
 def _merge(
-    flags: Mapping[str, Any], env: Mapping[str, str], cwd: Path
-) -> tuple[dict[str, Any], dict[str, str], Mapping[str, str], Path | None,
+    flags: Mapping[str, object], env: Mapping[str, str], cwd: Path
+) -> tuple[dict[str, object], dict[str, str], Mapping[str, str], Path | None,
            dict[str, tuple[str, str]], set[str]]:
     """The layers merged and each value validated: (merged, where, env, config file,
     headers, header names given on the command line)."""
@@ -277,7 +284,7 @@ def _merge(
     elif (cwd / DEFAULT_CONFIG_FILE).is_file():
         config_path = cwd / DEFAULT_CONFIG_FILE
 
-    merged: dict[str, Any] = {}
+    merged: dict[str, object] = {}
     where: dict[str, str] = {}
     # Headers add up across the layers (a later layer replaces a name, in any case):
     # name -> (template, where it was given).
@@ -286,7 +293,7 @@ def _merge(
     if config_path is not None:
         for name, value in _file_settings(config_path, given).items():
             merged[name], where[name] = value, f"config file {given}: {name}"
-        url.register_secrets(merged.get("base_url"))
+        url.register_secrets(text(merged, "base_url"))
         _add_headers(extra, merged.pop("headers", None), f"config file {given}: headers")
     for name, (value, var) in _env_layer(env).items():
         _check(name, value, var)
@@ -318,16 +325,16 @@ def _merge(
 
 
 def _add_headers(
-    extra: dict[str, tuple[str, str]], given: Mapping[str, Any] | None, where: str
+    extra: dict[str, tuple[str, str]], given: object, where: str
 ) -> None:
-    for name, value in (given or {}).items():
+    for name, value in (given.items() if isinstance(given, Mapping) else ()):
         for known in [k for k in extra if k.lower() == str(name).lower()]:
             del extra[known]
         extra[str(name)] = (str(value), where)
 
 
 def _build(
-    merged: dict[str, Any],
+    merged: dict[str, object],
     where: dict[str, str],
     env: Mapping[str, str],
     config_path: Path | None,
@@ -346,7 +353,7 @@ def _build(
         str(merged.get("auth_header") or http_headers.AUTHORIZATION),
         where.get("auth_header", "auth_header"),
     )
-    negative = tuple(dict.fromkeys(merged.get("negative") or ()))
+    negative = tuple(dict.fromkeys(_strings(merged.get("negative"))))
     if auth_header == http_headers.NO_AUTH:
         if "invalid-key" in negative:
             raise ConfigError(_INVALID_KEY_NO_AUTH.format(where=where.get("negative", "negative")))
@@ -361,7 +368,7 @@ def _build(
     expect_model = merged.get("expect_model")
     if expect_model:
         _compile(str(expect_model), where["expect_model"])
-    request: dict[str, Any] = {}
+    request: Fields = {}
     if merged.get("request_body"):
         request = _field("request_body", merged["request_body"], where["request_body"], cwd)
 
@@ -381,38 +388,36 @@ def _build(
     if merged.get("sdk_parity") and importlib.util.find_spec("openai") is None:
         raise ConfigError(extras.missing_sdk(where.get("sdk_parity", "sdk_parity"), env))
 
-    # Every schema key that names a Settings field is copied; the ones built above (and
-    # the derived fields, settings.DERIVED) are given explicitly below.
-    fields: dict[str, Any] = {name: merged[name] for name in _direct() if name in merged}
-    props = _properties()
-    for name, value in fields.items():  # an integer given for a "number" is a float
-        if value is not None and "number" in _kinds(props[name]):
-            fields[name] = float(value)
-    fields.update(
-        base_url=base_url,
-        base_query=base_query,
-        base_url_source=where.get("base_url", "default"),
-        models=tuple(models),
-        api_key=key,
-        api_key_source=source,
-        auth_header=auth_header,
-        headers=headers,
-        notes=notes,
-        allow_plain_http=allow_plain,
-        expect=expect,
-        expect_model=str(expect_model) if expect_model else None,
-        negative=negative,
-        extra_body=dict(merged.get("extra_body") or {}),
-        require_fields=tuple(merged.get("require_fields") or ()),
-        require_headers=tuple(merged.get("require_headers") or ()),
-        config_file=str(config_path) if config_path else None,
-        owners=owners_map.parse(merged.get("owners"), where.get("owners", "owners")),
-        workdir=str(cwd),
-        model_overrides=model_entries.resolved(
+    # Every schema key that names a Settings field is copied (validated as each layer was
+    # read); the ones built above (and the derived fields, settings.DERIVED) are given
+    # explicitly below.
+    direct = {name: _number(name, merged[name]) for name in _direct() if name in merged}
+    fields: Fields = {
+        **validated(direct),
+        "base_url": base_url,
+        "base_query": base_query,
+        "base_url_source": where.get("base_url", "default"),
+        "models": tuple(models),
+        "api_key": key,
+        "api_key_source": source,
+        "auth_header": auth_header,
+        "headers": headers,
+        "notes": notes,
+        "allow_plain_http": allow_plain,
+        "expect": expect,
+        "expect_model": str(expect_model) if expect_model else None,
+        "negative": negative,
+        "extra_body": dict(as_object(merged.get("extra_body")) or {}),
+        "require_fields": _strings(merged.get("require_fields")),
+        "require_headers": _strings(merged.get("require_headers")),
+        "config_file": str(config_path) if config_path else None,
+        "owners": owners_map.parse(merged.get("owners"), where.get("owners", "owners")),
+        "workdir": str(cwd),
+        "model_overrides": model_entries.resolved(
             entries, {f.name for f in dataclasses.fields(Settings)},
             where.get("model", "model"), lambda n, v, w: _field(n, v, w, cwd)),
         **request,
-    )
+    }
     settings = Settings(**fields)
     for model in settings.models:
         own = settings.for_model(model)
@@ -422,31 +427,44 @@ def _build(
     return settings
 
 
-def _field(name: str, value: Any, where: str, cwd: Path) -> dict[str, Any]:
+def _strings(value: object) -> tuple[str, ...]:
+    """A validated list of strings (or none) as a tuple."""
+    return tuple(str(item) for item in value) if isinstance(value, list | tuple) else ()
+
+
+def _number(name: str, value: object) -> object:
+    """``value`` as the Settings field ``name`` holds it: an integer given for a schema
+    "number" is a float."""
+    if isinstance(value, int) and not isinstance(value, bool) and \
+            "number" in _kinds(_node(name)):
+        return float(value)
+    return value
+
+
+def _field(name: str, value: object, where: str, cwd: Path) -> Fields:
     """A model entry's override (or ``request_body``) as Settings field values."""
     if name == "expect":
-        return {name: Expectation.parse(value, where)}
+        return {"expect": Expectation.parse(value, where)}
     if name == "expect_model":
         _compile(str(value), where)
-        return {name: str(value)}
+        return {"expect_model": str(value)}
     if name == "request_body":
         from smoke.config import body
 
         path, loaded = body.load(str(value), where, cwd)
         return {"request_body": path, "request_payload": loaded}
-    if name in ("require_fields", "require_headers"):
-        return {name: tuple(value)}
+    if name == "require_fields":
+        return {"require_fields": _strings(value)}
+    if name == "require_headers":
+        return {"require_headers": _strings(value)}
     if name == "extra_body":
-        return {name: dict(value)}
+        return {"extra_body": dict(as_object(value) or {})}
     if name == "latency":  # a model's own objectives: the same check as the global ones
-        objectives.check(value, where)
-        return {name: {measure: dict(bounds) for measure, bounds in value.items()}}
-    if value is not None and "number" in _kinds(_properties()[name]):
-        return {name: float(value)}
-    return {name: value}
+        return {"latency": objectives.parse(value, where)}
+    return validated({name: _number(name, value)})
 
 
-def _files(merged: dict[str, Any], where: dict[str, str], cwd: Path) -> None:
+def _files(merged: dict[str, object], where: dict[str, str], cwd: Path) -> None:
     """Settings that name a file must name one (relative to ``cwd``); made absolute."""
     for name in ("ca_bundle", "summary_template", "baseline"):  # not previous_report: the
         # first run of a monitor has none yet (a missing one is a note, not an error)
@@ -458,8 +476,16 @@ def _files(merged: dict[str, Any], where: dict[str, str], cwd: Path) -> None:
 
 
 def _direct() -> set[str]:
-    """The schema keys copied into the Settings field of the same name."""
-    return {f.name for f in dataclasses.fields(Settings)} & set(_properties())
+    """The schema keys copied into the Settings field of the same name (but those that
+    :func:`_build` makes itself)."""
+    return ({f.name for f in dataclasses.fields(Settings)} & set(_properties())) - _BUILT
+
+
+# The schema keys whose Settings field _build makes from the merged value itself.
+_BUILT = frozenset({
+    "base_url", "auth_header", "headers", "allow_plain_http", "expect", "expect_model",
+    "negative", "extra_body", "require_fields", "require_headers", "owners", "request_body",
+})
 
 
 def _compile(pattern: str, where: str) -> re.Pattern[str]:

@@ -9,31 +9,31 @@ global value for that model only; :meth:`Settings.for_model` gives the effective
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
 
-from smoke.config.validate import errors, schema, suggest
+from smoke.config.fields import Fields
+from smoke.config.validate import errors, node_at, schema, suggest
 from smoke.errors import ConfigError
+from smoke.jsonvalue import JSONObject, child
 
 NO_MODEL = "no model: set --model, COMETAPI_MODEL, or model: in chat-smoke.yml"
 
 
-def entry_schema() -> dict[str, Any]:
-    found: dict[str, Any] = schema()["$defs"]["model_entry"]
-    return found
+def entry_schema() -> JSONObject:
+    return node_at(schema(), "$defs", "model_entry")
 
 
 def override_keys() -> list[str]:
     """The settings a model entry may override (every key of an entry but ``id``)."""
-    return [name for name in entry_schema()["properties"] if name != "id"]
+    return [name for name in child(entry_schema(), "properties") or {} if name != "id"]
 
 
-def _entry_name(entry: Mapping[Any, Any], index: int) -> str:
+def _entry_name(entry: Mapping[object, object], index: int) -> str:
     ident = entry.get("id")
     return repr(ident) if isinstance(ident, str) and ident.strip() else f"entry {index + 1}"
 
 
-def check(given: Any, where: str) -> None:
+def check(given: object, where: str) -> None:
     """Raise one line for the first problem of a model entry: an unknown key names the
     model and the key; a bad value names the model, the key and what is accepted."""
     if not isinstance(given, list):
@@ -56,18 +56,20 @@ def check(given: Any, where: str) -> None:
             raise ConfigError(problems[0].replace(f"model {name}.", f"model {name}: ", 1))
 
 
-def parse(given: Any, where: str) -> tuple[list[str], dict[str, dict[str, Any]]]:
+def parse(given: object, where: str) -> tuple[list[str], dict[str, dict[str, object]]]:
     """The model ids in order (a string may list several, comma or line separated), none
     twice, and the raw overrides of each model given as a mapping."""
     check(given, where)
-    listed = [given] if isinstance(given, str) else list(given or [])
+    listed: list[object] = (
+        [given] if isinstance(given, str) else list(given) if isinstance(given, Iterable)
+        else [])
     models: list[str] = []
-    overrides: dict[str, dict[str, Any]] = {}
+    overrides: dict[str, dict[str, object]] = {}
     for entry in listed:
         if isinstance(entry, dict):
             ident = str(entry["id"]).strip()
             models.append(ident)
-            overrides[ident] = {k: v for k, v in entry.items() if k != "id"}
+            overrides[ident] = {str(k): v for k, v in entry.items() if k != "id"}
         else:
             models += [m.strip() for m in re.split(r"[,\n]", str(entry)) if m.strip()]
     if not models:
@@ -77,17 +79,17 @@ def parse(given: Any, where: str) -> tuple[list[str], dict[str, dict[str, Any]]]
     return models, overrides
 
 
-Converter = Callable[[str, Any, str], Any]
+Converter = Callable[[str, object, str], Fields]
 
 
-def resolved(overrides: Mapping[str, Mapping[str, Any]], fields: set[str], where: str,
-             convert: Converter) -> dict[str, dict[str, Any]]:
+def resolved(overrides: Mapping[str, Mapping[str, object]], fields: set[str], where: str,
+             convert: Converter) -> dict[str, Fields]:
     """Each model's overrides as :class:`Settings` field values (``convert(name, value,
     where)`` turns a schema value into the field's type, as for the global setting).
     A key that no ``Settings`` field carries is accepted by the schema and not applied."""
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, Fields] = {}
     for model, given in overrides.items():
-        values: dict[str, Any] = {}
+        values: Fields = {}
         for name, value in given.items():
             if name in fields:
                 values.update(convert(name, value, f"{where}: model {model!r}: {name}"))

@@ -5,7 +5,6 @@ the schema cannot say: the required keys, the names a rule matches and the model
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlsplit
 
 from smoke.errors import ConfigError
@@ -15,7 +14,7 @@ _FIX = ("a category, a group (config, credentials, endpoint, contract, transient
         "or *; see docs/failures.md")
 
 
-def parse(value: Any, where: str) -> tuple[Rule, ...]:
+def parse(value: object, where: str) -> tuple[Rule, ...]:
     """The rules of ``value`` (already validated against the schema), in file order."""
     if not value:
         return ()

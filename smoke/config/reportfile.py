@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from smoke.config.validate import errors, schema
 
@@ -25,7 +25,7 @@ class ReportFileError(Exception):
     """The file cannot be read as a chat-smoke report: the message says why and where."""
 
 
-def _constant(name: str) -> Any:
+def _constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a JSON number")
 
 
@@ -36,12 +36,12 @@ def _number(text: str) -> float:
     return value
 
 
-def parse(text: str) -> Any:
+def parse(text: str) -> object:
     """Strict JSON: NaN, Infinity and numbers that overflow to infinity are refused."""
     return json.loads(text, parse_constant=_constant, parse_float=_number)
 
 
-def load(path: str) -> dict[str, Any]:
+def load(path: str) -> dict[str, Any]:  # Any: merge.py and checks/drift.py read it
     """The report at ``path``, checked against the report schema."""
     try:
         file = Path(path)
@@ -65,11 +65,12 @@ def load(path: str) -> dict[str, Any]:
     except RecursionError:
         raise ReportFileError("not JSON a reader can take (nested too deeply)") from None
     check(data)
-    report: dict[str, Any] = data
-    return report
+    if not isinstance(data, dict):  # check() refused it already
+        raise ReportFileError("not a JSON object")
+    return data
 
 
-def check(data: Any) -> None:
+def check(data: object) -> None:
     """Raise :class:`ReportFileError` when ``data`` is not a valid report."""
     if not isinstance(data, dict):
         raise ReportFileError("not a JSON object")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from smoke._version import __version__
@@ -13,6 +13,9 @@ from smoke.config import headers as http_headers
 from smoke.config import query as http_query
 from smoke.config.expect import Expectation
 from smoke.owners import Rule
+
+if TYPE_CHECKING:
+    from smoke.config.fields import Fields
 
 # Settings fields that are not a schema key of the same name, and the schema keys each is
 # derived from (none: it does not come from a setting). Every other field is the schema key
@@ -64,10 +67,10 @@ class Settings:
     temperature: float | None = 0.0
     max_tokens: int | None = 16
     max_completion_tokens: int | None = None
-    extra_body: Mapping[str, Any] = field(default_factory=dict)
+    extra_body: Mapping[str, object] = field(default_factory=dict)
     reasoning_effort: str | None = None
     request_body: str | None = None  # the file's absolute path
-    request_payload: Mapping[str, Any] | None = field(default=None, repr=False)
+    request_payload: Mapping[str, object] | None = field(default=None, repr=False)
     parser: str | None = None
     parser_command: str | None = None
     parser_timeout: float = 10.0
@@ -113,7 +116,7 @@ class Settings:
     config_file: str | None = None
     max_body_bytes: int = 4 * 1024 * 1024
     # model id -> {Settings field: value}: the overrides of a model entry (config.models).
-    model_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    model_overrides: Mapping[str, Fields] = field(default_factory=dict)
     per_model_cache: dict[str, Settings] = field(
         default_factory=dict, init=False, repr=False, compare=False)
 
@@ -174,7 +177,7 @@ class Settings:
     def path(self) -> str:
         return urlsplit(self.base_url).path
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> dict[str, object]:
         """The non-secret configuration, for the console and the reports."""
         return {
             "environment": self.environment,
@@ -225,14 +228,14 @@ class Settings:
             "target": self.target or None,
         }
 
-    def per_model(self) -> dict[str, dict[str, Any]]:
+    def per_model(self) -> dict[str, dict[str, object]]:
         """The effective value of each setting a model entry overrides, by model."""
         return {model: {name: shown(name, getattr(self.for_model(model), name))
                         for name in overrides if name != "request_payload"}
                 for model, overrides in self.model_overrides.items()}
 
 
-def shown(name: str, value: Any) -> Any:
+def shown(name: str, value: object) -> object:
     """A setting as the printout and the reports show it: a prompt by its size, the extra
     body by its keys (their values may be anything)."""
     if name in ("system_prompt", "user_prompt") and isinstance(value, str):

@@ -12,11 +12,12 @@ import difflib
 import json
 import math
 import re
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
-from typing import Any
 
 from smoke.config import nearmiss
+from smoke.jsonvalue import JSONObject, as_object, child, integer, items, text
 from smoke.output.textsafe import count, shown
 
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -31,11 +32,24 @@ _TYPES: dict[str, tuple[type, ...]] = {
 
 
 @cache
-def schema(name: str = "chat-smoke") -> dict[str, Any]:
+def schema(name: str = "chat-smoke") -> JSONObject:
     """A published schema: ``chat-smoke`` (the config file) or ``report`` (report.json)."""
-    text = resources.files("smoke").joinpath(f"schema/{name}.schema.json").read_text("utf-8")
-    loaded: dict[str, Any] = json.loads(text)
+    data = resources.files("smoke").joinpath(f"schema/{name}.schema.json").read_text("utf-8")
+    loaded = as_object(json.loads(data))
+    if loaded is None:  # our own file: a broken build, never a user's input
+        raise ValueError(f"schema/{name}.schema.json is not a JSON object")
     return loaded
+
+
+def node_at(data: JSONObject, *path: str) -> JSONObject:
+    """The schema node at ``path`` below ``data`` (a missing one raises KeyError)."""
+    found = data
+    for part in path:
+        below = as_object(found.get(part))
+        if below is None:
+            raise KeyError(part)
+        found = below
+    return found
 
 
 @cache
@@ -130,73 +144,84 @@ def _bounds(value: object, path: str, limits: bool = True) -> list[str]:
     return []
 
 
-def resolve(node: dict[str, Any], root: dict[str, Any] | None = None) -> dict[str, Any]:
+def resolve(node: JSONObject, root: JSONObject | None = None) -> JSONObject:
     """``node``, or the node its local ``$ref`` (``#/properties/x``, ``#/$defs/x``) names
     in ``root`` (default: the config file's schema): a model entry's overrides refer to the
     top-level keys, so the two never disagree; the report schema's checks to ``$defs``."""
     ref = node.get("$ref")
     if not isinstance(ref, str):
         return node
-    found: Any = schema() if root is None else root
-    for part in ref.removeprefix("#/").split("/"):
-        found = found[part]
+    found = node_at(schema() if root is None else root, *ref.removeprefix("#/").split("/"))
     return resolve(found, root)
 
 
-def errors(value: object, node: dict[str, Any], path: str, *,
-           root: dict[str, Any] | None = None, limits: bool = True) -> list[str]:
+def _limit(node: Mapping[str, object], key: str) -> int | float | None:
+    """A numeric keyword of ``node`` as written (an integer stays one in messages)."""
+    value = node.get(key)
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def errors(value: object, node: JSONObject, path: str, *,
+           root: JSONObject | None = None, limits: bool = True) -> list[str]:
     """Return readable problems with ``value`` against schema ``node``; empty if valid.
     ``root``: the schema a ``$ref`` points into (default: the config file's). ``limits``:
     the size bounds of a configuration value (off for a report)."""
 
-    def sub(item: object, child: dict[str, Any], where: str) -> list[str]:
-        return errors(item, child, where, root=root, limits=limits)
+    def sub(item: object, below: object, where: str) -> list[str]:
+        return errors(item, as_object(below) or {}, where, root=root, limits=limits)
 
     bounded = _bounds(value, path, limits)
     if bounded:
         return bounded
     node = resolve(node, root)
-    if "anyOf" in node:
-        subs = [resolve(branch, root) for branch in node["anyOf"]]
+    any_of = items(node, "anyOf")
+    if any_of is not None:
+        subs = [resolve(as_object(branch) or {}, root) for branch in any_of]
         branches = [sub(value, branch, path) for branch in subs]
         if any(not b for b in branches):
             return []
         # Report the branch whose type matches, else a summary of what is accepted.
         for branch, found in zip(subs, branches, strict=True):
-            if "type" in branch and _is_type(value, branch["type"]):
+            kind = text(branch, "type")
+            if kind is not None and _is_type(value, kind):
                 return found
         kinds = " or ".join(str(branch.get("type")) for branch in subs)
         return [f"{path}: expected {kinds}, got {_describe(value)}"]
     types = node.get("type")
     if types is not None:
-        names = types if isinstance(types, list) else [types]
+        names = [str(n) for n in types] if isinstance(types, list) else [str(types)]
         if not any(_is_type(value, n) for n in names):
             return [f"{path}: expected {' or '.join(names)}, got {_describe(value)}"]
     problems: list[str] = []
-    if "enum" in node and value not in node["enum"]:
-        allowed = ", ".join("null" if v is None else str(v) for v in node["enum"])
+    enum = items(node, "enum")
+    if enum is not None and value not in enum:
+        allowed = ", ".join("null" if v is None else str(v) for v in enum)
         problems.append(f"{path}: {_describe(value)} is not one of {allowed}"
-                        f"{nearmiss.hint(str(value), [str(v) for v in node['enum']])}")
+                        f"{nearmiss.hint(str(value), [str(v) for v in enum])}")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if "minimum" in node and value < node["minimum"]:
-            problems.append(f"{path}: must be at least {node['minimum']}, got {value}")
-        if "maximum" in node and value > node["maximum"]:
-            problems.append(f"{path}: must be at most {node['maximum']}, got {value}")
-        if "exclusiveMinimum" in node and value <= node["exclusiveMinimum"]:
-            problems.append(f"{path}: must be greater than {node['exclusiveMinimum']}, got {value}")
+        low, high, above = (_limit(node, "minimum"), _limit(node, "maximum"),
+                            _limit(node, "exclusiveMinimum"))
+        if low is not None and value < low:
+            problems.append(f"{path}: must be at least {low}, got {value}")
+        if high is not None and value > high:
+            problems.append(f"{path}: must be at most {high}, got {value}")
+        if above is not None and value <= above:
+            problems.append(f"{path}: must be greater than {above}, got {value}")
     if isinstance(value, str):
-        if len(value) < node.get("minLength", 0):
+        if len(value) < (integer(node, "minLength") or 0):
             problems.append(f"{path}: must not be empty")
-        if "pattern" in node and not _pattern(node["pattern"]).search(value):
-            problems.append(f"{path}: {_describe(value)} does not match {node['pattern']}")
+        pattern = text(node, "pattern")
+        if pattern is not None and not _pattern(pattern).search(value):
+            problems.append(f"{path}: {_describe(value)} does not match {pattern}")
     if isinstance(value, list):
-        if len(value) < node.get("minItems", 0):
-            problems.append(f"{path}: needs at least {count(node['minItems'], 'item')}")
+        least = integer(node, "minItems") or 0
+        if len(value) < least:
+            problems.append(f"{path}: needs at least {count(least, 'item')}")
         for i, item in enumerate(value):
-            problems += sub(item, node.get("items", {}), f"{path}[{i}]")
+            problems += sub(item, node.get("items"), f"{path}[{i}]")
     if isinstance(value, dict):
-        props: dict[str, Any] = node.get("properties", {})
-        for name in node.get("required", ()):
+        props = child(node, "properties") or {}
+        for name in items(node, "required") or ():
             if name not in value:
                 problems.append(f"{f'{path}.{name}' if path else name}: missing (required)")
         for key, item in value.items():
@@ -207,5 +232,5 @@ def errors(value: object, node: dict[str, Any], path: str, *,
             elif node.get("additionalProperties", True) is False:
                 problems.append(f"{where}: unknown key{suggest(str(key), list(props))}")
             elif isinstance(node.get("additionalProperties"), dict):
-                problems += sub(item, node["additionalProperties"], where)
+                problems += sub(item, node.get("additionalProperties"), where)
     return problems

@@ -11,8 +11,9 @@ costs time and memory linear in the file.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from smoke.errors import ConfigError
 
@@ -20,6 +21,9 @@ MAX_BYTES = 1024 * 1024
 MAX_NODES = 100_000  # nodes after alias expansion: a config has a few hundred
 MAX_ALIASES = 1_000
 _SCHEMA_NAME = "smoke/schema/chat-smoke.schema.json"
+
+if TYPE_CHECKING:
+    from yaml import MappingNode, Node
 
 
 def _line_of(text: str, index: int) -> int:
@@ -63,7 +67,7 @@ def _prescan(path: Path, text: str) -> None:
             )
 
 
-def load(path: Path, shown: str | None = None) -> tuple[Any, int]:
+def load(path: Path, shown: str | None = None) -> tuple[object, int]:
     """:func:`_load`, its messages naming the file as ``shown`` (as the user gave it)."""
     try:
         return _load(path)
@@ -74,7 +78,7 @@ def load(path: Path, shown: str | None = None) -> tuple[Any, int]:
                                            1)) from None
 
 
-def _load(path: Path) -> tuple[Any, int]:
+def _load(path: Path) -> tuple[object, int]:
     """The file's one document (None when empty) and the line it starts on."""
     import yaml  # only the runs that have a config file pay for PyYAML
 
@@ -84,7 +88,7 @@ def _load(path: Path) -> tuple[Any, int]:
     class Loader(yaml.SafeLoader):
         aliases = 0
 
-        def compose_node(self, parent: Any, index: Any) -> Any:
+        def compose_node(self, parent: Node | None, index: int) -> Node | None:
             if self.check_event(yaml.AliasEvent):
                 Loader.aliases += 1
                 if Loader.aliases > MAX_ALIASES:
@@ -94,8 +98,9 @@ def _load(path: Path) -> tuple[Any, int]:
                     )
             return super().compose_node(parent, index)
 
-        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-            seen: dict[Any, int] = {}
+        def construct_mapping(self, node: MappingNode,
+                              deep: bool = False) -> dict[Hashable, object]:
+            seen: dict[Hashable, int] = {}
             for key_node, _ in node.value:
                 key = self.construct_object(key_node, deep=True)
                 try:
@@ -130,14 +135,14 @@ def _load(path: Path) -> tuple[Any, int]:
         ) from None
 
 
-def _bound(path: Path, root: Any) -> None:
+def _bound(path: Path, root: Node) -> None:
     """Refuse a node graph whose expansion (aliases followed) exceeds MAX_NODES, without
     expanding it: each distinct node's expanded size is computed once."""
     import yaml
 
     sizes: dict[int, int] = {}
     visiting: set[int] = set()
-    stack: list[tuple[Any, bool]] = [(root, False)]
+    stack: list[tuple[Node, bool]] = [(root, False)]
     while stack:
         node, done = stack.pop()
         if id(node) in sizes:
@@ -147,7 +152,7 @@ def _bound(path: Path, root: Any) -> None:
                 f"config file {path}: line {node.start_mark.line + 1}: an alias refers to "
                 f"the value that contains it; write the values out"
             )
-        children: list[Any] = []
+        children: list[Node] = []
         if isinstance(node, yaml.SequenceNode):
             children = list(node.value)
         elif isinstance(node, yaml.MappingNode):

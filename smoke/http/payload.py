@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from smoke.config.settings import Settings
@@ -44,14 +45,15 @@ def _application(settings: Settings, model: str, stream: bool) -> dict[str, Any]
 
     assert settings.request_payload is not None
     payload = prepared(settings.request_payload, model, stream)
-    own = settings.model_overrides.get(model, {})
+    entry = settings.model_overrides.get(model, {})
+    own: Mapping[str, object] = entry  # read by name below
     for name in _ON_TOP:
         if name in own:
             if own[name] is None:
                 payload.pop(name, None)
             else:
                 payload[name] = own[name]
-    payload.update(own.get("extra_body") or {})
+    payload.update(entry.get("extra_body") or {})
     return payload
 
 

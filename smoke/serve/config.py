@@ -13,12 +13,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from smoke import config
 from smoke.config.load import read_file
 from smoke.config.settings import SERVE_ONLY
 from smoke.errors import ConfigError
+from smoke.jsonvalue import as_object, child, number
 from smoke.output import redact
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -41,7 +41,7 @@ _FIX = "See docs/monitoring.md, 'Configuration'."
 @dataclass(frozen=True)
 class Target:
     name: str
-    flags: Mapping[str, Any]
+    flags: Mapping[str, object]
     environment: str
     deadline: float
     min_interval: float
@@ -54,7 +54,7 @@ class Target:
 class ServeConfig:
     path: str
     targets: Mapping[str, Target]
-    modules: Mapping[str, Mapping[str, Any]]
+    modules: Mapping[str, Mapping[str, object]]
     max_concurrent: int = DEFAULT_CONCURRENCY
     margin: float = DEFAULT_MARGIN
 
@@ -65,13 +65,14 @@ def load(path: str | Path, env: Mapping[str, str], cwd: Path) -> ServeConfig:
     if not file.is_file():
         raise ConfigError(f"--config {path}: no such file. {_FIX}")
     data = read_file(file)
-    serve = dict(data.get("serve") or {})
-    raw_targets = data.get("targets") or {}
+    serve: Mapping[str, object] = child(data, "serve") or {}
+    raw_targets = child(data, "targets") or {}
     if not raw_targets:
         raise ConfigError(f"config file {file}: targets: none defined; chat-smoke serve probes "
                           f"only the targets the file names. {_FIX}")
-    modules: dict[str, Mapping[str, Any]] = {}
-    for name, settings in (data.get("modules") or {}).items():
+    modules: dict[str, Mapping[str, object]] = {}
+    for name, given in (child(data, "modules") or {}).items():
+        settings = as_object(given) or {}  # the schema: each module is an object
         _name("modules", name)
         for key in settings:
             _setting(f"modules.{name}.{key}", key)
@@ -79,14 +80,21 @@ def load(path: str | Path, env: Mapping[str, str], cwd: Path) -> ServeConfig:
                 raise ConfigError(f"config file {file}: modules.{name}.{key}: a module holds "
                                   f"check settings only; set {key} under targets. {_FIX}")
         modules[name] = dict(settings)
-    targets = {name: _target(file, name, dict(value), serve, env, cwd)
+    targets = {name: _target(file, name, dict(as_object(value) or {}), serve, env, cwd)
                for name, value in raw_targets.items()}
-    for name, settings in modules.items():  # each module against the first target
+    for name, chosen in modules.items():  # each module against the first target
         first = next(iter(targets.values()))
-        _settings(file, f"modules.{name}", {**first.flags, **settings}, env, cwd)
+        _settings(file, f"modules.{name}", {**first.flags, **chosen}, env, cwd)
     return ServeConfig(str(file), targets, modules,
-                       int(serve.get("max_concurrent_probes", DEFAULT_CONCURRENCY)),
-                       float(serve.get("scrape_timeout_margin", DEFAULT_MARGIN)))
+                       int(_value(serve, "max_concurrent_probes", DEFAULT_CONCURRENCY)),
+                       float(_value(serve, "scrape_timeout_margin", DEFAULT_MARGIN)))
+
+
+def _value(data: Mapping[str, object], key: str, default: float) -> float:
+    """The number at ``data[key]`` (validated: the schema's, or :func:`_target`'s check),
+    else ``default``."""
+    found = number(data, key)
+    return default if found is None else found
 
 
 def _name(where: str, name: str) -> None:
@@ -102,7 +110,7 @@ def _setting(where: str, key: str) -> None:
                           f"names targets itself). {_FIX}")
 
 
-def _target(file: Path, name: str, raw: dict[str, Any], serve: Mapping[str, Any],
+def _target(file: Path, name: str, raw: dict[str, object], serve: Mapping[str, object],
             env: Mapping[str, str], cwd: Path) -> Target:
     _name("targets", name)
     own = {key: raw.pop(key) for key in TARGET_KEYS if key in raw}
@@ -116,18 +124,18 @@ def _target(file: Path, name: str, raw: dict[str, Any], serve: Mapping[str, Any]
         _setting(f"targets.{name}.{key}", key)
     flags = {**raw, "target": name}
     settings = _settings(file, f"targets.{name}", flags, env, cwd)
-    limits = {key: own.get(key, serve.get(key)) for key in ("daily_requests", "daily_tokens")}
+    chosen = {key: own if key in own else serve for key in TARGET_KEYS}
+    limits = {key: _value(chosen[key], key, 0) for key in ("daily_requests", "daily_tokens")}
     return Target(
         name=name, flags=flags, environment=settings.environment, deadline=settings.deadline,
-        min_interval=float(own.get("min_interval", serve.get("min_interval",
-                                                             DEFAULT_MIN_INTERVAL))),
+        min_interval=_value(chosen["min_interval"], "min_interval", DEFAULT_MIN_INTERVAL),
         daily_requests=int(limits["daily_requests"]) if limits["daily_requests"] else None,
         daily_tokens=int(limits["daily_tokens"]) if limits["daily_tokens"] else None,
         secrets=tuple(s for s in (settings.api_key,) if s),
     )
 
 
-def _settings(file: Path, where: str, flags: Mapping[str, Any], env: Mapping[str, str],
+def _settings(file: Path, where: str, flags: Mapping[str, object], env: Mapping[str, str],
               cwd: Path) -> config.Settings:
     try:
         return config.load({"config": str(file), **flags}, env, cwd)
