@@ -31,6 +31,7 @@ from typing import Any, NotRequired, TypedDict
 from smoke._version import __version__
 from smoke.jsonvalue import JSONObject
 from smoke.output import redact
+from smoke.owners import OwnerDict
 from smoke.results import GateResult, Verdict
 
 SCHEMA_VERSION = 3
@@ -101,7 +102,7 @@ def as_dict(result: GateResult) -> dict[str, Any]:
     }
 
 
-def _owner(result: GateResult) -> dict[str, Any] | None:
+def _owner(result: GateResult) -> OwnerDict | None:
     owner = result.owner
     return owner.to_dict() if owner else None
 
