@@ -62,3 +62,9 @@ _.close_connection
 # Jinja's sandbox reads it from the environment's class (which binary operators it hands to
 # call_binop): smoke/reports/summary/sandbox.py's bounds on *, + and **.
 _.intercepted_binops
+# Keys of report.json's TypedDicts (smoke.reports.json_report: Merged, Job), written and
+# read by key, which vulture takes for class attributes nobody reads.
+_.deciding_check
+_.schema_version
+_.usage_total_tokens
+_.failed_file

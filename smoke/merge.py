@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, cast
+from collections.abc import Callable
+from typing import TypeVar, cast, get_args
 
 from smoke._version import __version__
 from smoke.categories import EXIT_PRECEDENCE, Category
 from smoke.config import reportfile
+from smoke.details import Details
 from smoke.errors import MergeError
+from smoke.jsonvalue import JSONObject, child, integer, items, objects, text
 from smoke.output.textsafe import count
 from smoke.owners import Owner
-from smoke.reports.json_report import SCHEMA_VERSION
-from smoke.results import Attempt, Check, GateResult, Step, timestamp
+from smoke.reports.json_report import SCHEMA_VERSION, Job, Merged
+from smoke.results import Attempt, Check, GateResult, Outcome, Step, Verdict, timestamp
 
 # The order in which a leg decides the merged exit code ("cancelled" stands for a
 # cancelled or incomplete leg, whatever its code).
@@ -46,16 +49,17 @@ def bad_report(path: str, problem: str) -> MergeError:
 
 @dataclasses.dataclass
 class Leg:
-    """One matrix job's report."""
+    """One matrix job's report: foreign JSON (checked against the report schema by
+    :func:`load`), read through :mod:`smoke.jsonvalue`."""
 
     path: str
-    report: dict[str, Any]
+    report: JSONObject
 
     @property
     def code(self) -> int:
-        if self.report["exit_code"] is None:  # a provisional report: the job was killed
-            return KILLED
-        return int(self.report["exit_code"])
+        code = integer(self.report, "exit_code")
+        # None: a provisional report, the job was killed.
+        return KILLED if code is None else code
 
     @property
     def stopped(self) -> bool:
@@ -68,19 +72,23 @@ class Leg:
         return MERGE_PRECEDENCE.index(key if key in MERGE_PRECEDENCE else 1)
 
     @property
+    def checks(self) -> list[JSONObject]:
+        return objects(self.report, "checks")
+
+    @property
     def models(self) -> list[str]:
-        models = (self.report.get("config") or {}).get("models")
-        if isinstance(models, list) and models:
+        models = items(child(self.report, "config") or {}, "models")
+        if models:
             return [str(m) for m in models]
-        return sorted({str(c["model"]) for c in self.report["checks"] if c.get("model")})
+        return sorted({str(c["model"]) for c in self.checks if c.get("model")})
 
     @property
     def job(self) -> str:
         return f"{self.report.get('environment') or '–'} × {', '.join(self.models) or '–'}"
 
-    def deciding(self) -> dict[str, Any] | None:
+    def deciding(self) -> JSONObject | None:
         """The failed check that decided this leg's exit code (by category, as the gate)."""
-        failed = [c for c in self.report["checks"] if c.get("outcome") == "fail"]
+        failed = [c for c in self.checks if c.get("outcome") == "fail"]
         category = self.report.get("category")
         return next((c for c in failed if c.get("category") == category),
                     failed[0] if failed else None)
@@ -124,107 +132,148 @@ def unique(legs: list[Leg]) -> tuple[list[Leg], list[str]]:
     return list(kept.values()), warnings
 
 
-def merge(legs: list[Leg]) -> dict[str, Any]:
+def merge(legs: list[Leg]) -> Merged:
     """The merged report: the gate's report shape, plus ``jobs`` (one row per leg, each
     job once: see :func:`unique`)."""
     legs, repeated = unique(legs)
     ranked = order(legs)
     decider = ranked[0] if ranked else None
     code = decider.code if decider else 2
-    verdict = ("pass" if code == 0 and decider is not None and not decider.stopped
+    verdict: Verdict = ("pass" if code == 0 and decider is not None and not decider.stopped
                else "cancelled" if decider is not None and decider.stopped else "fail")
-    checks: list[dict[str, Any]] = []
-    jobs: list[dict[str, Any]] = []
+    checks: list[JSONObject] = []
+    jobs: list[Job] = []
     for leg in ranked:
         deciding = leg.deciding()
         jobs.append({
-            "job": leg.job, "file": leg.path, "environment": leg.report.get("environment"),
-            "models": leg.models, "verdict": leg.report["verdict"], "exit_code": leg.code,
-            "category": leg.report.get("category"),
-            "deciding_check": deciding.get("id") if deciding else None,
-            "message": deciding.get("message") if deciding else None,
-            "hint": deciding.get("hint") if deciding else None,
-            "duration_ms": leg.report.get("duration_ms"),
-            "started_at": leg.report.get("started_at"),
+            "job": leg.job, "file": leg.path, "environment": text(leg.report, "environment"),
+            "models": leg.models, "verdict": str(leg.report["verdict"]), "exit_code": leg.code,
+            "category": text(leg.report, "category"),
+            "deciding_check": text(deciding, "id") if deciding else None,
+            "message": text(deciding, "message") if deciding else None,
+            "hint": text(deciding, "hint") if deciding else None,
+            "duration_ms": integer(leg.report, "duration_ms"),
+            "started_at": text(leg.report, "started_at"),
         })
-        checks += [{**c, "job": leg.job} for c in leg.report["checks"]]
+        checks += [{**c, "job": leg.job} for c in leg.checks]
     started = sorted(str(leg.report.get("started_at") or "") for leg in legs)
     usage = [leg.report.get("usage_total_tokens") for leg in legs]
-    shas = {leg.report.get("deployment_sha") for leg in legs}
+    shas = {text(leg.report, "deployment_sha") for leg in legs}
+    endpoint = (child(decider.report, "endpoint") or {}) if decider else {}
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "chat-smoke", "version": __version__},
         "merged": True,
         "verdict": verdict,
         "exit_code": code,
-        "category": decider.report.get("category") if decider else "config",
+        "category": text(decider.report, "category") if decider else "config",
         "started_at": started[0] if started and started[0] else timestamp(),
-        "duration_ms": max((int(leg.report.get("duration_ms") or 0) for leg in legs),
+        "duration_ms": max((integer(leg.report, "duration_ms") or 0 for leg in legs),
                            default=0),
         "environment": ", ".join(dict.fromkeys(
             str(leg.report.get("environment")) for leg in legs
             if leg.report.get("environment"))),
         "deployment_sha": shas.pop() if len(shas) == 1 else None,
-        "endpoint": (decider.report.get("endpoint") or {}) if decider else {},
+        "endpoint": {k: v for k, v in endpoint.items() if isinstance(v, str)},
         "usage_total_tokens": sum(u for u in usage if isinstance(u, int)) or None,
         "warnings": [*repeated, *(f"{leg.job}: {w}" for leg in legs
-                                   for w in leg.report.get("warnings") or [])],
+                                   for w in items(leg.report, "warnings") or [])],
         "jobs": jobs,
         "checks": checks,
     }
 
 
-def failed(path: str, message: str) -> dict[str, Any]:
+def failed(path: str, message: str) -> Merged:
     """The merged report when the merge itself failed (``config``, exit 2)."""
     report = merge([])
-    report.update(verdict="fail", exit_code=2, category="config", jobs=[], checks=[{
+    report["verdict"], report["exit_code"], report["category"] = "fail", 2, "config"
+    report["jobs"] = []
+    report["checks"] = [{
         **_check_dict(Check("merge:config", "preflight", "merge the matrix reports")
-                      .fail(Category.CONFIG, message)), "job": "merge"}])
+                      .fail(Category.CONFIG, message)), "job": "merge"}]
     if path:
         report["failed_file"] = path
     return report
 
 
-def _check_dict(check: Check) -> dict[str, Any]:
+def _check_dict(check: Check) -> JSONObject:
     return dict(check.to_dict())
 
 
-def as_result(merged: dict[str, Any]) -> GateResult:
+def as_result(merged: Merged) -> GateResult:
     """A :class:`GateResult` view of the merged report, for the JUnit writer: every check
     named ``job: id``."""
     checks = [_check(c) for c in merged["checks"]]
-    category = merged.get("category")
     return GateResult(
-        verdict=cast(Any, merged["verdict"]), exit_code=merged["exit_code"],
-        category=_category(category),
+        verdict=merged["verdict"], exit_code=merged["exit_code"],
+        category=_category(merged["category"]),
         started_at=merged["started_at"], duration_ms=merged["duration_ms"],
         environment=merged["environment"], deployment_sha=merged["deployment_sha"],
-        endpoint=merged.get("endpoint") or {}, checks=checks,
+        endpoint=merged["endpoint"], checks=checks,
         warnings=list(merged["warnings"]), usage_total=merged["usage_total_tokens"])
 
 
-_CHECK_FIELDS = {f.name for f in dataclasses.fields(Check)}
-_STEP_FIELDS = {f.name for f in dataclasses.fields(Step)}
-_ATTEMPT_FIELDS = {f.name for f in dataclasses.fields(Attempt)}
-
-
-def _category(value: Any) -> Category | None:
+def _category(value: object) -> Category | None:
     return Category(value) if isinstance(value, str) and value in set(Category) else None
 
 
-def _check(data: dict[str, Any]) -> Check:
-    fields = {k: v for k, v in data.items() if k in _CHECK_FIELDS}
-    fields["category"] = _category(fields.get("category"))
-    fields["owner"] = Owner.from_dict(fields.get("owner"))
-    fields["steps"] = [Step(**{k: v for k, v in s.items() if k in _STEP_FIELDS})
-                       for s in fields.get("steps") or [] if isinstance(s, dict)]
-    fields["attempt_log"] = [
-        Attempt(**{k: v for k, v in a.items() if k in _ATTEMPT_FIELDS})
-        for a in fields.get("attempt_log") or [] if isinstance(a, dict)]
-    fields["id"] = f"{data.get('job')}: {data['id']}" if data.get("job") else data["id"]
-    fields.setdefault("kind", "check")
-    fields.setdefault("name", data["id"])
-    return Check(**fields)
+_OUTCOMES: dict[object, Outcome] = {outcome: outcome for outcome in get_args(Outcome)}
+_T = TypeVar("_T")
+
+
+def _outcome(value: object, default: Outcome) -> Outcome:
+    return _OUTCOMES.get(value, default)
+
+
+def _or(value: _T | None, default: _T) -> _T:
+    return default if value is None else value
+
+
+def _step(data: JSONObject) -> Step:
+    return Step(name=str(data.get("name")), outcome=_outcome(data.get("outcome"), "skip"),
+                message=_or(text(data, "message"), ""))
+
+
+def _attempt(data: JSONObject) -> Attempt:
+    return Attempt(
+        number=_or(integer(data, "number"), 0), http_status=integer(data, "http_status"),
+        category=text(data, "category"), duration_ms=_or(integer(data, "duration_ms"), 0),
+        message=_or(text(data, "message"), ""), wait_s=_wait(data.get("wait_s")),
+        client_request_id=text(data, "client_request_id"))
+
+
+def _wait(value: object) -> float | None:
+    """``wait_s`` as the report holds it (an int stays an int, as the leg's JUnit shows it)."""
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _check(data: JSONObject) -> Check:
+    """A check of a leg's report, field by field (the report is valid against the schema:
+    a field that is there has its type; one that is not keeps the default)."""
+    ident = str(data["id"])
+    trace_ids = child(data, "trace_ids") or {}
+    return Check(
+        id=f"{data.get('job')}: {ident}" if data.get("job") else ident,
+        kind=_or(text(data, "kind"), "check"), name=_or(text(data, "name"), ident),
+        model=text(data, "model"), outcome=_outcome(data.get("outcome"), "skip"),
+        category=_category(data.get("category")), http_status=integer(data, "http_status"),
+        attempts=_or(integer(data, "attempts"), 0),
+        duration_ms=_or(integer(data, "duration_ms"), 0),
+        request_id=text(data, "request_id"),
+        client_request_id=text(data, "client_request_id"),
+        trace_ids={k: v for k, v in trace_ids.items() if isinstance(v, str)},
+        finish_reason=text(data, "finish_reason"), usage=child(data, "usage"),
+        message=_or(text(data, "message"), ""), response_model=text(data, "response_model"),
+        system_fingerprint=text(data, "system_fingerprint"), answer=text(data, "answer"),
+        expected_category=text(data, "expected_category"),
+        output_excerpt=text(data, "output_excerpt"), reproduce=text(data, "reproduce"),
+        objective=text(data, "objective"), owner=Owner.from_dict(data.get("owner")),
+        steps=[_step(s) for s in objects(data, "steps")],
+        attempt_log=[_attempt(a) for a in objects(data, "attempt_log")],
+        # As the leg wrote them (Check.to_dict; the schema checked an object): read back
+        # only to be written again, never narrowed key by key.
+        details=cast(Details, child(data, "details") or {}),
+        warnings=[w for w in items(data, "warnings") or [] if isinstance(w, str)])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -239,7 +288,7 @@ class Lifecycle:
     gitlab_token_env: str = "GITLAB_TOKEN"
 
 
-def with_streak(report: dict[str, Any], lifecycle: Lifecycle) -> GateResult:
+def with_streak(report: Merged, lifecycle: Lifecycle) -> GateResult:
     """The merged report as a result for the lifecycle, with ``consecutive_failures``
     counted against the previous merged report (also put into ``report``)."""
     from smoke.reports import streak
@@ -250,12 +299,12 @@ def with_streak(report: dict[str, Any], lifecycle: Lifecycle) -> GateResult:
     result.consecutive_failures = streak.count(result, previous.data)
     report["consecutive_failures"] = result.consecutive_failures
     if previous.warning:
-        report["warnings"] = [*report.get("warnings", []), previous.warning]
+        report["warnings"] = [*report["warnings"], previous.warning]
     return result
 
 
 def alerts(result: GateResult, lifecycle: Lifecycle, env: dict[str, str],
-           warn: Any, say: Any) -> None:
+           warn: Callable[[str], None], say: Callable[[str], None]) -> None:
     """Incident issues over the merged verdict (never raises)."""
     if not lifecycle.incident_issue:
         return
@@ -266,7 +315,7 @@ def alerts(result: GateResult, lifecycle: Lifecycle, env: dict[str, str],
         lifecycle.gitlab_token_env), env, warn, say)
 
 
-def render(kind: str, report: dict[str, Any]) -> str:
+def render(kind: str, report: Merged) -> str:
     """The merged ``report_json``, ``report_junit`` or ``summary``."""
     if kind == "report_json":
         return json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
@@ -281,7 +330,7 @@ def render(kind: str, report: dict[str, Any]) -> str:
     raise ValueError(kind)
 
 
-def describe(report: dict[str, Any]) -> str:
+def describe(report: Merged) -> str:
     """The merged verdict and a line per job, for the log."""
     return (f"chat-smoke merge: {report['verdict']} (exit {report['exit_code']}) over "
             f"{count(len(report['jobs']), 'job')}"
@@ -290,7 +339,7 @@ def describe(report: dict[str, Any]) -> str:
                          if j["deciding_check"] else "") for j in report["jobs"]))
 
 
-def write(report: dict[str, Any], targets: dict[str, str]) -> list[str]:
+def write(report: Merged, targets: dict[str, str]) -> list[str]:
     """Write every target. One that cannot be written becomes a failed ``report:<kind>``
     check (``config``; it decides the exit code only when the jobs passed), every other
     report is still written, and those written before it are rewritten to name it."""
@@ -321,10 +370,10 @@ def write(report: dict[str, Any], targets: dict[str, str]) -> list[str]:
 _REPORT_NAMES = {"report_json": "json", "report_junit": "junit", "summary": "summary"}
 
 
-def _report_failed(report: dict[str, Any], kind: str, message: str) -> None:
+def _report_failed(report: Merged, kind: str, message: str) -> None:
     name = _REPORT_NAMES.get(kind, kind)
     check = Check(f"report:{name}", "report", f"merged {name} report")
     report["checks"].append({**_check_dict(check.fail(Category.CONFIG, message)),
                              "job": "merge"})
     if report["exit_code"] == 0:
-        report.update(verdict="fail", exit_code=2, category="config")
+        report["verdict"], report["exit_code"], report["category"] = "fail", 2, "config"

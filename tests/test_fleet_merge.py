@@ -225,3 +225,43 @@ def test_merge_on_buildkite_annotates_the_build(tmp_path: Path, stub: StubServer
     assert proc.returncode == 0, proc.stderr
     args, body = agent_calls(tmp_path / "b")[-1]
     assert args[:3] == ["annotate", "--style", "success"] and "chat-smoke passed" in body
+
+
+def test_a_check_reads_back_from_a_leg_with_every_field() -> None:
+    """The merge rebuilds each leg's check field by field from its JSON (issue 27: no
+    ``Check(**anything)``): every field a report carries comes back as it was written,
+    so the merged JUnit file and incident issue show what the leg's own did."""
+    import dataclasses
+
+    from smoke import merge
+    from smoke.categories import Category
+    from smoke.owners import Owner
+    from smoke.results import Attempt, Check, Step
+
+    check = Check(
+        id="positive:m", kind="positive", name="answers", model="m", outcome="fail",
+        category=Category.TIMEOUT, http_status=504, attempts=3, duration_ms=1234,
+        request_id="req_1", client_request_id="cr_1", trace_ids={"cf-ray": "abc"},
+        finish_reason="length", usage={"prompt_tokens": 1, "total_tokens": 2},
+        message="slow", response_model="m-2026", system_fingerprint="fp_1", answer="po",
+        expected_category="auth", output_excerpt="po…", reproduce="curl -sS x",
+        objective="latency",
+        owner=Owner("platform", "@org/platform", "https://runbook.example", ("a",), ("b",),
+                    "owners"),
+        steps=[Step("send", "fail", "timed out")],
+        attempt_log=[Attempt(1, 504, "timeout", 600, "gateway", 1, "cr_0"),
+                     Attempt(2, None, "timeout", 634, "", 0.5, None)],
+        details={"wire": {"ttfb_ms": 12}}, warnings=["close to the budget"])
+    # Not in report.json (they shape the hint, which is): left at their defaults.
+    unreported = {"gateway_hint", "situation_hint"}
+    defaults = Check("x", "x", "x")
+    for f in dataclasses.fields(Check):
+        if f.name not in unreported | {"id", "kind", "name"}:
+            assert getattr(check, f.name) != getattr(defaults, f.name), \
+                f"give the sample check a {f.name}, and read it back in smoke.merge._check"
+    written = json.loads(json.dumps(check.to_dict()))
+    again = merge._check({**written, "job": "prod × m"})
+    assert again.id == "prod × m: positive:m"
+    assert {**again.to_dict(), "id": check.id} == check.to_dict()
+    assert merge._check({"id": "preflight:config"}) == Check(
+        "preflight:config", "check", "preflight:config")

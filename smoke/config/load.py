@@ -13,6 +13,7 @@ import math
 import os
 import re
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
 
 from smoke.config import extras, nearmiss, objectives, targets, url, yamlfile
@@ -63,6 +64,7 @@ _KEY_IN_FILE = (
 )
 
 
+@cache
 def _properties() -> JSONObject:
     return node_at(schema(), "properties")
 

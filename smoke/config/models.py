@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
+from functools import cache
 
 from smoke.config.fields import Fields
 from smoke.config.validate import errors, node_at, schema, suggest
@@ -19,6 +20,7 @@ from smoke.jsonvalue import JSONObject, child
 NO_MODEL = "no model: set --model, COMETAPI_MODEL, or model: in chat-smoke.yml"
 
 
+@cache
 def entry_schema() -> JSONObject:
     return node_at(schema(), "$defs", "model_entry")
 

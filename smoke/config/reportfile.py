@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from smoke.config.validate import errors, schema
+from smoke.jsonvalue import JSONObject, as_object
 
 # A report is at most a few MB (1,000 checks: about 2 MB); a bigger input is refused
 # before it is parsed, so a stray artifact cannot exhaust memory.
@@ -41,7 +42,7 @@ def parse(text: str) -> object:
     return json.loads(text, parse_constant=_constant, parse_float=_number)
 
 
-def load(path: str) -> dict[str, Any]:  # Any: merge.py and checks/drift.py read it
+def load(path: str) -> JSONObject:
     """The report at ``path``, checked against the report schema."""
     try:
         file = Path(path)
@@ -65,9 +66,10 @@ def load(path: str) -> dict[str, Any]:  # Any: merge.py and checks/drift.py read
     except RecursionError:
         raise ReportFileError("not JSON a reader can take (nested too deeply)") from None
     check(data)
-    if not isinstance(data, dict):  # check() refused it already
+    report = as_object(data)
+    if report is None:  # check() refused it already
         raise ReportFileError("not a JSON object")
-    return data
+    return report
 
 
 def check(data: object) -> None:

@@ -17,7 +17,7 @@ from functools import cache
 from importlib import resources
 
 from smoke.config import nearmiss
-from smoke.jsonvalue import JSONObject, as_object, child, integer, items, text
+from smoke.jsonvalue import JSONObject, integer, items, text
 from smoke.output.textsafe import count, shown
 
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -35,17 +35,24 @@ _TYPES: dict[str, tuple[type, ...]] = {
 def schema(name: str = "chat-smoke") -> JSONObject:
     """A published schema: ``chat-smoke`` (the config file) or ``report`` (report.json)."""
     data = resources.files("smoke").joinpath(f"schema/{name}.schema.json").read_text("utf-8")
-    loaded = as_object(json.loads(data))
+    loaded = _json_object(json.loads(data))
     if loaded is None:  # our own file: a broken build, never a user's input
         raise ValueError(f"schema/{name}.schema.json is not a JSON object")
     return loaded
+
+
+def _json_object(value: object) -> JSONObject | None:
+    """A schema node: ``value`` if it is an object. A schema is parsed JSON, whose keys are
+    always str (smoke.jsonvalue.as_object checks each key: a node is read on every value
+    validated, and that check would double the cost of loading a configuration)."""
+    return value if isinstance(value, dict) else None
 
 
 def node_at(data: JSONObject, *path: str) -> JSONObject:
     """The schema node at ``path`` below ``data`` (a missing one raises KeyError)."""
     found = data
     for part in path:
-        below = as_object(found.get(part))
+        below = _json_object(found.get(part))
         if below is None:
             raise KeyError(part)
         found = below
@@ -168,7 +175,7 @@ def errors(value: object, node: JSONObject, path: str, *,
     the size bounds of a configuration value (off for a report)."""
 
     def sub(item: object, below: object, where: str) -> list[str]:
-        return errors(item, as_object(below) or {}, where, root=root, limits=limits)
+        return errors(item, _json_object(below) or {}, where, root=root, limits=limits)
 
     bounded = _bounds(value, path, limits)
     if bounded:
@@ -176,7 +183,7 @@ def errors(value: object, node: JSONObject, path: str, *,
     node = resolve(node, root)
     any_of = items(node, "anyOf")
     if any_of is not None:
-        subs = [resolve(as_object(branch) or {}, root) for branch in any_of]
+        subs = [resolve(_json_object(branch) or {}, root) for branch in any_of]
         branches = [sub(value, branch, path) for branch in subs]
         if any(not b for b in branches):
             return []
@@ -220,7 +227,7 @@ def errors(value: object, node: JSONObject, path: str, *,
         for i, item in enumerate(value):
             problems += sub(item, node.get("items"), f"{path}[{i}]")
     if isinstance(value, dict):
-        props = child(node, "properties") or {}
+        props = _json_object(node.get("properties")) or {}
         for name in items(node, "required") or ():
             if name not in value:
                 problems.append(f"{f'{path}.{name}' if path else name}: missing (required)")

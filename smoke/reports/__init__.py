@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from smoke.categories import Category
+from smoke.config.settings import Settings
 from smoke.config.targets import distinct
 from smoke.errors import ReportError
 from smoke.reports import json_report
@@ -18,7 +18,7 @@ CHECK_NAMES = {"report_json": "json", "report_junit": "junit", "summary": "summa
                "report_dotenv": "dotenv", "report_prometheus": "prometheus"}
 
 
-def paths(settings: Any, flags: Mapping[str, Any]) -> dict[str, str]:
+def paths(settings: Settings | None, flags: Mapping[str, object]) -> dict[str, str]:
     """Where to write each report: from the settings, or (when the configuration did not
     load) from the flags alone, so a config failure is still reported."""
     found: dict[str, str] = {}

@@ -26,15 +26,56 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from smoke._version import __version__
 from smoke.details import Drift
+from smoke.jsonvalue import JSONObject
 from smoke.output import redact
 from smoke.owners import OwnerDict
-from smoke.results import GateResult
+from smoke.results import GateResult, Verdict
 
 SCHEMA_VERSION = 3
+
+
+class Job(TypedDict):
+    """A merged report's row for one leg (``jobs``)."""
+
+    job: str
+    file: str
+    environment: str | None
+    models: list[str]
+    verdict: str
+    exit_code: int
+    category: str | None
+    deciding_check: str | None
+    message: str | None
+    hint: str | None
+    duration_ms: int | None
+    started_at: str | None
+
+
+class Merged(TypedDict):
+    """The merged report: the gate's report shape (its checks are the legs', as they read
+    them, each with its ``job``), plus ``merged`` and ``jobs``."""
+
+    schema_version: int
+    tool: dict[str, str]
+    merged: bool
+    verdict: Verdict
+    exit_code: int
+    category: str | None
+    started_at: str
+    duration_ms: int
+    environment: str
+    deployment_sha: str | None
+    endpoint: dict[str, str]
+    usage_total_tokens: int | None
+    warnings: list[str]
+    jobs: list[Job]
+    checks: list[JSONObject]
+    failed_file: NotRequired[str]
+    consecutive_failures: NotRequired[dict[str, int]]
 
 
 def as_dict(result: GateResult) -> dict[str, Any]:

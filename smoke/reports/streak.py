@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from smoke.categories import Category
+from smoke.jsonvalue import JSONObject, as_object, child, items, text
 from smoke.owners import Owner
 from smoke.results import Check, GateResult
 
@@ -66,7 +67,7 @@ class Previous:
     error: the gate's verdict does not depend on it)."""
 
     def __init__(self, path: str | None, cwd: Path | None = None) -> None:
-        self.data: dict[str, Any] | None = None
+        self.data: JSONObject | None = None
         self.note: str | None = None
         self.warning: str | None = None
         if not path:
@@ -77,35 +78,34 @@ class Previous:
             self.note = _MISSING.format(path=path)
 
 
-def _load(path: str, cwd: Path | None) -> tuple[dict[str, Any] | None, str | None]:
+def _load(path: str, cwd: Path | None) -> tuple[JSONObject | None, str | None]:
     target = Path(path) if cwd is None else cwd / path
     if not target.exists():
         raise FileNotFoundError(path)
     try:
         if target.stat().st_size > MAX_PREVIOUS_BYTES:
             return None, _UNUSABLE.format(path=path, problem="larger than 64 MiB")
-        data = json.loads(target.read_text("utf-8"))
+        data = as_object(json.loads(target.read_text("utf-8")))
     except OSError as exc:
         return None, _UNUSABLE.format(path=path, problem=f"cannot be read ({exc.strerror})")
     except (UnicodeDecodeError, ValueError, RecursionError):
         return None, _UNUSABLE.format(path=path, problem="not a JSON report")
-    if not isinstance(data, dict) or not isinstance(data.get("checks"), list) \
-            or not isinstance(data.get("verdict"), str):
+    if data is None or items(data, "checks") is None or text(data, "verdict") is None:
         return None, _UNUSABLE.format(path=path, problem="not a chat-smoke report")
     return data, None
 
 
-def previous_counts(previous: dict[str, Any] | None) -> dict[str, int]:
+def previous_counts(previous: Mapping[str, object] | None) -> dict[str, int]:
     """The previous run's ``consecutive_failures``; for a report written before it existed
     (schema_version 2), 1 for each key its failed checks map to."""
     if previous is None:
         return {}
-    counts = previous.get("consecutive_failures")
-    if isinstance(counts, dict):
-        return {str(k): v for k, v in counts.items()
+    counts = child(previous, "consecutive_failures")
+    if counts is not None:
+        return {k: v for k, v in counts.items()
                 if isinstance(v, int) and not isinstance(v, bool) and v > 0}
     found: dict[str, int] = {}
-    for check in previous.get("checks") or []:
+    for check in items(previous, "checks") or []:
         if not isinstance(check, dict) or check.get("outcome") != "fail":
             continue
         try:
@@ -117,7 +117,7 @@ def previous_counts(previous: dict[str, Any] | None) -> dict[str, int]:
     return found
 
 
-def count(result: GateResult, previous: dict[str, Any] | None) -> dict[str, int]:
+def count(result: GateResult, previous: Mapping[str, object] | None) -> dict[str, int]:
     """``consecutive_failures`` of ``result``: each failing key one more than in the
     previous run (1 without one); a key that passed is gone. A cancelled or provisional
     run decides nothing: it carries the previous counts on unchanged."""

@@ -14,15 +14,15 @@ streamed too. Without ``tools`` it answers ``pong``.
 from __future__ import annotations
 
 import json
-from typing import Any
 
+from smoke.jsonvalue import JSONObject, child, items, text
 from smoke.stub import wire
 from smoke.stub.handler import Handler
 from smoke.stub.request import Request, validate
 from smoke.stub.streams import _start, _writer, stream_text
 
 
-def _usage(completion: int, reasoning: int) -> dict[str, Any]:
+def _usage(completion: int, reasoning: int) -> JSONObject:
     return {"prompt_tokens": 19, "completion_tokens": completion,
             "total_tokens": 19 + completion,
             "completion_tokens_details": {"reasoning_tokens": reasoning}}
@@ -81,15 +81,16 @@ def _stream_reasoning(h: Handler, req: Request, spent: int | None) -> None:
 
 
 def _function(req: Request) -> str | None:
-    choice = req.payload.get("tool_choice")
-    if isinstance(choice, dict) and isinstance(choice.get("function"), dict):
-        name = choice["function"].get("name")
-        return name if isinstance(name, str) else None
-    for tool in req.payload.get("tools") or []:
-        if isinstance(tool, dict) and isinstance(tool.get("function"), dict):
-            name = tool["function"].get("name")
-            if isinstance(name, str):
-                return name
+    """The function the request names in ``tool_choice``, else its first tool's."""
+    choice = child(req.payload, "tool_choice")
+    chosen = child(choice, "function") if choice is not None else None
+    if chosen is not None:
+        return text(chosen, "name")
+    for tool in items(req.payload, "tools") or []:
+        function = child(tool, "function") if isinstance(tool, dict) else None
+        name = text(function, "name") if function is not None else None
+        if name is not None:
+            return name
     return None
 
 

@@ -8,7 +8,7 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Protocol
+from typing import Protocol, TypedDict
 
 
 class Routes(Protocol):
@@ -18,7 +18,18 @@ class Routes(Protocol):
 
     def not_found(self, h: Handler) -> None: ...
 
-    def dispatch(self, h: Handler, scenario: str, payload: Any, raw: bytes) -> None: ...
+    def dispatch(self, h: Handler, scenario: str, payload: object, raw: bytes) -> None: ...
+
+
+class Received(TypedDict):
+    """A request as the stub received it (``StubServer.requests``): ``payload`` is the
+    parsed JSON body (None for a GET or a body that is not JSON), foreign until narrowed."""
+
+    scenario: str
+    method: str
+    path: str
+    headers: dict[str, str]
+    payload: object
 
 
 @dataclass
@@ -31,7 +42,7 @@ class StubState:
     auth_header: str = "Authorization"
     counters: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    requests: list[dict[str, Any]] = field(default_factory=list)
+    requests: list[Received] = field(default_factory=list)
 
     def count(self, tag: str) -> int:
         """How many requests this scenario tag has seen, this one included."""
@@ -50,7 +61,7 @@ class Handler(BaseHTTPRequestHandler):
     # waits for the client's delayed ACK (40 ms on Linux), which only a stub would add.
     disable_nagle_algorithm = True
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         if self.server.verbose:
             super().log_message(format, *args)
 
@@ -64,7 +75,7 @@ class Handler(BaseHTTPRequestHandler):
             path = "/" + tail
         return scenario, path
 
-    def _record(self, scenario: str, payload: Any) -> None:
+    def _record(self, scenario: str, payload: object) -> None:
         """What the server received: method, path with query, headers, payload."""
         with self.server.state.lock:
             self.server.state.requests.append(
@@ -88,6 +99,7 @@ class Handler(BaseHTTPRequestHandler):
         if path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
             self.server.routes.not_found(self)
             return
+        payload: object
         try:
             payload = json.loads(body) if body else None
         except ValueError:
@@ -130,7 +142,7 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
         self.wfile.flush()
 
-    def send_json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
+    def send_json(self, status: int, data: object, headers: dict[str, str] | None = None) -> None:
         self.send_bytes(status, json.dumps(data).encode("utf-8"), headers=headers)
 
 

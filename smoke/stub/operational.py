@@ -8,8 +8,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from email.utils import formatdate
-from typing import Any
 
+from smoke.jsonvalue import JSONObject
 from smoke.stub import wire
 from smoke.stub.handler import Handler
 from smoke.stub.request import Request, validate
@@ -18,7 +18,7 @@ from smoke.stub.streams import stream_text
 DEPRECATIONS_URL = "https://stub.invalid/deprecations"
 
 
-def broken_completion(model: str, text: str) -> dict[str, Any]:
+def broken_completion(model: str, text: str) -> JSONObject:
     """An answer a lenient parser reads as ``text``, breaking seven rules of the contract."""
     return {
         "id": "chatcmpl-stub-broken",

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from smoke.jsonvalue import as_object, text
 from smoke.stub import wire
 from smoke.stub.handler import Handler
 
 
 class Request:
-    def __init__(self, scenario: str, payload: Any, raw: bytes) -> None:
+    def __init__(self, scenario: str, payload: object, raw: bytes) -> None:
         name, _, self.tag = scenario.partition("~")
         self.name, _, self.arg = name.partition(":")
         self.scenario = scenario
-        self.payload = payload if isinstance(payload, dict) else {}
+        # The body as sent: foreign JSON, an empty object when it is not one.
+        self.payload = as_object(payload) or {}
         self.raw = raw
-        model = self.payload.get("model")
-        self.model = model if isinstance(model, str) else ""
+        self.model = text(self.payload, "model") or ""
         self.stream = self.payload.get("stream") is True
 
     def arg_float(self, default: float) -> float:

@@ -9,7 +9,6 @@ import struct
 import time
 from collections.abc import Callable
 from email.utils import formatdate
-from typing import Any
 
 from smoke.stub import appscenarios, operational, wire
 from smoke.stub.handler import Handler
@@ -41,11 +40,11 @@ CI_HOSTILE_HEADER = (
 )
 
 
-def _answer(h: Handler, req: Request, text: Any, **extra: Any) -> None:
+def _answer(h: Handler, req: Request, text: str) -> None:
     if req.stream:
-        stream_text(h, req, text if isinstance(text, str) else "pong")
+        stream_text(h, req, text)
         return
-    h.send_json(200, wire.completion(req.model, text, **extra))
+    h.send_json(200, wire.completion(req.model, text))
 
 
 def ok(h: Handler, req: Request) -> None:
@@ -77,7 +76,7 @@ def status_json(status: int, message: str, type_: str, code: str | None,
     return run
 
 
-def rejects(field: str, refused: Callable[[Any], bool], refusal: Scenario) -> Scenario:
+def rejects(field: str, refused: Callable[[object], bool], refusal: Scenario) -> Scenario:
     """``refusal`` while the request carries ``field`` with a value ``refused`` holds
     for; otherwise a well-behaved answer."""
     def run(h: Handler, req: Request) -> None:
@@ -89,7 +88,7 @@ def rejects(field: str, refused: Callable[[Any], bool], refusal: Scenario) -> Sc
     return run
 
 
-def status_json_raw(status: int, data: Any) -> Scenario:
+def status_json_raw(status: int, data: object) -> Scenario:
     def run(h: Handler, req: Request) -> None:
         h.send_json(status, data)
 
@@ -164,7 +163,7 @@ def raw_body(body: bytes, content_type: str = "application/json",
     return run
 
 
-def json_body(make: Callable[[Request], Any]) -> Scenario:
+def json_body(make: Callable[[Request], object]) -> Scenario:
     def run(h: Handler, req: Request) -> None:
         if validate(h, req):
             h.send_json(200, make(req))
@@ -377,7 +376,7 @@ SCENARIOS: dict[str, Scenario] = {
 SCENARIOS.update(appscenarios.SCENARIOS)  # the application's own request (issue 22)
 
 
-def dispatch(h: Handler, scenario: str, payload: Any, raw: bytes) -> None:
+def dispatch(h: Handler, scenario: str, payload: object, raw: bytes) -> None:
     req = Request(scenario, payload, raw)
     if req.name.startswith("stream-"):
         handler = STREAMS.get(req.name)

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import ssl
 import threading
-from typing import Any
 
 from smoke.stub import scenarios
-from smoke.stub.handler import StubHTTPServer, StubState
+from smoke.stub.handler import Received, StubHTTPServer, StubState
 
 DEFAULT_KEY = "sk-stub-not-a-secret-0123456789abcdef"
 MODELS = ("stub-model", "gpt-4o-mini", "gpt-5-mini")
@@ -57,7 +56,7 @@ class StubServer:
         return self.url()
 
     @property
-    def requests(self) -> list[dict[str, Any]]:
+    def requests(self) -> list[Received]:
         return self.state.requests
 
     def start(self) -> StubServer:

@@ -8,9 +8,10 @@ with ``--stream`` has a passing positive check beside the streaming one under te
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TypedDict, Unpack
 
+from smoke.jsonvalue import JSONObject
 from smoke.stub import wire
 from smoke.stub.handler import Handler
 from smoke.stub.request import Request, validate
@@ -89,12 +90,12 @@ def stream_text(
         return
 
 
-def _broken_chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> bytes:
+def _broken_chunk(model: str, delta: Mapping[str, object], finish: str | None = None) -> bytes:
     """A chunk that breaks the contract: no ``object``, ``created`` or ``finish_reason``
     (null until the last), a role that is not one, and a finish reason not documented."""
     if "role" in delta:
         delta = {**delta, "role": "model"}
-    choice: dict[str, Any] = {"index": 0, "delta": delta}
+    choice: JSONObject = {"index": 0, "delta": delta}
     if finish is not None:
         choice["finish_reason"] = finish
     body = {"id": "chatcmpl-stub", "model": model, "choices": [choice]}
@@ -111,7 +112,18 @@ def _slow_first_token(h: Handler, req: Request) -> None:
         h.send_json(200, wire.completion(req.model, "pong"))
 
 
-def _scenario(text: str, **options: Any) -> Callable[[Handler, Request], None]:
+class Options(TypedDict, total=False):
+    """How :func:`stream_text` misbehaves (its keyword arguments)."""
+
+    done: bool
+    usage_choices: bool
+    error_after: int
+    stall_after: int
+    chunked: bool
+    broken: bool
+
+
+def _scenario(text: str, **options: Unpack[Options]) -> Callable[[Handler, Request], None]:
     """A validated streaming answer of ``text``; a plain completion when not streaming."""
 
     def run(h: Handler, req: Request) -> None:

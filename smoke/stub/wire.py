@@ -5,18 +5,23 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from typing import Any
+from collections.abc import Mapping
+
+from smoke.jsonvalue import JSONObject
 
 
-def completion(model: str, text: Any, **extra: Any) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None}
-    message.update(extra.pop("message", {}))
-    body: dict[str, Any] = {
+def completion(model: str, text: object, message: Mapping[str, object] | None = None,
+               **extra: object) -> JSONObject:
+    """A ``chat.completion`` answering ``text``; ``message``: fields of the message to
+    change, ``extra``: top-level fields to add or replace (``usage``, ``choices``)."""
+    shown: JSONObject = {"role": "assistant", "content": text, "refusal": None}
+    shown.update(message or {})
+    body: JSONObject = {
         "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}],
+        "choices": [{"index": 0, "message": shown, "logprobs": None, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 19, "completion_tokens": 1, "total_tokens": 20},
         "system_fingerprint": "fp_stub",
     }
@@ -28,12 +33,13 @@ def error(message: str, type_: str, code: str | None, param: str | None = None) 
     return dumps({"error": {"message": message, "type": type_, "param": param, "code": code}})
 
 
-def dumps(data: Any) -> bytes:
+def dumps(data: object) -> bytes:
     return json.dumps(data).encode("utf-8")
 
 
-def chunk(model: str, delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
-    body: dict[str, Any] = {
+def chunk(model: str, delta: Mapping[str, object], finish: str | None = None,
+          **extra: object) -> bytes:
+    body: JSONObject = {
         "id": "chatcmpl-stub",
         "object": "chat.completion.chunk",
         "created": int(time.time()),

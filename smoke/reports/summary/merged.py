@@ -5,11 +5,12 @@ summary (:func:`smoke.reports.summary.filters.environment`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib import resources
-from typing import Any
 
 from smoke.categories import DOCS_URL, Category
 from smoke.output.textsafe import count
+from smoke.reports.json_report import Merged
 from smoke.reports.summary.filters import environment
 from smoke.reports.summary.markdown import cap
 
@@ -20,7 +21,7 @@ def _docs_url(category: str | None) -> str:
     return Category(category).docs_url if category in set(Category) else DOCS_URL
 
 
-def context(merged: dict[str, Any]) -> dict[str, Any]:
+def context(merged: Merged) -> dict[str, object]:
     jobs = merged["jobs"]
     failing = [j for j in jobs if j["verdict"] != "pass"]
     steps: dict[str, dict[str, str]] = {}
@@ -47,7 +48,7 @@ def context(merged: dict[str, Any]) -> dict[str, Any]:
         what = "was cancelled" if merged["verdict"] == "cancelled" else "failed"
         banner = (f"❌ chat-smoke {what} on {len(failing) or 1} of {count(len(jobs) or 1, 'job')}: "
                   f"{merged['category'] or merged['verdict']} (exit {merged['exit_code']})")
-    deciding = next(iter(steps.values()), None)
+    deciding: Mapping[str, object] | None = next(iter(steps.values()), None)
     if not jobs and merged["checks"]:  # the merge itself failed
         check = merged["checks"][0]
         deciding = {"category": "config", "hint": check["hint"],
@@ -56,7 +57,7 @@ def context(merged: dict[str, Any]) -> dict[str, Any]:
             "deciding": deciding, "unwritten": unwritten}
 
 
-def render(merged: dict[str, Any]) -> str:
+def render(merged: Merged) -> str:
     source = resources.files("smoke.reports.summary").joinpath("templates", TEMPLATE)
     template = environment().from_string(source.read_text("utf-8"))
     return cap(template.render(context(merged)))
