@@ -3,7 +3,7 @@ same gate installed on the host (issue 16, item 1).
 
     python bench/bench_container.py [--runs 7]
 
-The engine is the container suite's (tests/container/conftest.py): docker where an engine
+The engine is the container suite's (tests/support/container.py): docker where an engine
 answers, else podman with the stand-in base that tests/container/setup.sh builds (Debian
 bookworm's Python 3.11, tagged as the Dockerfile's FROM). Every figure names the base it
 was taken on. The image is built with no cache as ``localhost/chat-smoke:bench``; then
@@ -45,7 +45,7 @@ SLOWER_S = 0.5
 def measure(runs: int) -> list[Row]:
     """Build and time the image; one row saying why when there is no engine."""
     try:
-        from tests.container.conftest import BuildError, build_image, select_engine
+        from tests.support.container import BuildError, build_image, select_engine
     except ImportError as missing:  # the test extra (pytest, trustme, PyYAML)
         return [Row("container path", f"not measured: {missing} (install '.[test]')")]
     engine, why = select_engine()

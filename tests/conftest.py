@@ -1,14 +1,10 @@
-"""Shared fixtures: a clean environment, a real stub server on loopback, a gate runner."""
+"""Shared fixtures: a clean environment, a real stub server on loopback, the report and
+JUnit checks every test gets. Fixtures only: helpers live in tests/support/."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,22 +14,15 @@ import trustme
 from smoke.output import redact
 from smoke.reports import junit
 from smoke.stub import StubServer
-from tests import junit_schema
 from tests.support import env as env_scrub
-
-KEY = "sk-test-" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6"
-_PREFIXES = env_scrub.PREFIXES
-_NAMES = env_scrub.NAMES
+from tests.support import junit_schema
+from tests.support.cli import KEY
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No test reads the developer's (or CI's) environment."""
-    for name in list(os.environ):
-        if env_scrub.scrubbed_out(name):
-            monkeypatch.delenv(name, raising=False)
-    for name in _NAMES:
-        monkeypatch.delenv(name.lower(), raising=False)
+    """No test reads the developer's (or CI's) environment (tests/support/env.py)."""
+    env_scrub.scrub(monkeypatch)
     redact.clear()
     yield
     redact.clear()
@@ -42,8 +31,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def reports_match_their_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Every report.json chat-smoke wrote under the temporary folders during the test is
-    valid against smoke/schema/report.schema.json (tests/reportschema.py)."""
-    from tests.reportschema import sweep
+    valid against smoke/schema/report.schema.json (tests/support/reportschema.py)."""
+    from tests.support.reportschema import sweep
 
     since = time.time() - 0.01
     yield
@@ -105,50 +94,6 @@ def ca_file(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
 def stub() -> Iterator[StubServer]:
     with StubServer(key=KEY) as server:
         yield server
-
-
-@dataclass
-class Run:
-    """One ``chat-smoke`` process: exit code, output, and the JSON report."""
-
-    code: int
-    stdout: str
-    stderr: str
-    report: dict[str, Any] | None
-    files: dict[str, str]
-
-    @property
-    def all_output(self) -> str:
-        return self.stdout + self.stderr + "".join(self.files.values())
-
-    def check(self, check_id: str) -> dict[str, Any]:
-        assert self.report is not None
-        for check in self.report["checks"]:
-            if check["id"] == check_id:
-                return dict(check)
-        raise KeyError(f"{check_id} not in {[c['id'] for c in self.report['checks']]}")
-
-
-def run_cli(
-    tmp_path: Path,
-    *args: str,
-    env: dict[str, str] | None = None,
-    key: str | None = KEY,
-    timeout: float = 60,
-    cwd: Path | None = None,
-) -> Run:
-    """Run ``python -m smoke run ...`` as a subprocess and collect what it wrote."""
-    report = tmp_path / "report.json"
-    full_env = env_scrub.scrubbed()
-    if key is not None:
-        full_env["COMETAPI_API_KEY"] = key
-    full_env.update(env or {})
-    argv = [sys.executable, "-m", "smoke", "run", "--report-json", str(report), *args]
-    proc = subprocess.run(argv, capture_output=True, text=True, env=full_env, timeout=timeout,
-                          cwd=cwd or tmp_path)
-    files = {p.name: p.read_text(errors="replace") for p in tmp_path.iterdir() if p.is_file()}
-    loaded = json.loads(report.read_text()) if report.exists() else None
-    return Run(proc.returncode, proc.stdout, proc.stderr, loaded, files)
 
 
 # Parallel runs (pytest-xdist, `-n auto --dist loadgroup` in pyproject.toml). Every test

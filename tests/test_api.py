@@ -14,7 +14,7 @@ import pytest
 
 import smoke
 from smoke.stub import StubServer
-from tests.conftest import KEY
+from tests.support.cli import KEY
 
 ENV = {"COMETAPI_API_KEY": KEY}
 HEAVY = ("requests", "yaml", "jinja2", "click")

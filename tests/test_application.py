@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from smoke.stub import StubServer
-from tests.conftest import KEY, run_cli
-from tests.gatekit import run_gate
+from tests.support.cli import KEY, run_cli
+from tests.support.gatekit import run_gate
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 REASONING = {"id": "scenario/reasoning", "temperature": None, "max_tokens": None}

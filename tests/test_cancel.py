@@ -26,21 +26,19 @@ from smoke.ci import github, github_comment
 from smoke.ci.github import GitHubConsole
 from smoke.ci.publish import Publisher
 from smoke.gate import PROGRESS_EVERY_S
-from smoke.results import Check, GateResult
+from smoke.results import Check
 from smoke.stub import StubServer
-from tests.conftest import KEY
-from tests.runner_rules import parse_output_file, run_commands
 from tests.support.action_runner import ENTRYPOINT, runner_env
 from tests.support.action_runner import require as _require
 from tests.support.action_runner import skip_off_ci as _skip_off_ci
+from tests.support.cli import KEY
 from tests.support.env import scrubbed
+from tests.support.results import gate_result
+from tests.support.runner_rules import parse_output_file, run_commands
 
 # Generous: the aim is 1 s (bench/bench_cancel.py measures it); a loaded machine is slower.
 BOUND_S = 8.0
 CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
-
-
-clean_env = scrubbed
 
 
 @dataclass
@@ -96,7 +94,7 @@ def start(tmp_path: Path, stub: StubServer, *args: str, models: str = "stub-mode
             "--report-dotenv", str(folder / "gate.env"),
             "--report-prometheus", str(folder / "m.prom"), *args]
     proc = subprocess.Popen(argv, stdout=stdout, stderr=subprocess.PIPE, text=True,
-                            env=clean_env(COMETAPI_API_KEY=KEY), cwd=tmp_path)
+                            env=scrubbed(COMETAPI_API_KEY=KEY), cwd=tmp_path)
     return Gate(proc, folder)
 
 
@@ -200,7 +198,7 @@ def test_a_killed_jobs_provisional_report_merges_as_stopped(
     merged = tmp_path / "merged.json"
     proc = subprocess.run([sys.executable, "-m", "smoke", "merge", str(gate.report_path),
                            "--report-json", str(merged)], capture_output=True, text=True,
-                          timeout=60, env=clean_env(), cwd=tmp_path)
+                          timeout=60, env=scrubbed(), cwd=tmp_path)
     report = json.loads(merged.read_text())
     assert (report["verdict"], report["exit_code"], proc.returncode) == ("cancelled", 137, 137)
     assert report["jobs"][0]["verdict"] == "incomplete"
@@ -354,8 +352,10 @@ def test_the_pull_request_comment_of_a_cancelled_run_has_a_short_budget(
            "GITHUB_REPOSITORY": "acme/shop", "GITHUB_RUN_ID": "1",
            "INPUT_COMMENT-ON-PR": "true", "INPUT_GITHUB-TOKEN": "ghs_" + "t" * 36}
     check = Check("positive:m", "positive", "m", "m").cancel("cancelled by SIGTERM")
-    result = GateResult("cancelled", 143, None, "2026-11-29T11:00:00.000Z", 5, "", None,
-                        {"base_url": "http://x/v1", "host": "x", "path": "/v1"}, [check])
+    result = gate_result(check, stopped="cancelled", stop_code=143,
+                         started_at="2026-11-29T11:00:00.000Z", duration_ms=5, environment="",
+                         deployment_sha=None,
+                         endpoint={"base_url": "http://x/v1", "host": "x", "path": "/v1"})
     out = io.StringIO()
     started = time.monotonic()
     try:

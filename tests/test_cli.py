@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from smoke.cli import main
 from smoke.stub import StubServer
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -23,7 +23,7 @@ import pytest
 from smoke import pipeline
 from smoke.output.console import Console
 from smoke.results import Check, GateResult
-from tests.conftest import KEY
+from tests.support.cli import KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 JSON = {"content-type": "application/json"}

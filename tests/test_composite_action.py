@@ -31,9 +31,9 @@ import pytest
 import yaml
 
 from smoke.stub import StubServer
-from tests.conftest import KEY
-from tests.runner_rules import parse_output_file
 from tests.support.action_runner import gate_inputs, run_action
+from tests.support.cli import KEY
+from tests.support.runner_rules import parse_output_file
 
 REPO = Path(__file__).resolve().parents[1]
 COMPOSITE = REPO / "python" / "action.yml"

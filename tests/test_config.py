@@ -9,7 +9,7 @@ import pytest
 from smoke import config
 from smoke.errors import ConfigError
 from smoke.stub import StubServer
-from tests.conftest import KEY, run_cli
+from tests.support.cli import KEY, run_cli
 
 
 def _one_clear_line(run_stderr: str) -> str:

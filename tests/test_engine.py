@@ -14,7 +14,7 @@ from smoke.http import retry
 from smoke.output import redact
 from smoke.results import Check
 from smoke.stub import StubServer
-from tests.conftest import KEY, run_cli
+from tests.support.cli import KEY, run_cli
 
 
 def _closed_port() -> int:

@@ -1,7 +1,7 @@
 """entrypoint.py as the runner starts it: a subprocess with exactly the runner's environment
 (INPUT_* for every input of action.yml, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files,
 GITHUB_ACTIONS=true, the workspace as working directory), against the stub on loopback.
-Outputs and commands are read by the runner's own rules (tests/runner_rules.py)."""
+Outputs and commands are read by the runner's own rules (tests/support/runner_rules.py)."""
 
 from __future__ import annotations
 
@@ -22,8 +22,6 @@ import yaml
 from smoke import action, config
 from smoke.config.validate import schema
 from smoke.stub import StubServer
-from tests.conftest import KEY
-from tests.runner_rules import run_commands
 from tests.support.action_runner import (
     ACTION,
     ENTRYPOINT,
@@ -37,6 +35,8 @@ from tests.support.action_runner import (
 )
 from tests.support.action_runner import require as _require
 from tests.support.action_runner import skip_off_ci as _skip_off_ci
+from tests.support.cli import KEY
+from tests.support.runner_rules import run_commands
 
 
 # -- the contract of action.yml -------------------------------------------------------

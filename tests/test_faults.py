@@ -1,6 +1,6 @@
 """The fault matrix (issue 4): every way an endpoint, a network or a proxy misbehaves,
 over real loopback sockets. Each test asserts category, exit code, attempts, a time
-bound and that the key is in no output (tests/faultkit.py). TLS is in test_faults_tls.py.
+bound and that the key is in no output (tests/support/faultkit.py). TLS is in test_faults_tls.py.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from smoke.stub import StubServer
-from tests.faultkit import expect_fault
+from tests.support.faultkit import expect_fault
 
 
 def _tag() -> str:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import KEY
-from tests.hardkit import assert_reports, gate_all, record
-from tests.rawserver import RawServer
+from tests.support.cli import KEY
+from tests.support.hardkit import assert_reports, gate_all, record
+from tests.support.rawserver import RawServer
 
 OK = json.dumps({
     "id": "c1", "object": "chat.completion", "model": "stub-model",

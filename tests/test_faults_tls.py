@@ -12,8 +12,8 @@ import pytest
 import trustme
 
 from smoke.stub import StubServer
-from tests.conftest import KEY
-from tests.faultkit import expect_fault
+from tests.support.cli import KEY
+from tests.support.faultkit import expect_fault
 
 
 def _tls_stub(ca: trustme.CA, *names: str) -> StubServer:

@@ -10,8 +10,8 @@ from typing import Any
 import cmarkgfm
 
 from smoke.stub import StubServer
-from tests.conftest import run_cli
-from tests.gatekit import Outcome, run_gate
+from tests.support.cli import run_cli
+from tests.support.gatekit import Outcome, run_gate
 
 SLOW = "slow:0.3"  # the stub answers after 300 ms: over the 250 ms floor
 

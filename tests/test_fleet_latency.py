@@ -12,7 +12,7 @@ from smoke import pipeline
 from smoke.output.console import Console
 from smoke.reports.summary import markdown
 from smoke.stub import StubServer
-from tests.conftest import KEY
+from tests.support.cli import KEY
 
 
 def test_the_table_shows_ttfb_total_and_first_token(stub: StubServer) -> None:

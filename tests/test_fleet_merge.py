@@ -4,7 +4,6 @@ merged by the command in a subprocess; the outputs read back by their consumers'
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -17,11 +16,12 @@ from junitparser import Failure, JUnitXml
 
 from smoke.reports.files import write_text
 from smoke.stub import StubServer
-from tests.ci_parsers import azure_commands
-from tests.conftest import KEY
-from tests.gatekit import run_gate
-from tests.runner_rules import run_commands
-from tests.test_platforms import agent_calls, platform_env
+from tests.support.ci_parsers import azure_commands
+from tests.support.cli import KEY
+from tests.support.env import scrubbed
+from tests.support.gatekit import run_gate
+from tests.support.platforms import agent_calls, platform_env
+from tests.support.runner_rules import run_commands
 
 
 def _leg(tmp_path: Path, stub: StubServer, name: str, scenario: str | None,
@@ -36,9 +36,7 @@ def _leg(tmp_path: Path, stub: StubServer, name: str, scenario: str | None,
 def _merge(tmp_path: Path, *reports: str, env: dict[str, str] | None = None
            ) -> tuple[subprocess.CompletedProcess[str], Path]:
     out = tmp_path / "merged"
-    env = {**{k: v for k, v in os.environ.items()
-              if not k.startswith(("GITHUB_", "TF_BUILD", "BUILDKITE", "GITLAB_", "SMOKE_"))},
-           **(env or {})}
+    env = scrubbed(**(env or {}))
     proc = subprocess.run(
         [sys.executable, "-m", "smoke", "merge", *reports, "--report-json",
          str(out / "report.json"), "--report-junit", str(out / "junit.xml"),

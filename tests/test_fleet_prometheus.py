@@ -16,9 +16,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from smoke.categories import Category
 from smoke.reports import prometheus
-from smoke.results import Check, GateResult
+from smoke.results import Check
 from smoke.stub import StubServer
-from tests.conftest import KEY, run_cli
+from tests.support.cli import KEY, run_cli
+from tests.support.results import gate_result
 
 
 def _families(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:
@@ -94,8 +95,8 @@ def test_label_values_are_escaped() -> None:
     nasty = 'm"o\\d\nel} x{y="z"'
     check = Check(f"positive:{nasty}", "positive", "p", nasty, outcome="fail",
                   category=Category.ASSERTION, duration_ms=1500)
-    result = GateResult("fail", 6, Category.ASSERTION, "2026-11-27T02:04:05.123Z", 1600,
-                        'env "a"\\b', None, {}, [check])
+    result = gate_result(check, duration_ms=1600, environment='env "a"\\b',
+                         deployment_sha=None, endpoint={})
     found = _families(prometheus.render(result))
     labels, value = found["chat_smoke_check_success"][0]
     assert labels == {"target": "default", "environment": 'env "a"\\b', "model": nasty,
@@ -111,7 +112,8 @@ def test_written_atomically(tmp_path: Path) -> None:
     path = tmp_path / "m.prom"
     checks = [Check(f"positive:m{i}", "positive", "p", f"m{i}", outcome="pass",
                     duration_ms=i) for i in range(2000)]
-    result = GateResult("pass", 0, None, "2026-11-27T02:04:05.123Z", 1, "e", None, {}, checks)
+    result = gate_result(*checks, duration_ms=1, environment="e", deployment_sha=None,
+                         endpoint={})
     text = prometheus.render(result)
     write_text(path, text)
     seen: list[str] = []

@@ -187,7 +187,8 @@ def _result(texts: list[str], numbers: list[Any], status: int | None) -> Any:
     from itertools import cycle
 
     from smoke.categories import Category
-    from smoke.results import Attempt, Check, GateResult, Step
+    from smoke.results import Attempt, Check, Step
+    from tests.support.results import gate_result
 
     t = cycle(texts)
     n = cycle(numbers)
@@ -202,12 +203,13 @@ def _result(texts: list[str], numbers: list[Any], status: int | None) -> Any:
                   attempt_log=[Attempt(1, status, category.value, 5, next(t), next(n))],
                   details={"wire": {"error": next(t), "x": next(n)}, next(t): [next(n)]},
                   warnings=[next(t)])
-    return GateResult(verdict="fail", exit_code=category.exit_code, category=category,
-                      started_at="2026-01-01T00:00:00.000Z", duration_ms=12,
-                      environment=next(t), deployment_sha=None,
-                      endpoint={"base_url": "https://h.example/v1", "host": "h.example",
-                                "path": "/v1"},
-                      checks=[check], warnings=[next(t)])
+    result = gate_result(check, started_at="2026-01-01T00:00:00.000Z", duration_ms=12,
+                         environment=next(t), deployment_sha=None,
+                         endpoint={"base_url": "https://h.example/v1", "host": "h.example",
+                                   "path": "/v1"},
+                         warnings=[next(t)])
+    assert (result.exit_code, result.category) == (category.exit_code, category)
+    return result
 
 
 @HARDEN
@@ -224,8 +226,8 @@ def test_every_report_stays_valid_and_secret_free(texts: list[str], numbers: lis
     from smoke.ci import github
     from smoke.output import redact
     from smoke.output.console import Console
-    from tests.hardkit import assert_no_secret, strict_json
-    from tests.runner_rules import parse_output_file
+    from tests.support.hardkit import assert_no_secret, strict_json
+    from tests.support.runner_rules import parse_output_file
 
     with redact.scope(FUZZ_KEY), tempfile.TemporaryDirectory() as folder:
         result = _result(texts, numbers, status)

@@ -24,8 +24,8 @@ from smoke import __version__, config
 from smoke.errors import ConfigError
 from smoke.http import payload
 from smoke.stub import StubServer
-from tests.conftest import KEY, run_cli
-from tests.gatekit import run_gate
+from tests.support.cli import KEY, run_cli
+from tests.support.gatekit import run_gate
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 SECRET = "pk-live-" + "Zq9Xw8Vu7Ts6Rr5Qp4On3Ml2"  # a gateway key given through ${VAR}

@@ -1,5 +1,5 @@
 """smoke.github: workflow commands, masks, outputs and the step summary, read back by the
-runner's own rules (tests/runner_rules.py). Gate results come from real runs against
+runner's own rules (tests/support/runner_rules.py). Gate results come from real runs against
 the stub on loopback."""
 
 from __future__ import annotations
@@ -10,17 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from smoke import action, config, pipeline
+from smoke import action, config
 from smoke.ci import github
 from smoke.ci.github import GitHubConsole, escape_data, escape_property, format_command
 from smoke.ci.platform import PlatformStream
 from smoke.ci.publish import Publisher
 from smoke.errors import ReportError
 from smoke.output import redact
-from smoke.results import GateResult
 from smoke.stub import StubServer
-from tests.conftest import KEY
-from tests.runner_rules import parse_line, parse_output_file, run_commands
+from tests.support.cli import KEY
+from tests.support.github import gate, publish, runner_files
+from tests.support.runner_rules import parse_line, parse_output_file, run_commands
 
 HOSTILE_LINES = [
     "::error title=pwned::owned",
@@ -33,35 +33,6 @@ HOSTILE_LINES = [
     "::ERROR::upper case names count too",
     "%0A::notice::encoded newline",
 ]
-
-
-_CONSOLES: dict[int, GitHubConsole] = {}
-
-
-def _gate(stub: StubServer, scenario: str | None, out: io.StringIO, **flags: str) -> GateResult:
-    console = _CONSOLES[id(out)] = GitHubConsole(out)
-    result, _ = pipeline.check({"base_url": stub.url(scenario), "model": "stub-model",
-                                "api_key_env": "K", "environment": "staging", "retries": "0",
-                                **flags}, {"K": KEY}, console=console)
-    return result
-
-
-def _publish(out: io.StringIO, result: GateResult, env: dict[str, str],
-             targets: dict[str, str] | None = None, soft: bool = False) -> None:
-    """Publish ``result`` as the pipeline does, through the console the gate printed on."""
-    Publisher(github.PLATFORM, _CONSOLES.pop(id(out)), env, soft=soft,
-              reports=targets).publish(result)
-
-
-def _runner_files(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(tmp_path), **extra}
-    for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):
-        if name in extra:
-            continue
-        path = tmp_path / name.lower()
-        path.touch()
-        env[name] = str(path)
-    return env
 
 
 # -- escaping, exactly as actions/toolkit packages/core/src/command.ts ------------------
@@ -152,7 +123,7 @@ def test_each_block_gets_a_fresh_token() -> None:
 
 def test_groups_follow_the_phases(stub: StubServer) -> None:
     out = io.StringIO()
-    _gate(stub, None, out)
+    gate(stub, None, out)
     names = [(c.name, c.data) for c in run_commands(out.getvalue())]
     assert names == [("add-mask", KEY), ("group", "chat-smoke: configuration"),
                      ("endgroup", ""), ("group", "chat-smoke: checks"), ("endgroup", "")]
@@ -161,11 +132,11 @@ def test_groups_follow_the_phases(stub: StubServer) -> None:
 # -- publish: annotations, outputs, summary ---------------------------------------------
 def test_publish_a_failure(tmp_path: Path, stub: StubServer) -> None:
     out = io.StringIO()
-    result = _gate(stub, "bad-key", out)
-    env = _runner_files(tmp_path)
+    result = gate(stub, "bad-key", out)
+    env = runner_files(tmp_path)
     targets = {"report_json": str(tmp_path / "r" / "report.json"),
                "report_junit": str(tmp_path / "r" / "junit.xml")}
-    _publish(out, result, env, targets)
+    publish(out, result, env, targets)
     errors = [c for c in run_commands(out.getvalue()) if c.name == "error"]
     assert len(errors) == len(result.failures) == 1
     assert errors[0].properties == {"title": "chat-smoke auth: chat completion (stub-model)"}
@@ -185,8 +156,8 @@ def test_publish_a_failure(tmp_path: Path, stub: StubServer) -> None:
 
 def test_publish_with_fail_on_error_false_warns(tmp_path: Path, stub: StubServer) -> None:
     out = io.StringIO()
-    result = _gate(stub, "wrong-answer", out)
-    _publish(out, result, _runner_files(tmp_path), soft=True)  # fail-on-error: false
+    result = gate(stub, "wrong-answer", out)
+    publish(out, result, runner_files(tmp_path), soft=True)  # fail-on-error: false
     commands = run_commands(out.getvalue())
     assert not [c for c in commands if c.name == "error"]
     titles = [c.properties["title"] for c in commands if c.name == "warning"]
@@ -196,9 +167,9 @@ def test_publish_with_fail_on_error_false_warns(tmp_path: Path, stub: StubServer
 
 def test_publish_a_pass_annotates_nothing(tmp_path: Path, stub: StubServer) -> None:
     out = io.StringIO()
-    result = _gate(stub, None, out)
-    env = _runner_files(tmp_path)
-    _publish(out, result, env)
+    result = gate(stub, None, out)
+    env = runner_files(tmp_path)
+    publish(out, result, env)
     assert {c.name for c in run_commands(out.getvalue())} <= {"add-mask", "group", "endgroup"}
     outputs = dict(parse_output_file(Path(env["GITHUB_OUTPUT"]).read_bytes().decode()))
     assert outputs["verdict"] == "pass"
@@ -207,9 +178,9 @@ def test_publish_a_pass_annotates_nothing(tmp_path: Path, stub: StubServer) -> N
 def test_an_unwritable_output_file_is_an_error_annotation(tmp_path: Path,
                                                          stub: StubServer) -> None:
     out = io.StringIO()
-    result = _gate(stub, None, out)
-    env = _runner_files(tmp_path, GITHUB_OUTPUT=str(tmp_path))  # a folder: cannot append
-    _publish(out, result, env)
+    result = gate(stub, None, out)
+    env = runner_files(tmp_path, GITHUB_OUTPUT=str(tmp_path))  # a folder: cannot append
+    publish(out, result, env)
     errors = [c for c in run_commands(out.getvalue()) if c.name == "error"]
     assert len(errors) == 1 and errors[0].properties["title"] == "chat-smoke: GitHub output"
     assert "cannot append to GITHUB_OUTPUT" in errors[0].data
@@ -253,7 +224,7 @@ def test_writes_do_nothing_when_the_variables_are_unset(tmp_path: Path,
     github.write_outputs({}, {"verdict": "pass"})
     github.append_summary({}, "# x")
     out = io.StringIO()
-    _publish(out, _gate(stub, None, out), {"GITHUB_ACTIONS": "true"})
+    publish(out, gate(stub, None, out), {"GITHUB_ACTIONS": "true"})
     assert list(tmp_path.iterdir()) == []
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import KEY
-from tests.hardkit import assert_reports, gate_all, record
-from tests.rawserver import RawServer
+from tests.support.cli import KEY
 from tests.support.env import scrubbed
+from tests.support.hardkit import assert_reports, gate_all, record
+from tests.support.rawserver import RawServer
 
 NOT_SENT = b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n"
 

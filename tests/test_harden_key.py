@@ -20,11 +20,11 @@ import pytest
 
 from smoke.output import redact
 from smoke.stub import StubServer
-from tests.conftest import KEY
-from tests.hardkit import assert_no_secret, assert_reports, gate_all, record
-from tests.rawserver import RawServer
-from tests.runner_rules import parse_output_file
 from tests.support.action_runner import ENTRYPOINT, runner_env
+from tests.support.cli import KEY
+from tests.support.hardkit import assert_no_secret, assert_reports, gate_all, record
+from tests.support.rawserver import RawServer
+from tests.support.runner_rules import parse_output_file
 
 OTHER = "sk-test-" + "Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4"
 NOT_SENT = b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n"

@@ -15,9 +15,9 @@ import pytest
 import trustme
 
 from smoke.stub import StubServer
-from tests.conftest import KEY
-from tests.hardkit import assert_reports, gate_all, record
 from tests.support.action_runner import ENTRYPOINT, gate_inputs, runner_env
+from tests.support.cli import KEY
+from tests.support.hardkit import assert_reports, gate_all, record
 
 VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
 

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import KEY
-from tests.hardkit import assert_no_secret, assert_reports, gate_all, record, strict_json
-from tests.rawserver import RawServer
-from tests.runner_rules import parse_output_file
 from tests.support.action_runner import ENTRYPOINT, runner_env
+from tests.support.cli import KEY
+from tests.support.hardkit import assert_no_secret, assert_reports, gate_all, record, strict_json
+from tests.support.rawserver import RawServer
+from tests.support.runner_rules import parse_output_file
 
 # JSON escapes a parser turns into text no encoder takes: a lone surrogate, NUL, ESC,
 # the non-characters, line separators, a BOM, C1 controls, bidi overrides.

@@ -19,7 +19,7 @@ from smoke.output.console import Console
 from smoke.results import GateResult
 from smoke.stub import StubServer
 from smoke.stub.scenarios import SCENARIOS
-from tests.conftest import KEY, run_cli
+from tests.support.cli import KEY, run_cli
 
 # Category hints that are wrong for a 404 (issue 21's report).
 _WRONG_FOR_404 = ("Check the payload fields", "ends in /v1")

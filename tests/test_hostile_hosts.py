@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from smoke.config.url import normalize_url
-from tests.hardkit import assert_reports, gate_all
+from tests.support.hardkit import assert_reports, gate_all
 
 BAD = [
     ("https://[::1/v1", 9, "not closed"),

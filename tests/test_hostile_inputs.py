@@ -27,11 +27,11 @@ from smoke import pipeline
 from smoke.output.console import Console
 from smoke.reports import json_report
 from smoke.stub import StubServer
-from tests.conftest import KEY, run_cli
-from tests.hardkit import strict_json
-from tests.reportschema import problems
+from tests.support.cli import KEY, run_cli
 from tests.support.env import scrubbed
 from tests.support.fuzz import examples
+from tests.support.hardkit import strict_json
+from tests.support.reportschema import problems
 
 GATE_CODES = {0, 2, 3, 4, 5, 6, 130, 137, 143, 129}
 

@@ -17,8 +17,8 @@ from types import FrameType
 from typing import Any
 
 from smoke.output import redact
-from tests.hardkit import assert_no_secret, assert_reports, gate_all
-from tests.rawserver import RawServer
+from tests.support.hardkit import assert_no_secret, assert_reports, gate_all
+from tests.support.rawserver import RawServer
 
 _ALPHABET = string.ascii_letters + string.digits + "-_"
 

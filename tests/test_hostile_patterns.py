@@ -18,7 +18,7 @@ import pytest
 
 from smoke.config import validate
 from smoke.stub import StubServer
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
 
 SMOKE = Path(__file__).resolve().parents[1] / "smoke"
 _FUNCTIONS = {"compile", "match", "search", "fullmatch", "sub", "subn", "split", "findall",

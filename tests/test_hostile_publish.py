@@ -24,10 +24,10 @@ import pytest
 from smoke import bounded
 from smoke.ci import github_comment
 from smoke.stub import StubServer
-from tests.conftest import KEY
-from tests.rawserver import RawServer
-from tests.runner_rules import parse_output_file, run_commands
 from tests.support.action_runner import ENTRYPOINT, runner_env
+from tests.support.cli import KEY
+from tests.support.rawserver import RawServer
+from tests.support.runner_rules import parse_output_file, run_commands
 
 TOKEN = "ghs_" + "HostileApiToken0123456789abcdefXYZ"
 DRIP_S = 0.3

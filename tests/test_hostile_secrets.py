@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from smoke.output import redact
-from tests.conftest import KEY
-from tests.hardkit import assert_no_secret, assert_reports, gate_all
-from tests.rawserver import RawServer
+from tests.support.cli import KEY
+from tests.support.hardkit import assert_no_secret, assert_reports, gate_all
+from tests.support.rawserver import RawServer
 
 
 def _echo(conn: socket.socket, request: bytes) -> None:

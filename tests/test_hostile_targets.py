@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from smoke.stub import StubServer
-from tests.conftest import KEY
-from tests.hardkit import strict_json
-from tests.reportschema import problems
+from tests.support.cli import KEY
 from tests.support.env import scrubbed
+from tests.support.hardkit import strict_json
+from tests.support.reportschema import problems
 
 
 def _run(tmp_path: Path, *args: str, env: dict[str, str] | None = None,

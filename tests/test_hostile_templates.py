@@ -18,10 +18,10 @@ import pytest
 
 from smoke.reports.summary import sandbox
 from smoke.stub import StubServer
-from tests.conftest import KEY, run_cli
-from tests.hardkit import strict_json
-from tests.reportschema import problems
+from tests.support.cli import KEY, run_cli
 from tests.support.env import scrubbed
+from tests.support.hardkit import strict_json
+from tests.support.reportschema import problems
 
 HEAD = "## {{ banner }}\n\n"
 ENDLESS = ("{% for a in range(100000) %}{% for b in range(100000) %}{{ '' }}"

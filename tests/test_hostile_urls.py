@@ -17,12 +17,12 @@ import time
 from pathlib import Path
 
 from smoke.stub import StubServer
-from tests.conftest import KEY
-from tests.hardkit import assert_no_secret, assert_reports, gate_all
-from tests.rawserver import RawServer
-from tests.runner_rules import parse_output_file
 from tests.support.action_runner import ENTRYPOINT, runner_env
+from tests.support.cli import KEY
 from tests.support.env import scrubbed
+from tests.support.hardkit import assert_no_secret, assert_reports, gate_all
+from tests.support.rawserver import RawServer
+from tests.support.runner_rules import parse_output_file
 
 USER = "deploy-bot-alice"
 PASSWORD = "Pa55w0rd-" + "UrlSecret-0042"

@@ -1,5 +1,5 @@
 """Incident issues with a lifecycle (issue 23), against fake GitHub and GitLab issues APIs
-on loopback (tests/fake_trackers.py): open on the first failure, update (no new issue)
+on loopback (tests/support/fake_trackers.py): open on the first failure, update (no new issue)
 on the next, comment only on a state change, reopen within the window, close on
 recovery, incident_after chained through the previous report, a cancelled run touching
 nothing, API errors and hangs as bounded warnings, the token never printed."""
@@ -25,9 +25,11 @@ from smoke.output.console import Console
 from smoke.reports import json_report
 from smoke.results import GateResult
 from smoke.stub import StubServer
-from tests import fake_trackers
-from tests.conftest import KEY
-from tests.fake_trackers import GITLAB_TOKEN, TOKEN, FakeTracker
+from tests.support import fake_trackers
+from tests.support.cli import KEY
+from tests.support.env import scrubbed
+from tests.support.fake_trackers import GITLAB_TOKEN, TOKEN, FakeTracker
+from tests.support.results import cancelled
 
 CONFIG = """\
 environment: prod
@@ -213,12 +215,9 @@ def test_a_key_per_owner_and_group_without_a_map(tmp_path: Path, stub: StubServe
 
 def test_a_cancelled_run_touches_nothing(tmp_path: Path, stub: StubServer,
                                          github: FakeTracker) -> None:
-    import dataclasses
-
     github.add(f"{issue_body.marker(PLATFORM_KEY)}\nopen")
     out = _publish(tmp_path, stub, github, AUTH,
-                   result_hook=lambda r: dataclasses.replace(r, verdict="cancelled",
-                                                             exit_code=143))
+                   result_hook=cancelled)
     assert out.done is None and out.warnings == [] and github.calls == []
 
 
@@ -344,7 +343,7 @@ def test_incident_after_three_runs_through_the_previous_report(
     """Three failed runs of `chat-smoke run`, each given the last one's report.json (the
     same path, as a restored cache gives it): the issue opens on the third; a pass closes
     it; the token is never in any output."""
-    from tests.conftest import run_cli
+    from tests.support.cli import run_cli
 
     (tmp_path / "chat-smoke.yml").write_text(CONFIG + "incident_issue: true\n")
     env = {**fake_trackers.github_env(github),
@@ -375,8 +374,8 @@ def test_incident_after_three_runs_through_the_previous_report(
 
 def test_a_forbidden_api_leaves_the_exit_code_alone(tmp_path: Path, stub: StubServer,
                                                     github: FakeTracker) -> None:
-    from tests.conftest import run_cli
-    from tests.runner_rules import run_commands
+    from tests.support.cli import run_cli
+    from tests.support.runner_rules import run_commands
 
     github.script = {"GET": [403]}
     github.echo = TOKEN
@@ -448,10 +447,8 @@ def test_merge_runs_the_lifecycle_over_the_merged_verdict(
         argv = [sys.executable, "-m", "smoke", "merge", *legs(models), "--report-json",
                 str(tmp_path / "merged.json"), "--previous-report",
                 str(tmp_path / "last-merged.json"), "--incident-issue"]
-        env = {k: v for k, v in __import__("os").environ.items()
-               if not k.startswith(("GITHUB_", "INPUT_", "SMOKE_", "COMETAPI_"))}
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=60,
-                              env={**env, **fake_trackers.github_env(github)})
+                              env=scrubbed(**fake_trackers.github_env(github)))
         merged = json.loads((tmp_path / "merged.json").read_text())
         (tmp_path / "last-merged.json").write_text(json.dumps(merged))
         return proc

@@ -19,14 +19,14 @@ import yaml
 from smoke import scaffold
 from smoke.config.load import load as load_settings
 from smoke.stub import StubServer
+from tests.support.env import scrubbed
 
 PLATFORMS = sorted(scaffold.PLATFORMS)
 
 
 def init(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COMETAPI_", "SMOKE_"))}
     return subprocess.run([sys.executable, "-m", "smoke", "init", "--dir", str(folder), *args],
-                          capture_output=True, text=True, timeout=60, env=env)
+                          capture_output=True, text=True, timeout=60, env=scrubbed())
 
 
 def _yaml(path: Path) -> Any:
@@ -196,10 +196,8 @@ def test_the_printed_local_try_passes_against_the_stub(tmp_path: Path) -> None:
         argv = command.split()
         assert argv[:2] == ["chat-smoke", "run"]
         argv = [a.replace("http://127.0.0.1:8765/v1", stub.url()) for a in argv[2:]]
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("COMETAPI_", "SMOKE_", "CI", "GITHUB_"))}
         run = subprocess.run([sys.executable, "-m", "smoke", "run", *argv], cwd=tmp_path,
-                             env={**env, "COMETAPI_API_KEY": scaffold.STUB_KEY},
+                             env=scrubbed(COMETAPI_API_KEY=scaffold.STUB_KEY),
                              capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "chat-smoke: PASS" in run.stdout

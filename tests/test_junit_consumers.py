@@ -1,7 +1,7 @@
 """The JUnit file as third-party readers take it (issue 21): valid against the published
 schemas (xunit's junit-10.xsd binding, windyroad's JUnit.xsd informative), and read by
 junitparser and by re-implementations of GitLab's, mikepenz/action-junit-report's and
-dorny/test-reporter's parsers (tests/ci_parsers.py), each showing the failure's category
+dorny/test-reporter's parsers (tests/support/ci_parsers.py), each showing the failure's category
 and message where its users look."""
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from smoke.output.console import Console
 from smoke.reports import junit
 from smoke.results import Check, GateResult
 from smoke.stub import StubServer
-from tests import junit_schema
-from tests.ci_parsers import dorny_annotations, gitlab_cases, mikepenz_annotations
-from tests.conftest import KEY
+from tests.support import junit_schema
+from tests.support.ci_parsers import dorny_annotations, gitlab_cases, mikepenz_annotations
+from tests.support.cli import KEY
+from tests.support.results import gate_result
 
 # What windyroad's JUnit.xsd still rejects, on purpose (docs/reports.md says why):
 # <testsuites> attributes (GitLab and dorny read its time) and a testcase's system-out
@@ -39,9 +40,11 @@ def _run(stub: StubServer, models: str, **flags: str) -> GateResult:
     return result
 
 
-def _by_hand(*checks: Check, verdict: str = "fail", code: int = 1) -> GateResult:
-    return GateResult(verdict, code, None, "2026-11-27T02:04:05.123Z", 40, "prod", None,  # type: ignore[arg-type]
-                      {"base_url": "https://gw.example.test/v1"}, list(checks))
+def _by_hand(*checks: Check, cancelled_by: int | None = None) -> GateResult:
+    """A result no single run gives; ``cancelled_by``: the exit code of a signal."""
+    return gate_result(*checks, stopped="cancelled" if cancelled_by else None,
+                       stop_code=cancelled_by, duration_ms=40, environment="prod",
+                       deployment_sha=None, endpoint={"base_url": "https://gw.example.test/v1"})
 
 
 def _cancelled() -> Check:
@@ -73,7 +76,7 @@ def _expected(check: Check) -> str:
 
 
 def _results(failing: GateResult) -> list[GateResult]:
-    return [failing, _by_hand(_cancelled(), verdict="cancelled", code=143),
+    return [failing, _by_hand(_cancelled(), cancelled_by=143),
             _by_hand(_internal())]
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from smoke.stub import StubServer
-from tests.conftest import run_cli
-from tests.gatekit import run_gate
+from tests.support.cli import run_cli
+from tests.support.gatekit import run_gate
 
 FOUR = ["scenario/pass~1", "scenario/pass~2", "scenario/wrong-answer", "scenario/pass~3"]
 

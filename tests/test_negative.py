@@ -10,8 +10,8 @@ import pytest
 
 from smoke.checks.negative import nonexistent_model, random_key_like
 from smoke.stub import StubServer
-from tests.conftest import KEY, Run, run_cli
-from tests.faultkit import assert_no_key
+from tests.support.cli import KEY, Run, run_cli
+from tests.support.faultkit import assert_no_key
 
 ALL = "invalid-model,missing-field,invalid-key"
 EXPECTED = {"invalid-model": "model", "missing-field": "request", "invalid-key": "auth"}

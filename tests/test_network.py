@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from smoke.stub import StubServer
-from tests.conftest import KEY, run_cli
+from tests.support.cli import KEY, run_cli
 
 PROXY_PASSWORD = "pr0xy-Passw0rd-secret"
 

@@ -25,7 +25,8 @@ from smoke.output.console import Console
 from smoke.reports import json_report
 from smoke.results import GateResult
 from smoke.stub import StubServer
-from tests.conftest import KEY
+from tests.support.cli import KEY
+from tests.support.results import cancelled
 
 SECRET_PATH = "/services/T0000/B0000/" + "XXXXsecretXXXXwebhookXXXX"
 CONFIG = """\
@@ -123,7 +124,7 @@ def test_only_state_changes_notify(tmp_path: Path, stub: StubServer) -> None:
     moved["owner"] = {**moved["owner"], "team": "Security"}
     assert notify.change(dataclasses.replace(fail, previous=moved)) == "changed"
     # A cancelled run decided nothing; a cancelled previous run is no state to compare.
-    assert notify.change(dataclasses.replace(fail, verdict="cancelled")) is None
+    assert notify.change(cancelled(fail)) is None
     stopped = {**as_before(fail), "verdict": "cancelled"}
     assert notify.change(dataclasses.replace(fail, previous=stopped)) == "failing"
 

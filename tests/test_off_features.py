@@ -9,16 +9,16 @@ cannot make the test pass by accident).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from smoke.ci import DETECTION, PLATFORMS
+from smoke.ci import PLATFORMS
 from smoke.stub import StubServer
-from tests.conftest import KEY
+from tests.support.cli import KEY
+from tests.support.env import scrubbed
 
 # Writes the sorted names of the imported smoke modules (and jinja2) to $MODULES at exit.
 PROBE = ("import atexit, os, sys\n"
@@ -52,10 +52,7 @@ FEATURES: dict[str, tuple[list[str], tuple[str, ...]]] = {
 
 def _modules(tmp_path: Path, argv: list[str], **extra: str) -> set[str]:
     listing = tmp_path / "modules.txt"
-    ci = tuple(variable for variable, _, _ in DETECTION)
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("INPUT_", "GITHUB_", "COMETAPI_", "SMOKE_", "CI", *ci))}
-    env.update(COMETAPI_API_KEY=KEY, MODULES=str(listing), NO_PROXY="*", **extra)
+    env = scrubbed(COMETAPI_API_KEY=KEY, MODULES=str(listing), NO_PROXY="*", **extra)
     proc = subprocess.run([sys.executable, "-c", PROBE, "run", *argv], env=env,
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -117,8 +114,7 @@ def test_the_start_up_leaves_the_collector_as_it_was(stub: StubServer, tmp_path:
             "    main()\n"
             "except SystemExit as exc:\n"
             "    print(exc.code, gc.isenabled(), gc.get_freeze_count() > 0, file=sys.stderr)\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COMETAPI_", "SMOKE_"))}
-    env.update(COMETAPI_API_KEY=KEY, NO_PROXY="*")
+    env = scrubbed(COMETAPI_API_KEY=KEY, NO_PROXY="*")
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                           text=True, timeout=120, cwd=tmp_path)
     assert proc.stderr.split()[-3:] == ["0", str(before == "on"), "True"], proc.stderr

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ast
 import io
-import os
 import re
 import subprocess
 import sys
@@ -21,7 +20,8 @@ from smoke.reports import junit
 from smoke.reports.summary import markdown
 from smoke.stub import StubServer
 from smoke.stub.scenarios import SCENARIOS
-from tests.conftest import KEY, run_cli
+from tests.support.cli import KEY, run_cli
+from tests.support.env import scrubbed
 
 REPO = Path(__file__).resolve().parents[1]
 # Slips a message must not have: two periods that are not an ellipsis or a path, a
@@ -120,10 +120,8 @@ def test_the_config_file_is_named_as_given(content: str, tmp_path: Path,
 
 
 def test_the_image_without_arguments_outside_github_prints_usage(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("GITHUB_", "INPUT_", "GITLAB", "CI"))}
     proc = subprocess.run([sys.executable, str(REPO / "entrypoint.py")], capture_output=True,
-                          text=True, env=env, cwd=tmp_path, timeout=60)
+                          text=True, env=scrubbed(), cwd=tmp_path, timeout=60)
     assert proc.returncode == 2
     assert proc.stderr.startswith("chat-smoke: no command given")
     for platform in ("GitHub Actions", "GitLab CI", "Jenkins", "Azure Pipelines",

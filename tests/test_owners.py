@@ -14,8 +14,8 @@ from smoke.output.console import Console
 from smoke.owners import Owner, resolve
 from smoke.reports.summary import markdown
 from smoke.stub.server import StubServer
-from tests.conftest import KEY
-from tests.gatekit import run_gate
+from tests.support.cli import KEY
+from tests.support.gatekit import run_gate
 
 OWNERS_YML = """\
 model: [stub-model, scenario/wrong-answer]
@@ -132,8 +132,8 @@ def test_the_owner_in_every_output_of_a_github_run(tmp_path: Path, stub: StubSer
     the step's outputs and the summary all name the team."""
     import xml.etree.ElementTree as ET
 
-    from tests.conftest import run_cli
-    from tests.runner_rules import parse_output_file, run_commands
+    from tests.support.cli import run_cli
+    from tests.support.runner_rules import parse_output_file, run_commands
 
     (tmp_path / "chat-smoke.yml").write_text(OWNERS_YML.replace(
         "stub-model, scenario/wrong-answer", "stub-model"))
@@ -162,7 +162,7 @@ def test_the_owner_in_every_output_of_a_github_run(tmp_path: Path, stub: StubSer
 
 
 def test_a_pass_names_no_owner(tmp_path: Path, stub: StubServer) -> None:
-    from tests.conftest import run_cli
+    from tests.support.cli import run_cli
 
     (tmp_path / "chat-smoke.yml").write_text(OWNERS_YML.replace(
         "stub-model, scenario/wrong-answer", "stub-model"))

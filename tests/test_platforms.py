@@ -2,17 +2,15 @@
 features, the annotation cap. Gates run as subprocesses (``python -m smoke run``) with
 each platform's environment against the stub's ``ci-hostile`` scenarios, whose answer,
 error body and request id header carry every CI's command syntax; the logs and files
-are read back by re-implementations of each CI's parsers (tests/ci_parsers.py,
-tests/runner_rules.py)."""
+are read back by re-implementations of each CI's parsers (tests/support/ci_parsers.py,
+tests/support/runner_rules.py)."""
 
 from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import ssl
-import stat
 import subprocess
 import sys
 import time
@@ -37,18 +35,19 @@ from smoke.reports import junit
 from smoke.results import Check, GateResult
 from smoke.stub import StubServer
 from smoke.stub.scenarios import CI_HOSTILE, CI_HOSTILE_HEADER
-from tests.ci_parsers import (
+from tests.support.ci_parsers import (
     azure_commands,
     buildkite_headers,
     gitlab_sections,
     junit_attachments,
     teamcity_messages,
 )
-from tests.conftest import KEY
-from tests.runner_rules import parse_output_file, run_commands
+from tests.support.cli import KEY
 from tests.support.env import scrubbed
+from tests.support.platforms import agent_calls, fake_agent, platform_env
+from tests.support.results import gate_result
+from tests.support.runner_rules import parse_output_file, run_commands
 
-DETECTION_VARIABLES = {variable for variable, _, _ in ci.DETECTION}
 HOSTILE_MODELS = "scenario/ci-hostile,scenario/ci-hostile-error"
 # Outside text as a log line could carry it: several lines, ESC and CR, each syntax.
 HOSTILE_TEXT = CI_HOSTILE + "\n" + CI_HOSTILE_HEADER + "\n  ::warning::indented"
@@ -154,15 +153,11 @@ def _failing_result(*categories: Category | None, warnings: int = 0) -> GateResu
                       outcome="fail", category=category, message=f"failure {i} {CI_HOSTILE}",
                       request_id=CI_HOSTILE_HEADER)
         checks.append(check)
-    from smoke.verdict import decide
-
-    code, category = decide(checks)
-    return GateResult(verdict="fail" if code else "pass", exit_code=code, category=category,
-                      started_at="2026-01-01T00:00:00.000Z", duration_ms=5,
-                      environment="staging", deployment_sha=None,
-                      endpoint={"base_url": "https://x.example/v1", "host": "x.example",
-                                "path": "/v1"}, checks=checks,
-                      warnings=[f"warning {i}" for i in range(warnings)])
+    return gate_result(*checks, started_at="2026-01-01T00:00:00.000Z", duration_ms=5,
+                       environment="staging", deployment_sha=None,
+                       endpoint={"base_url": "https://x.example/v1", "host": "x.example",
+                                 "path": "/v1"},
+                       warnings=[f"warning {i}" for i in range(warnings)])
 
 
 def _publisher(name: str, out: io.StringIO, env: dict[str, str] | None = None,
@@ -287,62 +282,11 @@ def run_raw(tmp_path: Path, env: dict[str, str], *args: str,
             program: tuple[str, ...] = ("-m", "smoke")) -> RawRun:
     """``python -m smoke run`` with exactly ``env`` added to a clean environment; the
     output kept byte for byte (CR and ESC matter to the parsers)."""
-    base = {k: v for k, v in scrubbed().items() if k not in DETECTION_VARIABLES}
-    base.update({"COMETAPI_API_KEY": KEY, **env})
+    base = scrubbed(COMETAPI_API_KEY=KEY, **env)
     proc = subprocess.run([sys.executable, *program, "run", *args], cwd=tmp_path,
                           env=base, capture_output=True, timeout=90)
     return RawRun(proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8"),
                   tmp_path)
-
-
-FAKE_AGENT = """#!/bin/sh
-# A stand-in for buildkite-agent: records each call's arguments and stdin.
-n=$(ls "$FAKE_AGENT_LOG" | grep -c 'args$')
-printf '%s\\n' "$@" > "$FAKE_AGENT_LOG/$n.args"
-cat > "$FAKE_AGENT_LOG/$n.stdin"
-"""
-
-
-def fake_agent(tmp_path: Path, script: str = FAKE_AGENT) -> dict[str, str]:
-    folder = tmp_path / "bin"
-    folder.mkdir()
-    log = tmp_path / "agent-calls"
-    log.mkdir()
-    path = folder / "buildkite-agent"
-    path.write_text(script)
-    path.chmod(path.stat().st_mode | stat.S_IEXEC)
-    return {"PATH": f"{folder}{os.pathsep}{os.environ.get('PATH', '')}",
-            "FAKE_AGENT_LOG": str(log)}
-
-
-def agent_calls(tmp_path: Path) -> list[tuple[list[str], str]]:
-    log = tmp_path / "agent-calls"
-    calls = []
-    for n in range(len(list(log.glob("*.args")))):
-        calls.append(((log / f"{n}.args").read_text().split("\n")[:-1],
-                      (log / f"{n}.stdin").read_text()))
-    return calls
-
-
-def platform_env(name: str, tmp_path: Path) -> dict[str, str]:
-    if name == "github":
-        for file in ("output", "summary"):
-            (tmp_path / file).touch()
-        return {"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(tmp_path / "output"),
-                "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
-                "GITHUB_WORKSPACE": str(tmp_path)}
-    if name == "azure":
-        (tmp_path / "agent-temp").mkdir()
-        return {"TF_BUILD": "True", "AGENT_TEMPDIRECTORY": str(tmp_path / "agent-temp")}
-    if name == "buildkite":
-        return {"BUILDKITE": "true", **fake_agent(tmp_path)}
-    return {
-        "gitlab": {"GITLAB_CI": "true", "CI": "true"},
-        "jenkins": {"JENKINS_URL": "https://jenkins.example/"},
-        "circleci": {"CIRCLECI": "true", "CI": "true"},
-        "bitbucket": {"BITBUCKET_BUILD_NUMBER": "12", "CI": "true"},
-        "local": {},
-    }[name]
 
 
 NO_COMMANDS = {"github": [], "azure": [], "gitlab": [], "buildkite": [], "teamcity": []}

@@ -28,9 +28,10 @@ from smoke.ci.publish import Publisher
 from smoke.output import redact
 from smoke.results import Check, GateResult
 from smoke.stub import StubServer
-from tests.conftest import KEY
-from tests.runner_rules import parse_output_file, run_commands
 from tests.support.action_runner import ENTRYPOINT, runner_env
+from tests.support.cli import KEY
+from tests.support.results import gate_result
+from tests.support.runner_rules import parse_output_file, run_commands
 
 TOKEN = "ghs_" + "FakeInstallationToken0123456789abcdef"
 PREFIX = "/api/v3"  # as on Enterprise Server: the API is not at the host's root
@@ -302,9 +303,7 @@ def test_not_a_pull_request_event_sends_nothing(tmp_path: Path, github: FakeGitH
 def _result(environment: str = "staging", message: str = "answered 'pong'") -> GateResult:
     check = Check("positive:m", "positive", "chat completion (m)", "m", outcome="pass",
                   message=message)
-    return GateResult("pass", 0, None, "2026-11-27T02:04:05.123Z", 12, environment, None,
-                      {"base_url": "https://gw.example.test/v1", "host": "gw.example.test",
-                       "path": "/v1"}, [check])
+    return gate_result(check, duration_ms=12, environment=environment, deployment_sha=None)
 
 
 def _post(env: dict[str, str], result: GateResult | None = None) -> tuple[str | None, str,
@@ -407,8 +406,8 @@ def test_a_slow_api_is_bounded(tmp_path: Path, github: FakeGitHub,
 def test_the_body_stays_under_githubs_limit(tmp_path: Path, github: FakeGitHub) -> None:
     checks = [Check(f"positive:m{i}", "positive", "p", f"m{i}", outcome="fail",
                     category=Category.ASSERTION, message="x" * 290) for i in range(600)]
-    result = GateResult("fail", 6, Category.ASSERTION, "2026-11-27T02:04:05.123Z", 12,
-                        "staging", None, _result().endpoint, checks)
+    result = gate_result(*checks, duration_ms=12, deployment_sha=None)
+    assert (result.exit_code, result.category) == (6, Category.ASSERTION)
     done, log, _ = _post(_github_env(github, tmp_path), result)
     assert done == "created", log
     text = github.on()[0]["body"]
@@ -447,8 +446,8 @@ def test_the_owner_is_mentioned_once_on_a_failure_and_never_on_a_pass(
     checks = [Check(f"positive:m{i}", "positive", "p", f"m{i}", outcome="fail",
                     category=Category.AUTH if i < 2 else Category.ASSERTION,
                     owner=platform if i < 2 else prompts) for i in range(4)]
-    failed = GateResult("fail", 3, Category.AUTH, "2026-11-27T02:04:05.123Z", 12, "staging",
-                        None, _result().endpoint, checks)
+    failed = gate_result(*checks, duration_ms=12, deployment_sha=None)
+    assert (failed.exit_code, failed.category) == (3, Category.AUTH)
     env = _github_env(github, tmp_path)
     assert _post(env, failed)[0] == "created"
     text = github.on()[0]["body"]

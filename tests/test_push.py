@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from smoke.stub import StubServer
-from tests.conftest import KEY, run_cli
-from tests.servekit import check_metrics, families, value
+from tests.support.cli import KEY, run_cli
+from tests.support.results import gate_result
+from tests.support.servekit import check_metrics, families, value
 
 
 class _Gateway(ThreadingHTTPServer):
@@ -157,7 +158,6 @@ def test_a_pushgateway_that_drips_costs_the_push_budget_only() -> None:
     import socket
     import time
 
-    from smoke.results import GateResult
     from smoke.serve import push
 
     stop = threading.Event()
@@ -179,7 +179,8 @@ def test_a_pushgateway_that_drips_costs_the_push_budget_only() -> None:
 
     thread = threading.Thread(target=drip, daemon=True)
     thread.start()
-    result = GateResult("pass", 0, None, "2026-12-06T22:00:00.000Z", 5, "prod", None, {}, [])
+    result = gate_result(started_at="2026-12-06T22:00:00.000Z", duration_ms=5,
+                         environment="prod", deployment_sha=None, endpoint={})
     began = time.monotonic()
     try:
         warning = push.push(result, f"http://127.0.0.1:{listener.getsockname()[1]}",

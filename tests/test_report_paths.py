@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 
 from smoke.stub import StubServer
-from tests.conftest import KEY, run_cli
 from tests.support.action_runner import require as _require
 from tests.support.action_runner import skip_off_ci as _skip_off_ci
-from tests.support.env import scrubbed as clean_env
+from tests.support.cli import KEY, run_cli
+from tests.support.env import scrubbed
 
 # Reports go to /dev/null, /dev/full and /dev/stdout below. As root, a chat-smoke that
 # replaced a device with a regular file (the bug this file tests for) would break the
@@ -56,7 +56,7 @@ def run_with_devices(tmp_path: Path, *args: str, key: str | None = KEY,
     if PRIVATE:
         argv = ["unshare", "--mount", "--propagation", "private", "bash", "-c", _PRIVATE_DEV,
                 "bash", *argv]
-    env = clean_env(**({"COMETAPI_API_KEY": key} if key else {}))
+    env = scrubbed(**({"COMETAPI_API_KEY": key} if key else {}))
     proc = subprocess.run(argv, stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=60,
                           cwd=tmp_path, env=env)
     devices: dict[str, str] = {}
@@ -200,7 +200,7 @@ def test_a_broken_stdout_stops_neither_the_gate_nor_its_reports(
              "stub-model", "--report-json", str(tmp_path / "report.json"),
              "--report-junit", "-"],
             stdout=write, stderr=subprocess.PIPE, text=True, timeout=60, cwd=tmp_path,
-            env=clean_env(COMETAPI_API_KEY=KEY))
+            env=scrubbed(COMETAPI_API_KEY=KEY))
     finally:
         os.close(write)
     assert proc.returncode == 0, proc.stderr
@@ -218,7 +218,7 @@ def test_piped_into_head_the_gate_exits_with_its_own_code(
               f'--model stub-model --report-json report.json --report-junit - | head -1; '
               'echo "gate=${PIPESTATUS[0]}" >&2')
     proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True,
-                          timeout=60, cwd=tmp_path, env=clean_env(COMETAPI_API_KEY=KEY))
+                          timeout=60, cwd=tmp_path, env=scrubbed(COMETAPI_API_KEY=KEY))
     assert proc.stdout == '<?xml version="1.0" encoding="UTF-8"?>\n'  # the report's first line
     assert proc.stderr.endswith("gate=3\n"), proc.stderr
     assert "BrokenPipeError" not in proc.stderr and "Exception ignored" not in proc.stderr
@@ -232,7 +232,7 @@ def test_a_closed_stdout_stops_neither_the_gate_nor_its_reports(
     script = (f'exec "{sys.executable}" -m smoke run --base-url {stub.url()} --model '
               f'stub-model --report-json report.json --summary - {closed}')
     proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True,
-                          timeout=60, cwd=tmp_path, env=clean_env(COMETAPI_API_KEY=KEY))
+                          timeout=60, cwd=tmp_path, env=scrubbed(COMETAPI_API_KEY=KEY))
     assert proc.returncode == 0, proc.stderr
     # The console goes to stderr (a report is on stdout), open or closed itself.
     assert "Error" not in proc.stderr and "Exception ignored" not in proc.stderr
@@ -252,7 +252,7 @@ def _as_nobody(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
             sys.executable, "-m", "smoke", "run", *args]
     return subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=folder,
-                          env=clean_env(COMETAPI_API_KEY=KEY))
+                          env=scrubbed(COMETAPI_API_KEY=KEY))
 
 
 _AS_NOBODY = "needs root and setpriv to run the gate as another user"

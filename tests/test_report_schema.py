@@ -1,7 +1,7 @@
 """smoke/schema/report.schema.json (issue 26): a valid draft 2020-12 schema, shipped in the
 package, that every kind of report validates against: pass, each failure, a config error,
 a cancelled run, the provisional report, a merge and a failed merge. The suite-wide guard
-(tests/conftest.py, tests/reportschema.py) checks every report any test writes; the last
+(tests/conftest.py, tests/support/reportschema.py) checks every report any test writes; the last
 tests here show that the guard itself catches a report that breaks the schema."""
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import pytest
 
 from smoke.config.validate import schema
 from smoke.stub import StubServer
-from tests.conftest import KEY, run_cli
-from tests.reportschema import HEAD, problems, sweep
+from tests.support.cli import KEY, run_cli
 from tests.support.env import scrubbed
+from tests.support.reportschema import HEAD, problems, sweep
 
 SCHEMA_FILE = Path(__file__).resolve().parents[1] / "smoke" / "schema" / "report.schema.json"
 

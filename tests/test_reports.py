@@ -25,7 +25,8 @@ from smoke.reports.summary import markdown
 from smoke.results import Check, GateResult
 from smoke.stub import StubServer
 from smoke.stub.scenarios import HOSTILE
-from tests.conftest import KEY
+from tests.support.cli import KEY
+from tests.support.results import gate_result
 
 NASTY = HOSTILE + "\x00\x1b[31m\ud800\uffff]]><![CDATA[ & \"quotes\" \t tab\r\nline"
 
@@ -37,20 +38,6 @@ def _run(stub: StubServer, models: str, scenario: str | None = None,
                           **flags}, {"K": KEY, "GITHUB_SHA": "4f1c2a9"},
                          console=Console(io.StringIO()))
     return result
-
-
-def _result(*checks: Check, **extra: Any) -> GateResult:
-    """A GateResult made by hand, for text no server would send in one piece."""
-    failed = [c for c in checks if c.outcome == "fail"]
-    fields: dict[str, Any] = {
-        "verdict": "fail" if failed else "pass", "exit_code": 6 if failed else 0,
-        "category": Category.ASSERTION if failed else None,
-        "started_at": "2026-11-27T02:04:05.123Z", "duration_ms": 1234,
-        "environment": "staging", "deployment_sha": "4f1c2a9",
-        "endpoint": {"base_url": "https://gw.example.test/v1", "host": "gw.example.test",
-                     "path": "/v1"},
-        "checks": list(checks), **extra}
-    return GateResult(**fields)
 
 
 def _nasty_check(i: int = 0, message: str = NASTY) -> Check:
@@ -107,7 +94,7 @@ def test_junit_survives_any_text() -> None:
     skipped = Check("stream:m", "stream", "streaming", "m", outcome="skip", message="off\x07")
     broken = Check("positive:m9", "positive", "chat completion (m9)", "m9", outcome="fail",
                    message="internal error: KeyError\x00")
-    text = junit.render(_result(_nasty_check(), skipped, broken))
+    text = junit.render(gate_result(_nasty_check(), skipped, broken))
     root = ET.fromstring(text.encode("utf-8"))  # strict XML 1.0 parser
     failure = root.find(".//testcase[@name='positive:m0']/failure")
     assert failure is not None
@@ -175,7 +162,7 @@ def _html(text: str) -> str:
 def test_hostile_text_stays_text_in_the_rendered_summary() -> None:
     checks = [Check("preflight:config", "preflight", "configuration", outcome="pass"),
               _nasty_check(0), _nasty_check(1, "[click](https://evil.example) **bold**")]
-    text = markdown.render(_result(*checks, warnings=["warn <img src=x onerror=alert(1)>"]))
+    text = markdown.render(gate_result(*checks, warnings=["warn <img src=x onerror=alert(1)>"]))
     assert "<script>" not in text and "<img" not in text
     html = _html(text)
     assert "<script" not in html and "<img" not in html and "<strong>bold" not in html
@@ -209,12 +196,12 @@ def test_the_summary_has_what_a_ticket_needs(stub: StubServer) -> None:
 def test_the_summary_stays_under_budget_whatever_the_server_sends() -> None:
     # Each message differs (identical failures would share one incident block).
     checks = [_nasty_check(i, f"{i} " + "x" * 5000 + "<pre>") for i in range(600)]
-    text = markdown.render(_result(*checks))
+    text = markdown.render(gate_result(*checks))
     assert len(text.encode("utf-8")) < markdown.BUDGET < 1024 * 1024
     assert text.rstrip().endswith("report.json has every check.")
     assert text.count("<pre>") == text.count("</pre>")
     assert text.count("<details>") == text.count("</details>")
-    compact = markdown.render(_result(*checks), compact=True)
+    compact = markdown.render(gate_result(*checks), compact=True)
     assert len(compact.encode("utf-8")) < markdown.COMPACT_BUDGET < 65_536
     assert compact.rstrip().endswith("report.json has every check.")
     assert compact.count("<details>") == compact.count("</details>")
@@ -251,7 +238,8 @@ def test_rows_lead_with_the_deciding_failure() -> None:
         _check("positive:au", "fail", Category.AUTH),
         _check("positive:au2", "fail", Category.AUTH),
     ]
-    result = _result(*checks, exit_code=3, category=Category.AUTH)
+    result = gate_result(*checks)
+    assert (result.exit_code, result.category) == (3, Category.AUTH)
     text = markdown.render(result)
     assert _table_ids(text) == ["positive:au", "positive:au2", "positive:mo", "positive:as",
                                 "positive:up", "positive:w", "stream:s", "positive:p0",
@@ -262,11 +250,11 @@ def test_rows_lead_with_the_deciding_failure() -> None:
     assert "⚠️\u00a0pass" in text and "⏭️\u00a0skip" in text
     # A cancelled check ranks after 2, 3, 4 and 6 and before 5 in a failed run ...
     checks.insert(1, _check("positive:c", "cancelled"))
-    assert _table_ids(markdown.render(_result(*checks, exit_code=3, category=Category.AUTH)))[
+    assert _table_ids(markdown.render(gate_result(*checks)))[
         :6] == ["positive:au", "positive:au2", "positive:mo", "positive:as", "positive:c",
                 "positive:up"]
     # ... and the first cancelled check leads a cancelled run.
-    cancelled = markdown.render(_result(*checks, verdict="cancelled", exit_code=130))
+    cancelled = markdown.render(gate_result(*checks, stopped="cancelled", stop_code=130))
     assert _table_ids(cancelled)[0] == "positive:c"
     assert cancelled.startswith("## ⏹️ chat-smoke was cancelled on staging (exit 130)")
     assert "Cancelled first: positive\\:c" in cancelled
@@ -274,13 +262,13 @@ def test_rows_lead_with_the_deciding_failure() -> None:
 
 def test_more_than_three_passes_fold() -> None:
     passes = [_check(f"positive:p{i}", "pass") for i in range(4)]
-    text = markdown.render(_result(_check("preflight:config", "pass"), *passes))
+    text = markdown.render(gate_result(_check("preflight:config", "pass"), *passes))
     html = _html(text)
     assert "<details><summary>4 checks passed</summary>" in html
     assert html.index("4 checks passed</summary>") < html.index("positive:p0")
     # The tally counts every check, as JUnit does: the configuration check too.
     assert "<strong>5 checks passed (1 of them configuration)</strong>" in html
-    three = _html(markdown.render(_result(*passes[:3])))
+    three = _html(markdown.render(gate_result(*passes[:3])))
     assert "checks passed</summary>" not in three and "positive:p2" in three
 
 
@@ -299,7 +287,7 @@ def test_identical_failures_share_one_incident(stub: StubServer) -> None:
                    message=f"The model `{m}` does not exist") for m in ("a-1", "b-22")]
     other = _check("positive:c", "fail", Category.MODEL, http_status=404, model="c",
                    message="The model `c` is retired")
-    grouped = markdown.context(_result(*same, other, exit_code=4, category=Category.MODEL))
+    grouped = markdown.context(gate_result(*same, other))
     assert [i["checks"] for i in grouped["incidents"]] == [
         ["positive:a-1", "positive:b-22"], ["positive:c"]]
 
@@ -307,7 +295,7 @@ def test_identical_failures_share_one_incident(stub: StubServer) -> None:
 def test_details_are_cut_and_incident_lines_fit() -> None:
     long = "First sentence says why. " + "Then a lot more words follow here. " * 20
     checks = [_nasty_check(0, long), _nasty_check(1, "y" * 5000 + " " + NASTY * 30)]
-    text = markdown.render(_result(*checks))
+    text = markdown.render(gate_result(*checks))
     table = re.findall(r"<table>.*?</table>", _html(text), re.S)[0]
     cells = [re.sub(r"<[^>]+>", "", row.split("<td>")[-1]).strip() for row in
              re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]]
@@ -357,10 +345,10 @@ def test_a_broken_user_template_says_where(tmp_path: Path, body: str, problem: s
     template = tmp_path / "broken.md.j2"
     template.write_text(body)
     with pytest.raises(ReportError, match=problem) as caught:
-        markdown.render(_result(), str(template))
+        markdown.render(gate_result(), str(template))
     assert str(template) in str(caught.value) or "broken.md.j2" in str(caught.value)
     with pytest.raises(ReportError, match="cannot be read"):
-        markdown.render(_result(), str(tmp_path / "missing.j2"))
+        markdown.render(gate_result(), str(tmp_path / "missing.j2"))
 
 
 def test_jinja_is_imported_only_for_a_summary() -> None:
@@ -389,11 +377,11 @@ def test_dotenv_is_what_gitlab_accepts(stub: StubServer) -> None:
 def test_dotenv_survives_a_hostile_request_id() -> None:
     check = _nasty_check()
     check.request_id = "id\nCHAT_SMOKE_VERDICT=pass\r\n#x " + "y" * 10_000
-    text = dotenv.render(_result(check))
+    text = dotenv.render(gate_result(check))
     assert len(text.encode()) < 5 * 1024
     assert all(re.fullmatch(r"[A-Za-z0-9_]+=[^\s]*", line) for line in text.splitlines())
     keys = [line.split("=", 1)[0] for line in text.splitlines()]
-    assert keys == list(dotenv.values(_result(check))) and "\n\n" not in text
+    assert keys == list(dotenv.values(gate_result(check))) and "\n\n" not in text
 
 
 def test_a_key_with_markup_characters_is_scrubbed_before_escaping() -> None:
@@ -403,7 +391,7 @@ def test_a_key_with_markup_characters_is_scrubbed_before_escaping() -> None:
     redact.register(key)
     check = _nasty_check(message=f"Invalid key {key} sent")
     check.request_id = key
-    result = _result(check)
+    result = gate_result(check)
     parsed = ET.fromstring(junit.render(result).encode())
     texts = [parsed.itertext(), *(e.attrib.values() for e in parsed.iter())]
     assert not [t for group in texts for t in group if "0123456789ab" in t]
@@ -433,6 +421,6 @@ def test_compiled_and_fallback_render_the_same() -> None:
     fresh = env.from_string(
         (Path(markdown.__file__).parent / "templates" / precompiled.SOURCE).read_text()
     )
-    result = _result(_nasty_check())
+    result = gate_result(_nasty_check())
     context = markdown.context(result)
     assert source.render(context) == fresh.render(context)

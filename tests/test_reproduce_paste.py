@@ -25,7 +25,7 @@ from smoke.output.console import Console
 from smoke.reports.summary import markdown
 from smoke.reports.summary.text import PRE_WIDTH, fold_shell
 from smoke.stub import StubServer
-from tests.conftest import KEY
+from tests.support.cli import KEY
 
 pytestmark = pytest.mark.skipif(not (shutil.which("bash") and shutil.which("curl")),
                                 reason="needs bash and curl")

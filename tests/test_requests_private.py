@@ -11,8 +11,8 @@ import requests
 from smoke.http.private import read1_of, socket_of
 from smoke.http.transport import Endpoint, new_session
 from smoke.stub import StubServer
-from tests.conftest import KEY
-from tests.rawserver import RawServer
+from tests.support.cli import KEY
+from tests.support.rawserver import RawServer
 
 MOVED = ("smoke/http/private.py: the socket of a {what} response was not found: requests, "
          "urllib3 or http.client moved it ({versions}). Find it again there, or the "

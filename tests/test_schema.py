@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 
 from smoke.config import validate
 from smoke.stub import StubServer
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
 
 SCHEMA_FILE = Path(__file__).resolve().parents[1] / "smoke" / "schema" / "chat-smoke.schema.json"
 

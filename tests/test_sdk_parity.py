@@ -6,7 +6,6 @@ tests/integration/test_litellm_gate.py runs parity against the real LiteLLM prox
 
 from __future__ import annotations
 
-import os
 import socket
 import ssl
 import subprocess
@@ -25,7 +24,7 @@ from smoke.checks.task import Task
 from smoke.http.deadline import Deadline
 from smoke.results import Check
 from smoke.stub import StubServer
-from tests.conftest import KEY, Run, run_cli
+from tests.support.cli import KEY, Run, run_cli
 from tests.support.env import scrubbed
 from tests.support.pool import run_tasks
 
@@ -187,8 +186,7 @@ def test_gate_without_the_extra_runs_when_parity_is_off(tmp_path: Path,
 
 def _without_openai(tmp_path: Path, stub: StubServer, *args: str,
                     env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    env = scrubbed({k: v for k, v in os.environ.items() if not k.startswith("CHAT_SMOKE_")},
-                   **(env or {}), COMETAPI_API_KEY=KEY)
+    env = scrubbed(**(env or {}), COMETAPI_API_KEY=KEY)
     argv = [sys.executable, "-c", WITHOUT_OPENAI, "run", "--base-url", stub.base_url,
             "--model", "stub-model", *args]
     return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60,

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from smoke.stub import StubServer
-from tests.conftest import KEY
-from tests.servekit import (
+from tests.support.cli import KEY
+from tests.support.env import scrubbed
+from tests.support.servekit import (
     ServeProcess,
     check_metrics,
-    clean_env,
     completions,
     exporter,
     families,
@@ -292,7 +292,7 @@ def test_a_config_without_targets_or_with_a_bad_target_does_not_start(tmp_path: 
         (tmp_path / "c.yml").write_text(text)
         done = subprocess.run([sys.executable, "-m", "smoke", "serve", "--config", "c.yml",
                                "--port", "0"], cwd=tmp_path, capture_output=True, text=True,
-                              env=clean_env(COMETAPI_API_KEY=KEY), timeout=30)
+                              env=scrubbed(COMETAPI_API_KEY=KEY), timeout=30)
         assert done.returncode == 2, done.stderr
         assert words in done.stderr and "Traceback" not in done.stderr
         assert done.stderr.count("\n") == 1

@@ -16,9 +16,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from smoke.categories import OBJECTIVE_HINT, Category
 from smoke.stub import StubServer
-from tests.conftest import KEY, run_cli
-from tests.gatekit import run_gate
+from tests.support.cli import KEY, run_cli
 from tests.support.env import scrubbed
+from tests.support.gatekit import run_gate
 
 
 def plain(markdown: str) -> str:
@@ -325,12 +325,12 @@ def test_the_settings_are_shown_in_the_resolved_configuration(stub: StubServer) 
 # -- warnings reach the CI as warning annotations --------------------------------------------
 def test_deviations_and_signals_are_warning_annotations(tmp_path: Path,
                                                         stub: StubServer) -> None:
-    from tests.runner_rules import run_commands
-    from tests.test_github import _gate, _publish, _runner_files
+    from tests.support.github import gate, publish, runner_files
+    from tests.support.runner_rules import run_commands
 
     out = io.StringIO()
-    result = _gate(stub, "contract-broken", out)
-    _publish(out, result, _runner_files(tmp_path))
+    result = gate(stub, "contract-broken", out)
+    publish(out, result, runner_files(tmp_path))
     commands = run_commands(out.getvalue())
     assert not [c for c in commands if c.name == "error"]
     warnings = [c.data for c in commands if c.name == "warning"]

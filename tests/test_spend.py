@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from smoke.stub import StubServer
-from tests.conftest import run_cli
-from tests.gatekit import run_gate
+from tests.support.cli import run_cli
+from tests.support.gatekit import run_gate
 
 # The default request's budget: a prompt estimate of 25 tokens plus max_tokens 16.
 EACH = 41

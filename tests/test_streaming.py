@@ -8,8 +8,8 @@ import pytest
 
 from smoke.http.sse import Event, EventParser
 from smoke.stub import StubServer
-from tests.conftest import run_cli
-from tests.gatekit import run_gate
+from tests.support.cli import run_cli
+from tests.support.gatekit import run_gate
 
 
 def test_a_stream_that_follows_the_contract_passes(stub: StubServer) -> None:

@@ -14,7 +14,7 @@ from smoke.config import nearmiss
 from smoke.config.expect import Expectation
 from smoke.errors import ConfigError
 from smoke.stub import StubServer
-from tests.conftest import Run, run_cli
+from tests.support.cli import Run, run_cli
 
 
 def _posts(stub: StubServer, scenario: str) -> int:

@@ -13,8 +13,8 @@ import trustme
 
 from smoke.checks.preflights import wire as wireinfo
 from smoke.stub import StubServer
-from tests.conftest import KEY, run_cli
-from tests.gatekit import run_gate
+from tests.support.cli import KEY, run_cli
+from tests.support.gatekit import run_gate
 
 
 def _tls_stub(ca: trustme.CA, days: float) -> StubServer:

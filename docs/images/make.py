@@ -1,6 +1,6 @@
 """Regenerate the README's pictures of the job summary: real gate runs against the
 bundled stub, rendered as GitHub renders a job summary (cmarkgfm, github-markdown-css,
-headless Chromium at 1012 px; see tests/browser/harness.py).
+headless Chromium at 1012 px; see tests/support/browser/harness.py).
 
     .venv/bin/python docs/images/make.py [FOLDER]
 
@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from smoke.reports.summary import markdown  # noqa: E402
 from smoke.stub import StubServer  # noqa: E402
-from tests.browser import harness, scenarios  # noqa: E402
+from tests.support.browser import harness, scenarios  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from tests.browser import harness
+from tests.support.browser import harness
 
 # Read at import, before tests/conftest.py's autouse clean_env removes CI for each test.
 IN_CI = bool(os.environ.get("CI"))

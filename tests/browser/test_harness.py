@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.browser import harness
+from tests.support.browser import harness
 
 ROOT = Path(__file__).resolve().parents[2]
 

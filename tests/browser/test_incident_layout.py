@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from smoke.stub import StubServer
-from tests.browser import harness, scenarios
+from tests.support.browser import harness, scenarios
 
 
 def test_the_incident_issue_renders_cleanly(browser: harness.Browser, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import pytest
 from smoke.reports.summary import markdown
 from smoke.results import GateResult
 from smoke.stub import StubServer
-from tests.browser import harness, scenarios
+from tests.support.browser import harness, scenarios
 
 NAMES = ("pass", "auth", "wrong-answer", "sixteen-models", "hostile", "cancelled")
 

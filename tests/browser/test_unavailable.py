@@ -3,12 +3,13 @@ naming the reason (run in a subprocess whose PATH has neither Chromium nor apt-g
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.env import scrubbed
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -16,8 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize(("ci", "outcome"), [(None, "1 skipped"), ("true", "1 error")])
 def test_a_missing_browser_skips_only_outside_ci(tmp_path: Path, ci: str | None,
                                                  outcome: str) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "CI"}
-    env.update(PATH=str(tmp_path), CHAT_SMOKE_BROWSER_CACHE=str(tmp_path / "cache"))
+    env = scrubbed(PATH=str(tmp_path), CHAT_SMOKE_BROWSER_CACHE=str(tmp_path / "cache"))
     if ci:
         env["CI"] = ci
     proc = subprocess.run(

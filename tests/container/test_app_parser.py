@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from smoke.stub import StubServer
-from tests.container.conftest import (
+from tests.support.container import (
     MODEL,
     Engine,
     GitHubRun,

@@ -25,7 +25,7 @@ import pytest
 from junitparser import JUnitXml
 
 from smoke.stub import StubServer
-from tests.container.conftest import (
+from tests.support.container import (
     Engine,
     Image,
     Result,

@@ -27,8 +27,8 @@ import pytest
 import yaml
 
 from smoke.stub import StubServer
-from tests.conftest import KEY
-from tests.container.conftest import IN_CI, REPO, Engine, Image
+from tests.support.cli import KEY
+from tests.support.container import IN_CI, REPO, Engine, Image
 
 VERSION = "4.70.1"  # gitlab-ci-local; 4.70 runs on Node 18 and 20
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "chat-smoke"

@@ -16,8 +16,8 @@ import pytest
 from junitparser import JUnitXml
 
 from smoke.stub import StubServer
-from tests.conftest import KEY
-from tests.container.conftest import (
+from tests.support.cli import KEY
+from tests.support.container import (
     AS_ROOT,
     GITHUB_GID,
     GITHUB_TOKEN,
@@ -35,6 +35,7 @@ from tests.container.conftest import (
     load_json,
     note,
 )
+from tests.support.env import scrubbed
 
 REPORTS = "chat-smoke-reports"
 OWN_LAYERS_LIMIT = 20_000_000  # bytes: the project's layers, procps included
@@ -250,8 +251,7 @@ def test_own_layers_at_most_20_mb(image: Image) -> None:
 def test_measure_time_to_verdict(engine: Engine, image: Image, stub: StubServer,
                                  tmp_path: Path) -> None:
     """Printed, not asserted: `run IMAGE run ...` to verdict, against the host's venv."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_"))}
-    env["COMETAPI_API_KEY"] = KEY
+    env = scrubbed(COMETAPI_API_KEY=KEY)
     image_times, host_times = [], []
     for _ in range(3):
         result = _plain(engine, image, stub.url("pass"), tmp_path)

@@ -21,9 +21,10 @@ import yaml
 
 from smoke.categories import Category
 from smoke.stub import StubServer
-from tests.conftest import KEY
-from tests.engine.conftest import DEPLOY, Process, Webhook, free_port, query, wait_for
-from tests.servekit import ServeProcess, clean_env, get, write_config
+from tests.support.cli import KEY
+from tests.support.engine import DEPLOY, Process, Webhook, free_port, query, wait_for
+from tests.support.env import scrubbed
+from tests.support.servekit import ServeProcess, get, write_config
 
 INTERVAL = "1s"
 
@@ -149,7 +150,7 @@ def test_an_auth_failure_fires_routes_and_resolves(tools: dict[str, str], tmp_pa
              "stub-model", "--environment", "prod", "--target", "batch", "--pushgateway",
              f"http://127.0.0.1:{pg_port}", "--report-prometheus", str(textfile)],
             capture_output=True, text=True, timeout=60,
-            env=clean_env(COMETAPI_API_KEY=KEY))
+            env=scrubbed(COMETAPI_API_KEY=KEY))
         assert done.returncode == 0, done.stdout + done.stderr
         assert "warning" not in done.stdout
         _check_metrics(tools, textfile.read_text("utf-8"))

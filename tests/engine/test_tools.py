@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.engine.conftest import DEPLOY
+from tests.support.engine import DEPLOY
 
 
 def _run(*argv: str, cwd: Path | None = None) -> str:

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.litellm_proxy import LiteLLMProxy, litellm_proxy
-from tests.portkey_gateway import PortkeyGateway, portkey_gateway
+from tests.support.litellm_proxy import LiteLLMProxy, litellm_proxy
+from tests.support.portkey_gateway import PortkeyGateway, portkey_gateway
 
 
 @pytest.fixture(scope="session")

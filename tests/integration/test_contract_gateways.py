@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from smoke.stub import StubServer
-from tests.conftest import KEY, Run, run_cli
-from tests.litellm_proxy import LiteLLMProxy
-from tests.portkey_gateway import PortkeyGateway
+from tests.support.cli import KEY, Run, run_cli
+from tests.support.litellm_proxy import LiteLLMProxy
+from tests.support.portkey_gateway import PortkeyGateway
 
 # LiteLLM 1.108.7 leaves out what is null: a choice's logprobs and the message's refusal,
 # and in a stream every finish_reason until the last content chunk (and the usage chunk's).

@@ -1,6 +1,6 @@
 """The gate against REAL gateways that route or authenticate on headers (issue 13).
 
-- LiteLLM proxy 1.108.7 (``litellm[proxy]``, tests/litellm_proxy.py). Its
+- LiteLLM proxy 1.108.7 (``litellm[proxy]``, tests/support/litellm_proxy.py). Its
   ``litellm/proxy/auth/user_api_key_auth.py`` (``get_api_key``) reads the key from, in
   order: ``x-litellm-api-key`` (``Bearer`` optional), ``Authorization: Bearer``,
   ``API-Key`` (Azure), ``x-api-key`` (Anthropic), ``x-goog-api-key`` (Google AI
@@ -8,7 +8,7 @@
   ``litellm/types/proxy/auth/special_headers.py``. Each is tested through
   ``--auth-header`` and through ``--auth-header none`` plus ``--header``.
 - Portkey's open-source gateway 1.15.2 (npm ``@portkey-ai/gateway``,
-  tests/portkey_gateway.py), which refuses a request without ``x-portkey-provider`` or
+  tests/support/portkey_gateway.py), which refuses a request without ``x-portkey-provider`` or
   ``x-portkey-config``; routed to the bundled stub as its custom host. No proxy in between.
 """
 
@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 
 from smoke.stub import StubServer
-from tests.conftest import KEY, Run, run_cli
-from tests.litellm_proxy import LiteLLMProxy
-from tests.portkey_gateway import PortkeyGateway
+from tests.support.cli import KEY, Run, run_cli
+from tests.support.litellm_proxy import LiteLLMProxy
+from tests.support.portkey_gateway import PortkeyGateway
 
 KEY_HEADERS = ("x-litellm-api-key", "api-key", "x-api-key", "x-goog-api-key",
                "Ocp-Apim-Subscription-Key")

@@ -15,8 +15,8 @@ import pytest
 
 from smoke.http import classify, transport
 from smoke.http.deadline import Deadline
-from tests.conftest import Run, run_cli
-from tests.litellm_proxy import LiteLLMProxy
+from tests.support.cli import Run, run_cli
+from tests.support.litellm_proxy import LiteLLMProxy
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 

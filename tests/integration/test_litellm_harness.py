@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests import litellm_proxy as harness
-from tests.litellm_proxy import LITELLM_VERSION, LiteLLMProxy
+from tests.support import litellm_proxy as harness
+from tests.support.litellm_proxy import LITELLM_VERSION, LiteLLMProxy
 
 PROMPT = [
     {"role": "system", "content": "Reply with exactly the word: pong"},

@@ -18,8 +18,8 @@ import yaml
 
 from smoke import action
 from smoke.stub import StubServer
-from tests.conftest import KEY
-from tests.runner_rules import parse_output_file
+from tests.support.cli import KEY
+from tests.support.runner_rules import parse_output_file
 
 REPO = Path(__file__).resolve().parents[2]
 ENTRYPOINT = REPO / "entrypoint.py"

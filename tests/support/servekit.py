@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from smoke.serve.server import Exporter, Server
 from smoke.stub import StubServer
-from tests.conftest import KEY
+from tests.support.cli import KEY
 from tests.support.env import scrubbed
 
 
@@ -95,9 +95,6 @@ def check_metrics(text: str) -> None:
         assert done.returncode == 0, done.stdout + done.stderr
 
 
-clean_env = scrubbed
-
-
 class ServeProcess:
     """``chat-smoke serve`` as a real process on a free port (read from its first line)."""
 
@@ -107,7 +104,7 @@ class ServeProcess:
                 "--host", host]
         self.proc = subprocess.Popen(argv, cwd=config.parent, stderr=subprocess.PIPE,
                                      stdout=subprocess.DEVNULL, text=True,
-                                     env=clean_env(COMETAPI_API_KEY=KEY, **(env or {})))
+                                     env=scrubbed(COMETAPI_API_KEY=KEY, **(env or {})))
         assert self.proc.stderr is not None
         self.lines: list[str] = []
         first = self.proc.stderr.readline()

@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import KEY, Run, run_cli
+from tests.support.cli import KEY, Run, run_cli
 
 REPORTS = ("report.json", "junit.xml", "summary.md", "smoke.env")
 _DOTENV_LINE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=[^\n]*$")

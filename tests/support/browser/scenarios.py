@@ -8,12 +8,13 @@ import io
 from collections.abc import Callable
 from typing import Any
 
-from smoke import pipeline, verdict
+from smoke import pipeline
 from smoke.categories import Category
 from smoke.output.console import Console
 from smoke.results import Check, GateResult
 from smoke.stub import StubServer
 from smoke.stub.scenarios import HOSTILE
+from tests.support.results import gate_result
 
 KEY = "sk-test-" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6"
 # Model ids as long as real ones get (region, date and deployment suffixes).
@@ -40,20 +41,6 @@ def run(stub: StubServer, models: str, scenario: str | None = None, **flags: str
     return result
 
 
-def by_hand(*checks: Check, **extra: Any) -> GateResult:
-    """A GateResult made by hand; the verdict and exit code follow the checks, as the
-    gate decides them."""
-    code, category = verdict.decide(checks)
-    fields: dict[str, Any] = {
-        "verdict": "fail" if code else "pass", "exit_code": code, "category": category,
-        "started_at": "2026-11-27T02:04:05.123Z", "duration_ms": 1234,
-        "environment": "staging", "deployment_sha": "4f1c2a9",
-        "endpoint": {"base_url": "https://gw.example.test/v1", "host": "gw.example.test",
-                     "path": "/v1"},
-        "checks": list(checks), **extra}
-    return GateResult(**fields)
-
-
 def hostile(stub: StubServer) -> GateResult:
     """Everything a server may put in a summary, at its longest: a hostile answer from a
     real run, plus bodies, ids and model names far past any column's width."""
@@ -73,7 +60,7 @@ def hostile(stub: StubServer) -> GateResult:
             Category.MODEL, "see https://gw.example.test/" + "path/" * 400 + " for details"),
     ]
     warning = "warn " + word + " <img src=x onerror=alert(1)>"
-    return by_hand(*real.checks, *extra, warnings=[warning], config=real.config)
+    return gate_result(*real.checks, *extra, warnings=[warning], config=real.config)
 
 
 def cancelled() -> GateResult:
@@ -89,7 +76,7 @@ def cancelled() -> GateResult:
         check.outcome = "cancelled"  # type: ignore[assignment]
         check.message = "cancelled by SIGTERM after 30.0 s (the job was cancelled)"
         checks.append(check)
-    return by_hand(*checks, verdict="cancelled", exit_code=130, category=None)
+    return gate_result(*checks, stopped="cancelled", stop_code=130)
 
 
 def all_scenarios(stub: StubServer) -> dict[str, Callable[[], GateResult]]:

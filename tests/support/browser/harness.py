@@ -5,7 +5,7 @@ its stylesheet (``github-markdown-css`` from npm, pinned by version and integrit
 Debian's Chromium in headless mode. A job summary's content box is about 1012 px wide
 (:data:`WIDTH`), with 32 px of padding each side.
 
-``python -m tests.browser.harness install`` installs what is missing (``.ci/run`` calls
+``python -m tests.support.browser.harness install`` installs what is missing (``.ci/run`` calls
 it): Chromium and fonts through apt (as root), the stylesheet through ``npm pack`` into
 :data:`CACHE`, which survives between runs.
 """
@@ -98,7 +98,7 @@ def install_chromium() -> str:
         raise BrowserUnavailable(
             f"chromium is not installed and installing it needs root: run "
             f"`sudo apt-get install {' '.join(APT_PACKAGES)}` or `python -m "
-            f"tests.browser.harness install` as root")
+            f"tests.support.browser.harness install` as root")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for argv in (["apt-get", "update", "-q"],
                  ["apt-get", "install", "-y", "-q", "--no-install-recommends", *APT_PACKAGES]):
@@ -283,7 +283,7 @@ def browser() -> Browser:
 
 if __name__ == "__main__":
     if sys.argv[1:] != ["install"]:
-        sys.exit("usage: python -m tests.browser.harness install")
+        sys.exit("usage: python -m tests.support.browser.harness install")
     try:
         b = browser()
     except BrowserUnavailable as exc:

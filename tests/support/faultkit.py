@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import KEY, Run, run_cli
+from tests.support.cli import KEY, Run, run_cli
 
 # A correctness bound, not a benchmark: the deadline plus the backstop grace and the
 # interpreter's start-up, with room for a loaded 2-core CI runner.

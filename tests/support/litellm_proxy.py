@@ -6,7 +6,7 @@ beyond 127.0.0.1 is needed once the venv is installed from PyPI.
 
 Usage::
 
-    from tests.litellm_proxy import litellm_proxy
+    from tests.support.litellm_proxy import litellm_proxy
 
     with litellm_proxy() as proxy:
         requests.post(f"{proxy.base_url}/chat/completions",
@@ -38,6 +38,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+from tests.support.env import scrubbed
 
 # Pinned gateway. Never 1.107.0 (a compromised release; it is not even served any more),
 # nor 1.82.7 / 1.82.8 (likewise withdrawn).
@@ -334,7 +336,7 @@ def write_config(path: Path, master_key: str, models: MockModels) -> None:
 def proxy_env(home: Path) -> dict[str, str]:
     env = {
         k: v
-        for k, v in os.environ.items()
+        for k, v in scrubbed().items()
         if k not in _SCRUBBED_ENV and not k.startswith(_SCRUBBED_ENV_PREFIXES)
     }
     env.update(OFFLINE_ENV)
@@ -483,7 +485,7 @@ def litellm_proxy(
                     log.close()
 
 
-if __name__ == "__main__":  # manual use: python -m tests.litellm_proxy [--wait]
+if __name__ == "__main__":  # manual use: python -m tests.support.litellm_proxy [--wait]
     # Turn SIGTERM into a normal exit so the context manager's cleanup runs.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     t0 = time.monotonic()

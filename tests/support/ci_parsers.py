@@ -1,5 +1,5 @@
 """How each CI reads a job's log and its JUnit files, re-implemented for the tests (as
-tests/runner_rules.py does for GitHub). Each parser is at least as eager as the real
+tests/support/runner_rules.py does for GitHub). Each parser is at least as eager as the real
 one (case-insensitive where the real one is not, anywhere in a line where the real one
 may need the start), so "finds nothing" here means "runs nothing" there.
 

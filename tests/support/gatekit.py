@@ -1,5 +1,5 @@
 """Run the gate in-process against the loopback stub (faster than a subprocess per test;
-``tests.conftest.run_cli`` covers the process boundary)."""
+``tests.support.cli.run_cli`` covers the process boundary)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 from smoke import pipeline
 from smoke.output.console import Console
 from smoke.reports import json_report
-from tests.conftest import KEY
+from tests.support.cli import KEY
 
 
 @dataclass
@@ -36,7 +36,7 @@ def run_gate(cwd: Path | None = None, env: dict[str, str] | None = None,
              **flags: Any) -> Outcome:
     """``run_gate(base_url=..., model=..., stream=True)``: flags by schema key, values as
     the command line gives them (strings) or typed."""
-    from tests.reportschema import problems
+    from tests.support.reportschema import problems
 
     out = io.StringIO()
     result, _ = pipeline.check(flags, {"COMETAPI_API_KEY": KEY, **(env or {})}, cwd,

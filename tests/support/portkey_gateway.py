@@ -26,7 +26,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.litellm_proxy import _child_setup, _stop, _tail, cache_root, free_port
+from tests.support.env import scrubbed
+from tests.support.litellm_proxy import _child_setup, _stop, _tail, cache_root, free_port
 
 PORTKEY_VERSION = "1.15.2"
 PACKAGE = f"@portkey-ai/gateway@{PORTKEY_VERSION}"
@@ -101,8 +102,8 @@ def portkey_gateway(ready_timeout: float = READY_TIMEOUT_S) -> Iterator[PortkeyG
     with tempfile.TemporaryDirectory(prefix="chat-smoke-portkey-") as tmp:
         log_path = Path(tmp) / "portkey.log"
         port = free_port()
-        env = {k: v for k, v in os.environ.items()
-               if not k.upper().endswith("_PROXY") and not k.startswith(("PORTKEY_", "OPENAI_"))}
+        env = {k: v for k, v in scrubbed().items()
+               if not k.upper().endswith("_PROXY") and not k.startswith("PORTKEY_")}
         env.update(NODE_ENV="production", NO_PROXY="*")
         with open(log_path, "ab") as log:
             proc = subprocess.Popen(

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "junit-xsd"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "junit-xsd"
 BINDING = SHARED / "xunit-junit-10.xsd"
 INFORMATIVE = SHARED / "windyroad-JUnit.xsd"
 # Read at import: tests/conftest.py clears CI from each test's environment.
