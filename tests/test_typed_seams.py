@@ -11,7 +11,7 @@ from smoke.checks.negative import with_key
 from smoke.checks.task import Plan
 from smoke.http.deadline import Deadline
 from smoke.http.transport import endpoint_of, new_session, request_headers
-from tests.conftest import KEY
+from tests.support.cli import KEY
 
 
 def _plan(tmp_path: Path) -> Plan:
