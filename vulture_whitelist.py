@@ -13,7 +13,6 @@ _.__getattr__
 _.__dir__
 # Sinks named by module and class in a string (smoke.ci.publish SINKS and Extra).
 _.Incidents
-_.Notify
 _.Notifications
 _.Push
 # CI platforms, loaded by name from smoke.ci.PLATFORMS.
@@ -33,6 +32,8 @@ _.ConsoleStream
 _.writable
 # requests.Session.trust_env, set to keep proxies and CA bundles from the environment out.
 _.trust_env
+# requests.Session.get_redirect_target, asked by resolve_redirects (smoke.bounded: None).
+_.get_redirect_target
 # urllib3's connection-pool hooks (class attributes it reads).
 _.ConnectionCls
 _.pool_classes_by_scheme

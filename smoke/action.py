@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from smoke.output import redact
 
@@ -118,9 +118,9 @@ def read_inputs(env: Mapping[str, str]) -> dict[str, str]:
     return found
 
 
-def flags_for(inputs: Mapping[str, str]) -> dict[str, Any]:
+def flags_for(inputs: Mapping[str, str]) -> dict[str, object]:
     """The CLI's flags dict (schema keys) for these inputs."""
-    flags: dict[str, Any] = {key: inputs[name] for name, key in INPUTS.items()
+    flags: dict[str, object] = {key: inputs[name] for name, key in INPUTS.items()
                              if key is not None and name in inputs}
     folder = inputs.get("report-dir", DEFAULT_REPORT_DIR).rstrip("/") or "."
     for key, filename in REPORT_FILES.items():

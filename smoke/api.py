@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from smoke import pipeline
 from smoke.cancel import CancelToken
@@ -26,14 +26,14 @@ _NOT_A_MAPPING = (
 
 
 def run(
-    settings: Mapping[str, Any] | None = None,
+    settings: Mapping[str, object] | None = None,
     /,
     *,
     env: Mapping[str, str] | None = None,
     cwd: str | os.PathLike[str] | None = None,
     output: TextIO | None = None,
     cancel: CancelToken | None = None,
-    **keys: Any,
+    **keys: object,
 ) -> GateResult:
     """Run the gate once and return its :class:`~smoke.results.GateResult`.
 
@@ -65,12 +65,14 @@ def run(
         return _run(settings, env, cwd, output, cancel, keys)
 
 
-def _run(settings: Mapping[str, Any] | None, env: Mapping[str, str] | None,
+def _run(settings: Mapping[str, object] | None, env: Mapping[str, str] | None,
          cwd: str | os.PathLike[str] | None, output: TextIO | None, cancel: CancelToken | None,
-         keys: dict[str, Any]) -> GateResult:
+         keys: dict[str, object]) -> GateResult:
     flags = {**_mapping(settings, "settings", "setting names (base_url, model, ...)"), **keys}
     flags = {name: _plain(value) for name, value in flags.items()}
-    env = os.environ if env is None else _mapping(env, "env", "variable names to strings")
+    if env is not None:  # the TypeError when it is not a mapping with string keys
+        _mapping(env, "env", "variable names to strings")
+    env = os.environ if env is None else dict(env)
     folder = Path(cwd) if cwd is not None else Path.cwd()
     if cancel is not None and not isinstance(cancel, CancelToken):
         raise TypeError(f"smoke.run: cancel must be a smoke.CancelToken, got "
@@ -83,7 +85,7 @@ def _run(settings: Mapping[str, Any] | None, env: Mapping[str, str] | None,
     return done.result
 
 
-def _mapping(value: Any, what: str, names: str) -> dict[str, Any]:
+def _mapping(value: object, what: str, names: str) -> dict[str, object]:
     if value is None:
         return {}
     if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
@@ -92,7 +94,7 @@ def _mapping(value: Any, what: str, names: str) -> dict[str, Any]:
     return dict(value)
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: object) -> object:
     """The types the YAML file would give: a path as a string, a tuple as a list."""
     if isinstance(value, os.PathLike):
         return os.fspath(value)

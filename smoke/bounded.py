@@ -29,8 +29,8 @@ import contextvars
 import socket
 import threading
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     import requests
@@ -113,14 +113,15 @@ def call(fn: Callable[[Budget], T], seconds: float, what: str = "the call",
     server does. Its exceptions are raised here; past the budget (or once ``stop()`` is
     true) :class:`BudgetExceeded` is raised and the budget's sockets are shut down."""
     budget = Budget(seconds, what)
-    outcome: dict[str, Any] = {}
+    values: list[T] = []
+    failures: list[BaseException] = []
     done = threading.Event()
 
     def work() -> None:
         try:
-            outcome["value"] = fn(budget)
+            values.append(fn(budget))
         except BaseException as exc:  # handed to the waiting thread
-            outcome["error"] = exc
+            failures.append(exc)
         finally:
             done.set()
 
@@ -134,14 +135,13 @@ def call(fn: Callable[[Budget], T], seconds: float, what: str = "the call",
         if budget.remaining() <= 0:
             budget.abort()
             raise BudgetExceeded(budget.exceeded())
-    if "error" in outcome:
-        error: BaseException = outcome["error"]
+    if failures:
+        error = failures[0]
         if budget.expired() and not isinstance(error, BudgetExceeded):
             # The worker failed because its sockets were shut down at the deadline.
             raise BudgetExceeded(budget.exceeded()) from None
         raise error
-    value: T = outcome["value"]
-    return value
+    return values[0]
 
 
 def _session(budget: Budget, per_call: float) -> requests.Session:
@@ -166,21 +166,24 @@ def _session(budget: Budget, per_call: float) -> requests.Session:
     class _HTTPSPool(HTTPSConnectionPool):
         ConnectionCls = _HTTPS
 
-    def tracked(manager: Any) -> Any:
+    def tracked(manager: urllib3.PoolManager) -> urllib3.PoolManager:
         manager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
         return manager
 
     class _Adapter(HTTPAdapter):
-        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-            super().init_poolmanager(*args, **kwargs)
+        def init_poolmanager(self, connections: int, maxsize: int, block: bool = False,
+                             **pool_kwargs: object) -> None:
+            super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
             tracked(self.poolmanager)
 
-        def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+        def proxy_manager_for(self, proxy: str, **kwargs: object) -> urllib3.PoolManager:
             return tracked(super().proxy_manager_for(proxy, **kwargs))
 
         def send(self, request: requests.PreparedRequest, stream: bool = False,
-                 timeout: Any = None, verify: Any = True, cert: Any = None,
-                 proxies: Any = None) -> requests.Response:
+                 timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+                 verify: bool | str = True,
+                 cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+                 proxies: Mapping[str, str] | None = None) -> requests.Response:
             bound = budget.timeout(per_call)
             if isinstance(timeout, int | float):
                 bound = min(bound, float(timeout))
@@ -188,9 +191,8 @@ def _session(budget: Budget, per_call: float) -> requests.Session:
                                 verify=verify, cert=cert, proxies=proxies)
 
     class _Session(requests.Session):
-        def request(self, *args: Any, **kwargs: Any) -> requests.Response:
-            kwargs["allow_redirects"] = False
-            return super().request(*args, **kwargs)
+        def get_redirect_target(self, resp: requests.Response) -> None:
+            del resp  # a redirect is never followed (the answer is the 3xx itself)
 
     class _NoNetrc(requests.auth.AuthBase):
         # With trust_env, requests would put ~/.netrc's credentials for the host in place

@@ -5,13 +5,19 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from typing import Any
+from collections.abc import Sequence
+from typing import NoReturn
 
 import click
 
 from smoke._version import __version__
 
 _FLAG_HELP = "Overrides the config file and the environment."
+
+
+def _text(value: object) -> str | None:
+    """An option click gave as a string (None when not given)."""
+    return value if isinstance(value, str) else None
 
 
 def _expect(contains: str | None, regex: str | None, equals: str | None,
@@ -30,10 +36,13 @@ class _OneLineErrors(click.Group):
     """Usage errors (an unknown option, a missing value) as one line naming the problem
     and where to look, exit 2, like every other kind of bad input."""
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:
-        kwargs["standalone_mode"] = False
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             windows_expand_args: bool = True, **extra: object) -> NoReturn:
+        del standalone_mode  # never click's: its errors are one line here, exit codes ours
         try:
-            code = super().main(*args, **kwargs)
+            code = super().main(args, prog_name, complete_var, standalone_mode=False,
+                                windows_expand_args=windows_expand_args, **extra)
         except click.UsageError as exc:
             if exc.ctx is not None and (
                 exc.message.startswith("Usage:") or type(exc).__name__ == "NoArgsIsHelpError"
@@ -202,7 +211,7 @@ def _schema_flags(known: set[str | None]) -> list[click.Parameter]:
               "consecutive failed runs of its key (default 1).")
 @click.option("--incident-reopen-days", metavar="DAYS", help="Reopen an incident closed "
               "within DAYS instead of opening one (default 7).")
-def run(**options: Any) -> None:
+def run(**options: object) -> None:
     """Run the release gate once and exit with its code (0 pass, 2 config, 3 credentials,
     4 endpoint or contract, 5 transient, 6 assertion, 1 internal error; 130, 143, 129
     when SIGINT, SIGTERM or SIGHUP cancelled it, after writing the reports)."""
@@ -210,9 +219,12 @@ def run(**options: Any) -> None:
 
     # SIGINT, SIGTERM, SIGHUP trip this run's token: stop, write the evidence, exit 128 + N
     token = cancel.install()
-    options["headers"] = list(options["headers"]) or None
-    options["expect"] = _expect(options.pop("expect_contains"), options.pop("expect_regex"),
-                                options.pop("expect_equals"), options.get("expect"))
+    headers = options["headers"]  # click gives a tuple, empty without --header
+    options["headers"] = list(headers) if isinstance(headers, tuple) and headers else None
+    options["expect"] = _expect(_text(options.pop("expect_contains")),
+                                _text(options.pop("expect_regex")),
+                                _text(options.pop("expect_equals")),
+                                _text(options.get("expect")))
     _import_gate()
     from smoke.pipeline import execute_safely
 

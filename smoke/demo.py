@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from smoke import pipeline
 from smoke.output import redact
 from smoke.output.console import Console
@@ -31,7 +29,7 @@ def demo(key: str) -> int:
     return 0 if ok else 1
 
 
-def _demo_flags(url: str) -> dict[str, Any]:
+def _demo_flags(url: str) -> dict[str, object]:
     return {"base_url": url, "model": "stub-model", "api_key_env": "CHAT_SMOKE_DEMO_KEY",
             "environment": "demo", "deadline": "20", "timeout": "5"}
 

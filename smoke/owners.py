@@ -13,12 +13,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Any, Literal
+from typing import Literal, TypedDict
 
 from smoke.categories import GROUPS, Category
 
 ANY = "*"
 Source = Literal["owners", "default"]
+
+
+class OwnerDict(TypedDict):
+    """An :class:`Owner` as report.json holds it (``Owner.to_dict``)."""
+
+    team: str
+    mention: str | None
+    runbook: str | None
+    labels: list[str]
+    assignees: list[str]
+    source: Source
 
 
 @dataclass(frozen=True)
@@ -32,13 +43,13 @@ class Owner:
     assignees: tuple[str, ...] = ()
     source: Source = "default"  # "owners": from the owners map; "default": the role name
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> OwnerDict:
         return {"team": self.team, "mention": self.mention, "runbook": self.runbook,
                 "labels": list(self.labels), "assignees": list(self.assignees),
                 "source": self.source}
 
     @classmethod
-    def from_dict(cls, data: Any) -> Owner | None:
+    def from_dict(cls, data: object) -> Owner | None:
         """The owner a report.json holds (``to_dict``), or None for anything else."""
         if not isinstance(data, dict) or not isinstance(data.get("team"), str):
             return None
@@ -55,7 +66,7 @@ class Owner:
         return f"{self.team} ({self.mention})" if self.mention else self.team
 
 
-def _text(value: Any) -> str | None:
+def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 

@@ -119,9 +119,25 @@ _SERIAL_PATHS = ("tests/container/", "tests/browser/", "tests/integration/", "te
 _SERIAL_TESTS = ("tests/test_application.py::test_a_node_parser_from_the_examples",)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the marks
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> Iterator[None]:
+    # Marked before xdist's own hook reads the marks (a wrapper's first half runs before
+    # every plain implementation).
     for item in items:
         nodeid = item.nodeid
         if nodeid.startswith(_SERIAL_PATHS) or nodeid.split("[")[0] in _SERIAL_TESTS:
             item.add_marker(pytest.mark.xdist_group(INSTALLS))
+    yield
+
+
+def pytest_xdist_node_collection_finished(node: object, ids: list[str]) -> None:
+    """On the controller, from each worker's collection: xdist groups by an "@installs"
+    suffix its hook adds to the node id, which pytest 9.2's structured node ids silently
+    drop (pytest-dev/pytest-xdist#1386). The group would then spread over the workers and
+    its apt, pip and podman steps race: stop with the reason instead."""
+    lost = [i for i in ids if i.startswith(_SERIAL_PATHS) and not i.endswith("@" + INSTALLS)]
+    if lost:
+        pytest.exit(f"pytest-xdist's --dist loadgroup is not in effect with pytest "
+                    f"{pytest.__version__}: {lost[0]} has no @{INSTALLS} suffix "
+                    "(pytest-dev/pytest-xdist#1386). Reinstall the test extra, whose pin "
+                    "avoids it: pip install -e '.[test]'", returncode=4)

@@ -30,6 +30,7 @@ from smoke.results import Check, GateResult
 from smoke.stub import StubServer
 from tests.support.action_runner import ENTRYPOINT, runner_env
 from tests.support.cli import KEY
+from tests.support.fake_trackers import Call
 from tests.support.results import gate_result
 from tests.support.runner_rules import parse_output_file, run_commands
 
@@ -37,15 +38,6 @@ TOKEN = "ghs_" + "FakeInstallationToken0123456789abcdef"
 PREFIX = "/api/v3"  # as on Enterprise Server: the API is not at the host's root
 REPO = "acme/shop"
 NUMBER = 42
-
-
-@dataclass
-class Call:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: Any
 
 
 @dataclass

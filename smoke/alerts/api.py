@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from smoke.alerts.lifecycle import TrackerError
 
@@ -27,14 +27,16 @@ class Client:
         self.session.headers.update(headers)
         self.retried = False
 
-    def call(self, method: str, path_or_url: str, **kwargs: Any) -> requests.Response:
+    def call(self, method: str, path_or_url: str, json: object = None) -> requests.Response:
+        """``method`` on the API (``json``: the body), retried once on a server error or a
+        dropped connection."""
         import requests
 
         url = path_or_url if path_or_url.startswith(self.root + "/") \
             else f"{self.root}{path_or_url}"
         while True:
             try:
-                response = self.session.request(method, url, **kwargs)
+                response = self.session.request(method, url, json=json)
             except requests.RequestException as exc:
                 if self._retry():
                     continue
@@ -46,15 +48,15 @@ class Client:
                 raise TrackerError(f"{method} {_path(url, self.root)}: {problem(response)}")
             return response
 
-    def json(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.call(method, path, **kwargs)
+    def json(self, method: str, path: str, json: object = None) -> object:
+        response = self.call(method, path, json)
         try:
             return response.json()
         except ValueError:
             raise TrackerError(f"{method} {_path(path, self.root)}: the answer was not "
                                "JSON") from None
 
-    def pages(self, path: str) -> Iterator[list[Any]]:
+    def pages(self, path: str) -> Iterator[list[object]]:
         """Each page of a list, following ``Link: <…>; rel="next"`` up to MAX_PAGES."""
         url: str | None = path
         for _ in range(MAX_PAGES):

@@ -14,7 +14,6 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from smoke.owners import Owner
 from smoke.reports import json_report
@@ -188,7 +187,3 @@ def run_link(run_url: str | None) -> str:
 
 
 _run = run_link
-
-
-def as_dict(state: State) -> dict[str, Any]:
-    return dict(state.__dict__)

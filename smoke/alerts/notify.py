@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
 from urllib.parse import urlsplit
 
 from smoke import bounded
@@ -110,11 +109,11 @@ def _slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def slack(result: GateResult, what: str, run_url: str | None) -> dict[str, Any]:
+def slack(result: GateResult, what: str, run_url: str | None) -> dict[str, object]:
     headline = _headline(result, what)
     fields = [{"type": "mrkdwn", "text": f"*{name}*\n{_slack_escape(value)}"[:2000]}
               for name, value in _facts(result, run_url) if name not in ("Cause", "Run")][:10]
-    blocks: list[dict[str, Any]] = [
+    blocks: list[dict[str, object]] = [
         {"type": "header", "text": {"type": "plain_text", "text": headline[:150],
                                     "emoji": True}},
         {"type": "section", "fields": fields},
@@ -136,9 +135,9 @@ def _card_text(text: str) -> str:
     return re.sub(r"([\\\[\]*_`])", r"\\\1", text)
 
 
-def teams(result: GateResult, what: str, run_url: str | None) -> dict[str, Any]:
+def teams(result: GateResult, what: str, run_url: str | None) -> dict[str, object]:
     facts = _facts(result, run_url)
-    card: dict[str, Any] = {
+    card: dict[str, object] = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "type": "AdaptiveCard",
         "version": "1.4",
@@ -155,15 +154,15 @@ def teams(result: GateResult, what: str, run_url: str | None) -> dict[str, Any]:
         {"contentType": ADAPTIVE, "contentUrl": None, "content": card}]}
 
 
-def verdict_block(result: GateResult, what: str, run_url: str | None) -> dict[str, Any]:
+def verdict_block(result: GateResult, what: str, run_url: str | None) -> dict[str, object]:
     report = json_report.as_dict(result)
     block = {k: v for k, v in report.items() if k not in _LEFT_OUT}
     block.update(change=what, run_url=run_url)
-    found: dict[str, Any] = json_report.finite(block)
+    found: dict[str, object] = json_report.finite(block)
     return found
 
 
-PAYLOADS: dict[str, Callable[[GateResult, str, str | None], dict[str, Any]]] = {
+PAYLOADS: dict[str, Callable[[GateResult, str, str | None], dict[str, object]]] = {
     "slack": slack, "teams": teams, "json": verdict_block}
 
 

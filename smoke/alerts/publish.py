@@ -5,7 +5,7 @@ lines on the console. Never raises, never changes the exit code."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from smoke.alerts import incidents, notify
 
@@ -19,6 +19,16 @@ class Console(Protocol):
 
     def annotate(self, level: str, message: str, title: str = "",
                  rank: tuple[int, ...] = ...) -> None: ...
+
+
+class Publishing(Console, Protocol):
+    """What a sink reads of the run's publisher (smoke.ci.publish.Publisher)."""
+
+    @property
+    def settings(self) -> Settings | None: ...
+
+    @property
+    def env(self) -> Mapping[str, str]: ...
 
 
 def publish(result: GateResult, settings: Settings, env: Mapping[str, str],
@@ -37,7 +47,7 @@ class Incidents:
     """Incident issues as a sink of :mod:`smoke.ci.publish` (``SINKS``: on with
     ``incident_issue``): their warnings are annotations of the run, under the CI's cap."""
 
-    def publish(self, publisher: Any, result: GateResult) -> None:
+    def publish(self, publisher: Publishing, result: GateResult) -> None:
         settings = publisher.settings
         if settings is not None and settings.incident_issue:  # not after a config error
             incidents.publish(result, settings, publisher.env,
@@ -49,7 +59,7 @@ class Incidents:
 class Notifications:
     """Notifications on state changes as a sink (``SINKS``: on with ``notify``)."""
 
-    def publish(self, publisher: Any, result: GateResult) -> None:
+    def publish(self, publisher: Publishing, result: GateResult) -> None:
         settings = publisher.settings
         if settings is not None and settings.notify:
             notify.publish(result, settings.notify, publisher.env,

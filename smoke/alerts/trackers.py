@@ -19,7 +19,6 @@ comment ``POST /projects/{id}/issues/{iid}/notes``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from urllib.parse import quote
 
 from smoke.alerts.api import PER_PAGE, Client
@@ -27,7 +26,7 @@ from smoke.alerts.lifecycle import Issue, TrackerError
 from smoke.owners import Owner
 
 
-def _time(value: Any) -> datetime | None:
+def _time(value: object) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
     try:
@@ -36,7 +35,7 @@ def _time(value: Any) -> datetime | None:
         return None
 
 
-def _number(value: Any) -> int:
+def _number(value: object) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     raise TrackerError("the API answered an issue without a number")
@@ -64,7 +63,7 @@ class GitHubIssues:
         return found
 
     def create(self, title: str, body: str, owner: Owner) -> Issue:
-        data: dict[str, Any] = {"title": title, "body": body}
+        data: dict[str, object] = {"title": title, "body": body}
         if owner.labels:
             data["labels"] = list(owner.labels)
         if owner.assignees:
@@ -76,7 +75,7 @@ class GitHubIssues:
                      str(made.get("html_url") or ""))
 
     def update(self, issue: Issue, body: str, reopen: bool = False) -> None:
-        data: dict[str, Any] = {"body": body}
+        data: dict[str, object] = {"body": body}
         if reopen:
             data.update(state="open", state_reason="reopened")
         self.client.call("PATCH", f"{self.base}/{issue.number}", json=data)
@@ -124,7 +123,7 @@ class GitLabIssues:
         return ids
 
     def create(self, title: str, body: str, owner: Owner) -> Issue:
-        data: dict[str, Any] = {"title": title, "description": body}
+        data: dict[str, object] = {"title": title, "description": body}
         if owner.labels:
             data["labels"] = ",".join(owner.labels)
         if owner.assignees:
@@ -137,7 +136,7 @@ class GitLabIssues:
         return Issue(_number(made.get("iid")), True, body, None, str(made.get("web_url") or ""))
 
     def update(self, issue: Issue, body: str, reopen: bool = False) -> None:
-        data: dict[str, Any] = {"description": body}
+        data: dict[str, object] = {"description": body}
         if reopen:
             data["state_event"] = "reopen"
         self.client.call("PUT", f"{self.base}/{issue.number}", json=data)

@@ -25,7 +25,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from smoke import bounded, cancel
 from smoke.ci.publish import RANK_NOTE
@@ -178,12 +178,12 @@ class _Client:
         })
         self.retried = False
 
-    def call(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+    def call(self, method: str, url: str, json: object = None) -> requests.Response:
         import requests
 
         while True:
             try:
-                response = self.session.request(method, url, **kwargs)
+                response = self.session.request(method, url, json=json)
             except bounded.BudgetExceeded:
                 raise CommentError(self.budget.exceeded()) from None
             except requests.RequestException as exc:

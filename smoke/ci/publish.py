@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TextIO
 
 from smoke.categories import EXIT_PRECEDENCE
 from smoke.ci.platform import PlatformConsole
@@ -85,7 +85,7 @@ class Platform:
         self.default_reports: Mapping[str, str] = default_reports or {}
         self.fail_on_error_input = fail_on_error_input
 
-    def make_console(self, out: Any = None, quiet: bool = False) -> PlatformConsole:
+    def make_console(self, out: TextIO | None = None, quiet: bool = False) -> PlatformConsole:
         return self.console(out, quiet)
 
 
@@ -162,7 +162,7 @@ class Publisher:
                  env: Mapping[str, str], *, soft: bool = False,
                  settings: Settings | None = None, template: str | None = None,
                  reports: Mapping[str, str] | None = None,
-                 flags: Mapping[str, Any] | None = None) -> None:
+                 flags: Mapping[str, object] | None = None) -> None:
         self.platform = platform
         self.console = console
         self.env = env
@@ -171,12 +171,12 @@ class Publisher:
         self.settings = settings
         self.template = template
         self.reports: Mapping[str, str] = reports or {}
-        self.flags: Mapping[str, Any] = flags or {}
+        self.flags: Mapping[str, object] = flags or {}
         self._pending: list[Annotation] = []
         self._shown: dict[str, int] = {}
         self._order = 0
 
-    def setting(self, name: str) -> Any:
+    def setting(self, name: str) -> object:
         """A setting of the run; after a config error, the flag as given (a config error
         is still published where a flag asks for it)."""
         if self.settings is not None:

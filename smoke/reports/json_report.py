@@ -31,6 +31,7 @@ from typing import Any
 from smoke._version import __version__
 from smoke.details import Drift
 from smoke.output import redact
+from smoke.owners import OwnerDict
 from smoke.results import GateResult
 
 SCHEMA_VERSION = 3
@@ -61,7 +62,7 @@ def as_dict(result: GateResult) -> dict[str, Any]:
     }
 
 
-def _owner(result: GateResult) -> dict[str, Any] | None:
+def _owner(result: GateResult) -> OwnerDict | None:
     owner = result.owner
     return owner.to_dict() if owner else None
 

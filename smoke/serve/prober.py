@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 from smoke import pipeline
 from smoke.cancel import CancelToken
@@ -36,11 +36,12 @@ from smoke.reports import prometheus
 from smoke.results import GateResult
 from smoke.serve.config import ServeConfig, Target
 
-Runner = Callable[[dict[str, Any], dict[str, str], Path], GateResult]
+Runner = Callable[[dict[str, object], dict[str, str], Path], GateResult]
 MIN_DEADLINE = 0.2
+K = TypeVar("K")  # a counter table's key
 
 
-def run_gate(flags: dict[str, Any], env: dict[str, str], cwd: Path,
+def run_gate(flags: dict[str, object], env: dict[str, str], cwd: Path,
              cancel: CancelToken | None = None) -> GateResult:
     """One gate run for a probe: quiet, nothing written, its secrets in a scope of its own;
     ``cancel``: the server's token (a stopping server stops its probes, and only them)."""
@@ -108,7 +109,7 @@ class Stats:
     errors: dict[str, int] = field(default_factory=dict)  # kind
     in_flight: int = 0
 
-    def bump(self, table: dict[Any, int], key: Any) -> None:
+    def bump(self, table: dict[K, int], key: K) -> None:
         with self.lock:
             table[key] = table.get(key, 0) + 1
 

@@ -14,13 +14,16 @@ code is the gate's. The whole push is bounded in wall-clock time (:mod:`smoke.bo
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from smoke import bounded
 from smoke.output import redact
 from smoke.reports import prometheus
 from smoke.results import GateResult
+
+if TYPE_CHECKING:
+    from smoke.output.console import Console
 
 JOB = "chat_smoke"
 BUDGET_S = 10.0  # the whole push, connect included, whatever the server does
@@ -72,12 +75,22 @@ def _warning(base: str, why: str) -> str:
                         f"exit code is the gate's. See docs/monitoring.md, 'Batch mode'.")
 
 
+class Publishing(Protocol):
+    """What the push reads of the run's publisher (smoke.ci.publish.Publisher, which
+    names this module in its SINKS: no import back)."""
+
+    @property
+    def console(self) -> Console: ...
+
+    def setting(self, name: str) -> object: ...
+
+
 class Push:
     """The push as a sink of :mod:`smoke.ci.publish` (``SINKS``: on with ``pushgateway``,
     on every CI; a config error is pushed too, category ``config``: the monitor must see
     it). A failed push is a warning line; the run's exit code is the gate's."""
 
-    def publish(self, publisher: Any, result: GateResult) -> None:
+    def publish(self, publisher: Publishing, result: GateResult) -> None:
         warning = push(result, str(publisher.setting("pushgateway")))
         if warning is not None:
             publisher.console.warning(warning)

@@ -24,7 +24,6 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from smoke.errors import ConfigError
@@ -133,7 +132,7 @@ class Handler(BaseHTTPRequestHandler):
     # scraper's delayed ACK on a kept-alive connection (40 ms on Linux) on every scrape.
     disable_nagle_algorithm = True
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass  # no access log: the exporter's counters say what happened
 
     def _send(self, answer: Answer) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.procs import terminate
 from tests.support.servekit import get
 
 REPO = Path(__file__).resolve().parents[2]
@@ -63,13 +64,7 @@ class Process:
         return self.log.read_text(errors="replace")[-3000:]
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
         self._out.close()
 
 

@@ -22,6 +22,7 @@ from smoke.serve.server import Exporter, Server
 from smoke.stub import StubServer
 from tests.support.cli import KEY
 from tests.support.env import scrubbed
+from tests.support.procs import terminate
 
 
 def write_config(path: Path, targets: Mapping[str, Mapping[str, Any]],
@@ -131,11 +132,4 @@ class ServeProcess:
         raise AssertionError(f"no line with {text!r} in {self.lines}")
 
     def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+        return terminate(self.proc)
