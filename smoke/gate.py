@@ -21,14 +21,13 @@ from smoke.cancel import POLL_S, CancelToken
 from smoke.categories import Category
 from smoke.checks import registry
 from smoke.checks.pool import Pool
-from smoke.checks.send import endpoint_of
 from smoke.checks.task import Plan
 from smoke.config import url
 from smoke.errors import ConfigError
 from smoke.http.deadline import Deadline
 from smoke.http.parse import total_tokens
 from smoke.http.payload import prompt_version
-from smoke.http.transport import new_session, proxy_for, public_proxy
+from smoke.http.transport import endpoint_of, new_session, proxy_for, public_proxy
 from smoke.jsonvalue import JSONObject
 from smoke.output.console import Console
 from smoke.owners import resolve
@@ -200,7 +199,8 @@ def _checks(state: _State, console: Console, progress: Progress | None) -> None:
         state.warnings.append(warning)
         console.warning(warning)
     deadline = Deadline(settings.deadline, start=state.clock)  # config loading counts
-    context = Plan(settings, new_session(endpoint_of(settings)), deadline, state.cancel)
+    endpoint = endpoint_of(settings)  # once for the run (a model's own settings: Plan.target)
+    context = Plan(settings, endpoint, new_session(endpoint), deadline, state.cancel)
     tasks = registry.plan(context)
     state.plan = context
     if progress is not None:  # evidence before the first request, even against SIGKILL

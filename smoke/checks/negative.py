@@ -15,18 +15,15 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import string
-from collections.abc import Callable
-from typing import Any
 
 from smoke.categories import Category
 from smoke.checks.send import send_with_retries
-from smoke.checks.task import Plan, Task
-from smoke.config.settings import Settings
+from smoke.checks.task import Plan, Target, Task
 from smoke.http import payload
-from smoke.http.deadline import Deadline
 from smoke.http.reproduce import RANDOM_KEY_SOURCE
 from smoke.results import Check, Step
 
+PREFIX = "negative:"  # a check's id: the prefix and the name below
 # name: (expected category, what the bad request is, for the report and messages)
 NEGATIVE: dict[str, tuple[Category, str]] = {
     "invalid-model": (Category.MODEL, "a model id that cannot exist"),
@@ -77,40 +74,38 @@ def random_key_like(key: str) -> str:
 
 def plan(context: Plan) -> list[Task]:
     """The planner registered in ``checks.registry``: one task per ``--negative`` name."""
-    settings, session, deadline = context.settings, context.session, context.deadline
+    settings = context.settings
     planned: list[Task] = []
     for name in settings.negative:
         expected, what = NEGATIVE[name]
         model = nonexistent_model() if name == "invalid-model" else settings.models[0]
-        check = Check(f"negative:{name}", "negative", f"negative: {what}", model)
+        check = Check(f"{PREFIX}{name}", "negative", f"negative: {what}", model)
         check.expected_category = expected.value
-        planned.append(Task(check, _runner(name, settings, session, deadline)))
+        planned.append(Task(check, lambda check: negative(check, context)))
     return planned
 
 
-def _runner(
-    name: str, settings: Settings, session: Any, deadline: Deadline
-) -> Callable[[Check], None]:
-    def run(check: Check) -> None:
-        negative(check, name, settings, session, deadline)
+def with_key(target: Target, key: str) -> Target:
+    """``target`` sending ``key`` instead of the real key (which is then not sent at all);
+    the reproduction names the key's source as made up."""
+    settings = dataclasses.replace(target.settings, api_key=key,
+                                   api_key_source=RANDOM_KEY_SOURCE)
+    endpoint = dataclasses.replace(target.route.endpoint, api_key=key)
+    return Target(settings, dataclasses.replace(target.route, endpoint=endpoint))
 
-    return run
 
-
-def negative(
-    check: Check, name: str, settings: Settings, session: Any, deadline: Deadline
-) -> None:
-    """Send the one bad request of check ``name`` and judge the rejection."""
+def negative(check: Check, plan: Plan) -> None:
+    """Send the one bad request of ``check`` (``negative:NAME``) and judge the rejection."""
+    name = check.id.removeprefix(PREFIX)
     expected, what = NEGATIVE[name]
-    settings = settings.for_model(settings.models[0])  # the first model's own request
+    target = plan.target(plan.settings.models[0])  # the first model's own request
+    settings = target.settings
     body = payload.build(settings, check.model or settings.models[0])
     if name == "missing-field":
         del body["messages"]
     if name == "invalid-key":
-        # The endpoint is built from these settings: the real key is not sent at all.
-        settings = dataclasses.replace(settings, api_key=random_key_like(settings.api_key),
-                                       api_key_source=RANDOM_KEY_SOURCE)
-    exchange = send_with_retries(check, settings, session, deadline, body, retries=0)
+        target = with_key(target, random_key_like(settings.api_key))
+    exchange = send_with_retries(check, target, body, retries=0)
     if exchange is not None:
         check.steps += [Step("send", "pass"), Step("rejected", "fail", f"HTTP {exchange.status}")]
         check.fail(Category.PROTOCOL, _ACCEPTED.format(what=what, status=exchange.status))

@@ -2,39 +2,33 @@
 
 from __future__ import annotations
 
-import requests
-
 from smoke.categories import Category
 from smoke.checks import signals
 from smoke.checks.send import record_body, record_output, record_send, send_with_retries
 from smoke.checks.task import Plan, Task
-from smoke.config.settings import Settings
 from smoke.http import parse, payload
-from smoke.http.deadline import Deadline
 from smoke.output.textsafe import one_line
 from smoke.results import Check, Step
 
 
 def plan(context: Plan) -> list[Task]:
     """One positive check per model: the gate's main check, always planned."""
-    settings, session, deadline = context.settings, context.session, context.deadline
     return [
         Task(Check(f"positive:{model}", "positive", f"chat completion ({model})", model),
-             lambda check: positive(check, settings, session, deadline))
-        for model in settings.models
+             lambda check: positive(check, context))
+        for model in context.settings.models
     ]
 
 
-def positive(
-    check: Check, settings: Settings, session: requests.Session, deadline: Deadline
-) -> None:
+def positive(check: Check, plan: Plan) -> None:
     """Fill ``check`` (kind positive, for ``check.model``)."""
     model = check.model or ""
-    settings = settings.for_model(model)  # every per-model check reads its own settings
+    target = plan.target(model)  # every per-model check reads its own settings
+    settings = target.settings
     body = payload.build(settings, model)
     check.details["request_fields"] = sorted(body)  # compared by --baseline (checks.drift)
     record_body(check, settings, body)
-    exchange = send_with_retries(check, settings, session, deadline, body, settings.retries)
+    exchange = send_with_retries(check, target, body, settings.retries)
     if not record_send(check, exchange) or exchange is None:
         return
     check.details["wire"] = {"ttfb_ms": exchange.ttfb_ms, "total_ms": exchange.duration_ms}
@@ -58,7 +52,7 @@ def positive(
 
         if not application.required(check, settings, data, exchange.headers):
             return
-        read = application.parsed(check, settings, deadline, exchange.body, answer)
+        read = application.parsed(check, settings, target.deadline, exchange.body, answer)
         if read is None:
             return
         answer = read

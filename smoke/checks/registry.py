@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from smoke.categories import Category
 from smoke.checks.task import Plan, Planner, Postflight, Preflight, Task
@@ -31,8 +30,13 @@ class Entry:
     def on(self, settings: Settings) -> bool:
         return self.setting is None or settings.any_model(self.setting)
 
-    def load(self) -> Any:
+    def load(self) -> object:
         return getattr(importlib.import_module(self.module), self.attr)
+
+
+def _not_a_step(entry: Entry) -> TypeError:
+    return TypeError(f"{entry.module}.{entry.attr} (registered as {entry.name!r}) is not "
+                     "a function")
 
 
 # Check kinds, in report order. Each module's ``plan(plan) -> list[Task]``.
@@ -67,7 +71,9 @@ def plan(context: Plan) -> list[Task]:
     """The tasks this configuration asks for, in report order (also left in ``context``)."""
     for entry in KINDS:
         if entry.on(context.settings):
-            planner: Planner = entry.load()
+            planner = entry.load()
+            if not isinstance(planner, Planner):
+                raise _not_a_step(entry)
             context.tasks += planner(context)
     return context.tasks
 
@@ -78,7 +84,9 @@ def preflight(context: Plan) -> list[Check]:
     for entry in PREFLIGHTS:
         if not entry.on(context.settings):
             continue
-        step: Preflight = entry.load()
+        step = entry.load()
+        if not isinstance(step, Preflight):
+            raise _not_a_step(entry)
         started = time.monotonic()
         context.running = entry.name
         added = step(context)
@@ -100,6 +108,8 @@ def postflight(settings: Settings, checks: list[Check]) -> list[Check]:
     found: list[Check] = []
     for entry in POSTFLIGHTS:
         if entry.on(settings):
-            step: Postflight = entry.load()
+            step = entry.load()
+            if not isinstance(step, Postflight):
+                raise _not_a_step(entry)
             found += step(settings, checks + found)
     return found

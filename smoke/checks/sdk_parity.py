@@ -95,33 +95,33 @@ class _Wire:
 
 def plan(context: Plan) -> list[Task]:
     """One parity task per positive check, run after it (``Task.after``)."""
-    settings, deadline = context.settings, context.deadline
     positives = [task.check for task in context.tasks if task.check.kind == "positive"]
-    if not settings.sdk_parity:
+    if not context.settings.sdk_parity:
         return []
     planned: list[Task] = []
     for raw in positives:
         model = raw.model or ""
         check = Check(f"sdk-parity:{model}", "parity", f"SDK parity ({model})", model)
-        planned.append(Task(check, _runner(raw, settings, deadline), after=raw))
+        planned.append(Task(check, _runner(raw, context), after=raw))
     return planned
 
 
-def _runner(raw: Check, settings: Settings, deadline: Deadline) -> Callable[[Check], None]:
+def _runner(raw: Check, plan: Plan) -> Callable[[Check], None]:
     def run(check: Check) -> None:
-        parity(check, raw, settings, deadline)
+        parity(check, raw, plan)
 
     return run
 
 
-def parity(check: Check, raw: Check, settings: Settings, deadline: Deadline) -> None:
-    """Send through the SDK and judge it against the finished raw check ``raw``."""
+def parity(check: Check, raw: Check, plan: Plan) -> None:
+    """Send through the SDK and judge it against the finished raw check ``raw`` (the
+    positive check of the same model: ``Task.after``)."""
     raw_side = raw_result(raw)
     if raw_side is None:
         check.message = _NOTHING.format(id=raw.id, message=raw.message or raw.outcome)
         return
-    settings = settings.for_model(check.model)  # the model's own settings
-    sdk, version = sdk_result(check, settings, deadline)
+    target = plan.target(check.model)  # the model's own settings
+    sdk, version = sdk_result(check, target.settings, target.deadline)
     check.details["sdk"] = f"openai {version}"
     check.details["raw_side"], check.details["sdk_side"] = raw_side.describe(), sdk.describe()
     check.response_model, check.usage = sdk.model, sdk.usage  # the SDK's spend counts too

@@ -7,25 +7,25 @@ import re
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Any, Protocol
-
-import requests
+from typing import Protocol
 
 from smoke.categories import Category
 from smoke.checks import signals
+from smoke.checks.task import Target
 from smoke.config.expect import Expectation
 from smoke.config.settings import Settings
 from smoke.http import classify, parse, reproduce, retry
-from smoke.http.deadline import Deadline
 from smoke.http.transport import (
     CLIENT_ID_HEADER,
-    Endpoint,
+    Call,
     Exchange,
+    Route,
     TransportFailure,
     encode,
     request,
     request_headers,
 )
+from smoke.http.transport import endpoint_of as endpoint_of  # re-exported
 from smoke.output import redact
 from smoke.output.textsafe import one_line
 from smoke.results import Attempt, Check, Step
@@ -38,46 +38,21 @@ class Sender(Protocol):
     """How one attempt is sent: ``transport.request`` (the whole body), or the streaming
     check's opener, which leaves a 2xx event stream unread."""
 
-    def __call__(self, session: requests.Session, endpoint: Endpoint, method: str, path: str,
-                 deadline: Deadline, payload: Mapping[str, Any] | None = None,
-                 api_key: str | None = None,
-                 headers: Mapping[str, str] | None = None) -> Exchange: ...
+    def __call__(self, route: Route, call: Call) -> Exchange: ...
 
 
-def endpoint_of(settings: Settings) -> Endpoint:
-    return Endpoint(
-        base_url=settings.base_url,
-        api_key=settings.api_key,
-        connect_timeout=settings.connect_timeout,
-        read_timeout=settings.timeout,
-        ca_bundle=settings.ca_bundle,
-        max_body_bytes=settings.max_body_bytes,
-        query=settings.base_query,
-        auth_header=settings.auth_header,
-        headers=tuple((h.name, h.value) for h in settings.headers),
-        user_agent=settings.user_agent,
-    )
-
-
-def traced(
-    check: Check,
-    settings: Settings,
-    method: str,
-    path: str,
-    payload: Mapping[str, Any] | None,
-    headers: Mapping[str, str] | None = None,
-) -> dict[str, str]:
-    """The headers for one attempt with a fresh client request id; records the id and the
+def traced(check: Check, target: Target, call: Call) -> Call:
+    """``call`` with a fresh client request id among its headers; records the id and the
     curl reproduction of exactly this request on ``check``."""
     client_id = str(uuid.uuid4())
-    extra = {**(headers or {}), CLIENT_ID_HEADER: client_id}
-    endpoint = endpoint_of(settings)
-    sent = request_headers(endpoint, None, payload is not None, extra)
+    headers = {**(call.headers or {}), CLIENT_ID_HEADER: client_id}
+    endpoint = target.route.endpoint
+    sent = request_headers(endpoint, None, call.payload is not None, headers)
     check.client_request_id = client_id
-    check.reproduce = reproduce.curl(settings, method, path, sent,
-                                     None if payload is None else encode(payload),
+    check.reproduce = reproduce.curl(target.settings, call.method, call.path, sent,
+                                     None if call.payload is None else encode(call.payload),
                                      endpoint.api_key)
-    return extra
+    return Call(call.method, call.path, call.payload, headers)
 
 
 def record_response(check: Check, status: int, response_headers: Mapping[str, str],
@@ -92,26 +67,20 @@ def record_response(check: Check, status: int, response_headers: Mapping[str, st
             check.details["gateway_layer"] = layer
 
 
-def send_with_retries(
-    check: Check,
-    settings: Settings,
-    session: requests.Session,
-    deadline: Deadline,
-    body: dict[str, object],
-    retries: int,
-    send: Sender = request,
-    headers: Mapping[str, str] | None = None,
-) -> Exchange | None:
-    """Send ``body``; retry transient failures. Returns the 2xx exchange, or None after
-    recording the failure on ``check``. Every attempt carries a fresh client request id."""
-    endpoint = endpoint_of(settings)
+def send_with_retries(check: Check, target: Target, body: Mapping[str, object],
+                      retries: int, send: Sender = request,
+                      headers: Mapping[str, str] | None = None) -> Exchange | None:
+    """Send ``body`` to ``target``; retry transient failures. Returns the 2xx exchange, or
+    None after recording the failure on ``check``. Every attempt carries a fresh client
+    request id."""
+    settings, deadline = target.settings, target.deadline
+    call = Call("POST", "chat/completions", body, headers)
     for number in range(1, retries + 2):
         started = time.monotonic()
         exchange: Exchange | None = None
-        extra = traced(check, settings, "POST", "chat/completions", body, headers)
+        attempt_call = traced(check, target, call)
         try:
-            exchange = send(session, endpoint, "POST", "chat/completions", deadline, body,
-                            headers=extra)
+            exchange = send(target.route, attempt_call)
         except TransportFailure as failure:
             category, message, status = failure.category, failure.message, failure.status
             check.gateway_hint = None
@@ -154,7 +123,7 @@ def send_with_retries(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def record_body(check: Check, settings: Settings, body: Mapping[str, Any]) -> None:
+def record_body(check: Check, settings: Settings, body: Mapping[str, object]) -> None:
     """For the application's own body: which file, and the sha256 and size of what is
     sent (never its text: it may hold prompts that must not be logged)."""
     if settings.request_payload is not None:

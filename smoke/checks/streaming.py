@@ -16,29 +16,20 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import requests
 import urllib3
 
 from smoke.categories import Category
 from smoke.checks import signals
-from smoke.checks.send import (
-    endpoint_of,
-    record_body,
-    record_output,
-    record_send,
-    send_with_retries,
-)
-from smoke.checks.task import Plan, Task
-from smoke.config.settings import Settings
+from smoke.checks.send import record_body, record_output, record_send, send_with_retries
+from smoke.checks.task import Plan, Target, Task
 from smoke.errors import StreamFailure
 from smoke.http import classify, parse, payload, private, transport
-from smoke.http.deadline import Deadline
 from smoke.http.sse import Event, EventParser
-from smoke.http.transport import Endpoint, Exchange, TransportFailure
+from smoke.http.transport import Call, Exchange, Route, StreamExchange, TransportFailure
+from smoke.jsonvalue import JSONObject, as_list, as_object, child, text
 from smoke.output.textsafe import count, one_line
 from smoke.results import Check, Step
 
@@ -68,6 +59,19 @@ _ERROR_EVENT = (
 
 
 @dataclass
+class _ToolCall:
+    """One tool call as its deltas add up."""
+
+    ident: str | None = None
+    name: str = ""
+    arguments: str = ""
+
+    def as_json(self) -> JSONObject:
+        return {"id": self.ident, "type": "function",
+                "function": {"name": self.name, "arguments": self.arguments}}
+
+
+@dataclass
 class Assembly:
     """What the chunks add up to."""
 
@@ -78,12 +82,11 @@ class Assembly:
     finish_reason: str | None = None
     model: str | None = None
     system_fingerprint: str | None = None
-    usage: dict[str, Any] | None = None
+    usage: JSONObject | None = None  # as the server sent it
     usage_with_choices: bool = False
     refusal: str = ""
     tool_calls: set[int] = field(default_factory=set)
-    # Each tool call as its deltas add up: index -> {id, type, function: {name, arguments}}.
-    calls: dict[int, dict[str, Any]] = field(default_factory=dict)
+    calls: dict[int, _ToolCall] = field(default_factory=dict)  # by index
     ident: str | None = None
     created: int | None = None
     done: bool = False
@@ -95,30 +98,32 @@ class Assembly:
             return
         number = self.chunks + 1
         try:
-            data = json.loads(event.data)
+            loaded: object = json.loads(event.data)
         except ValueError:
             raise StreamFailure(Category.PROTOCOL, f"stream chunk {number} is not JSON: "
                           f"{one_line(event.data, 80)!r}") from None
-        if event.event == "error" or (isinstance(data, dict) and "error" in data):
+        data = as_object(loaded)
+        if event.event == "error" or (data is not None and "error" in data):
             error = classify.parse_error(event.data.encode("utf-8"))
             label = error.code or error.type
-            text = f"{label}: {error.message}" if label else error.message or "no message"
+            said = f"{label}: {error.message}" if label else error.message or "no message"
             raise StreamFailure(Category.UPSTREAM, _ERROR_EVENT.format(
-                chunks=count(self.chunks, "chunk"),
-                                                                  error=one_line(text, 200)))
-        if not isinstance(data, dict):
+                chunks=count(self.chunks, "chunk"), error=one_line(said, 200)))
+        if data is None:
             raise StreamFailure(Category.PROTOCOL,
-                          f"stream chunk {number} is a {type(data).__name__}, not an object")
+                          f"stream chunk {number} is a {type(loaded).__name__}, not an object")
         self.chunks = number
-        self.ident = self.ident or _text(data, "id")
-        if self.created is None and isinstance(data.get("created"), int):
-            self.created = data["created"]
+        self.ident = self.ident or text(data, "id") or None
+        created = data.get("created")
+        if self.created is None and isinstance(created, int):
+            self.created = created
         if self.contract is not None:
             self.contract.chunk(number, data)
-        self.model = self.model or _text(data, "model")
-        self.system_fingerprint = self.system_fingerprint or _text(data, "system_fingerprint")
-        usage = data.get("usage")
-        if isinstance(usage, dict):
+        self.model = self.model or text(data, "model") or None
+        self.system_fingerprint = (self.system_fingerprint
+                                   or text(data, "system_fingerprint") or None)
+        usage = child(data, "usage")
+        if usage is not None:
             self.usage, self.usage_with_choices = usage, bool(data.get("choices"))
         choices = data.get("choices")
         if choices is None:
@@ -126,100 +131,100 @@ class Assembly:
         if not isinstance(choices, list):
             raise StreamFailure(Category.PROTOCOL, f"stream chunk {number}: choices is a "
                           f"{type(choices).__name__}, not a list")
-        for choice in choices:
-            if not isinstance(choice, dict) or not isinstance(choice.get("delta", {}), dict):
+        for item in choices:
+            choice = as_object(item)
+            if choice is None or not isinstance(choice.get("delta", {}), dict):
                 raise StreamFailure(Category.PROTOCOL,
                               f"stream chunk {number}: a choice or its delta is not an object")
             if choice.get("index", 0) == 0:  # n=1 was asked for
                 self._choice(choice, number)
 
-    def _choice(self, choice: dict[str, Any], number: int) -> None:
-        delta: dict[str, Any] = choice.get("delta") or {}
+    def _choice(self, choice: JSONObject, number: int) -> None:
+        delta = child(choice, "delta") or {}
         try:
-            text = parse.text_of(delta.get("content"), f"stream chunk {number}: delta.content")
+            content = parse.text_of(delta.get("content"),
+                                    f"stream chunk {number}: delta.content")
         except parse.ParseFailure as exc:
             raise StreamFailure(Category.PROTOCOL, str(exc)) from None
-        if text:
-            self.parts.append(text)
+        if content:
+            self.parts.append(content)
             if self.first_token_ms is None:
                 self.first_token_ms = int((time.monotonic() - self.started) * 1000)
-        if isinstance(delta.get("refusal"), str):
-            self.refusal += delta["refusal"]
-        for call in delta.get("tool_calls") or []:
-            if isinstance(call, dict) and isinstance(call.get("index", 0), int):
-                self.tool_calls.add(call.get("index", 0))
-                self._call(call)
-        if isinstance(choice.get("finish_reason"), str):
-            self.finish_reason = choice["finish_reason"]
+        refusal = text(delta, "refusal")
+        if refusal is not None:
+            self.refusal += refusal
+        for item in as_list(delta.get("tool_calls")) or []:
+            call = as_object(item)
+            index = call.get("index", 0) if call is not None else None
+            if call is not None and isinstance(index, int):
+                self.tool_calls.add(index)
+                self._call(index, call)
+        finish = text(choice, "finish_reason")
+        if finish is not None:
+            self.finish_reason = finish
 
-    def _call(self, call: dict[str, Any]) -> None:
-        whole = self.calls.setdefault(call.get("index", 0), {
-            "id": None, "type": "function", "function": {"name": "", "arguments": ""}})
-        if isinstance(call.get("id"), str):
-            whole["id"] = call["id"]
-        function = call.get("function")
-        if isinstance(function, dict):
-            for name in ("name", "arguments"):
-                if isinstance(function.get(name), str):
-                    whole["function"][name] += function[name]
+    def _call(self, index: int, call: JSONObject) -> None:
+        whole = self.calls.setdefault(index, _ToolCall())
+        ident = text(call, "id")
+        if ident is not None:
+            whole.ident = ident
+        function = child(call, "function")
+        if function is not None:
+            whole.name += text(function, "name") or ""
+            whole.arguments += text(function, "arguments") or ""
 
     def completion(self) -> parse.Completion:
-        calls = [self.calls[i] for i in sorted(self.calls)]
         return parse.Completion(
             text="".join(self.parts), finish_reason=self.finish_reason, model=self.model,
             usage=self.usage, system_fingerprint=self.system_fingerprint,
             refusal=self.refusal or None, tool_calls=len(self.tool_calls),
-            tool_names=parse.tool_names(calls),
+            tool_names=tuple(self.calls[i].name for i in sorted(self.calls)),
         )
 
-    def body(self) -> dict[str, Any]:
+    def body(self) -> JSONObject:
         """The final message in the non-stream shape (``chat.completion``): what the
         application's parser and ``require_fields`` read for a stream."""
-        message: dict[str, Any] = {"role": "assistant",
-                                   "content": "".join(self.parts) if self.parts else None,
-                                   "refusal": self.refusal or None}
+        message: JSONObject = {"role": "assistant",
+                               "content": "".join(self.parts) if self.parts else None,
+                               "refusal": self.refusal or None}
         if self.calls:
-            message["tool_calls"] = [self.calls[i] for i in sorted(self.calls)]
-        body: dict[str, Any] = {
+            message["tool_calls"] = [self.calls[i].as_json() for i in sorted(self.calls)]
+        return {
             "id": self.ident, "object": "chat.completion", "created": self.created,
             "model": self.model,
             "choices": [{"index": 0, "message": message, "finish_reason": self.finish_reason}],
             "usage": self.usage, "system_fingerprint": self.system_fingerprint}
-        return body
-
-
-def _text(data: dict[str, Any], name: str) -> str | None:
-    value = data.get(name)
-    return value if isinstance(value, str) and value else None
 
 
 def plan(context: Plan) -> list[Task]:
     """The planner registered in ``checks.registry``: one streaming check per model."""
-    settings, session, deadline = context.settings, context.session, context.deadline
+    settings = context.settings
     return [
         Task(Check(f"stream:{model}", "stream", f"streaming chat completion ({model})", model),
-             lambda check: stream(check, settings, session, deadline))
+             lambda check: stream(check, context))
         for model in settings.models if settings.for_model(model).stream
     ]
 
 
-def stream(check: Check, settings: Settings, session: requests.Session,
-           deadline: Deadline) -> None:
+def stream(check: Check, plan: Plan) -> None:
     """Fill ``check`` (kind stream, for ``check.model``)."""
-    settings = settings.for_model(check.model)  # every per-model check reads its own
+    target = plan.target(check.model)  # every per-model check reads its own settings
+    settings = target.settings
     body = payload.build(settings, check.model or "", stream=True)
     check.details["request_fields"] = sorted(body)  # compared by --baseline (checks.drift)
     record_body(check, settings, body)
-    exchange = send_with_retries(check, settings, session, deadline, body, settings.retries,
-                                 send=open_events, headers=EVENTS)
+    exchange = send_with_retries(check, target, body, settings.retries, send=open_events,
+                                 headers=EVENTS)
     if not record_send(check, exchange) or exchange is None:
         return
-    response: requests.Response = exchange.extra["response"]
-    assembly = Assembly(started=exchange.extra["started"],
+    if not isinstance(exchange, StreamExchange):  # pragma: no cover - open_events' 2xx
+        raise AssertionError("a 2xx answer to a stream request came back read")
+    response = exchange.response
+    assembly = Assembly(started=exchange.started,
                         contract=signals.ContractLog(settings.contract))
     parser = EventParser()
     try:
-        _read_events(response, exchange, settings, deadline, assembly, parser)
+        _read_events(response, exchange, target, assembly, parser)
     except StreamFailure as broken:
         check.steps.append(Step("stream", "fail", broken.message))
         check.fail(broken.category, broken.message)
@@ -238,7 +243,7 @@ def stream(check: Check, settings: Settings, session: requests.Session,
         whole = assembly.body()
         if not application.required(check, settings, whole, exchange.headers):
             return
-        read = application.parsed(check, settings, deadline,
+        read = application.parsed(check, settings, target.deadline,
                                   json.dumps(whole).encode("utf-8"), answer)
         if read is None:
             return
@@ -265,29 +270,27 @@ def _record(check: Check, exchange: Exchange, assembly: Assembly, parser: EventP
     }
 
 
-def open_events(session: requests.Session, endpoint: Endpoint, method: str, path: str,
-                deadline: Deadline, payload: Mapping[str, Any] | None = None,
-                api_key: str | None = None,
-                headers: Mapping[str, str] | None = None) -> Exchange:
-    """The sender for ``send_with_retries``. A 2xx comes back unread, its open response in
-    ``extra["response"]`` (the body is the event stream); any other status is read, capped,
-    and closed, so the retry loop classifies and retries it like any response."""
+def open_events(route: Route, call: Call) -> Exchange:
+    """The sender for ``send_with_retries``. A 2xx comes back unread, a
+    :class:`StreamExchange` holding the open response (its body is the event stream); any
+    other status is read, capped, and closed, so the retry loop classifies and retries it
+    like any response."""
     response, started = transport.open_stream(
-        session, endpoint, method, path, deadline, payload, api_key,
-        headers={**EVENTS, **(headers or {})})
+        route, Call(call.method, call.path, call.payload, {**EVENTS, **(call.headers or {})}))
     ttfb = int((time.monotonic() - started) * 1000)
     headers = {k.lower(): v for k, v in response.headers.items()}
     if 200 <= response.status_code < 300:
-        return Exchange(response.status_code, headers, b"", False, response.url, ttfb, ttfb,
-                        extra={"response": response, "started": started})
-    return transport.read_response(response, started, endpoint, deadline)
+        return StreamExchange(response.status_code, headers, b"", False, response.url, ttfb,
+                              ttfb, response=response, started=started)
+    return transport.read_response(response, started, route)
 
 
-def _read_events(response: requests.Response, exchange: Exchange, settings: Settings,
-                 deadline: Deadline, assembly: Assembly, parser: EventParser) -> None:
+def _read_events(response: requests.Response, exchange: Exchange, target: Target,
+                 assembly: Assembly, parser: EventParser) -> None:
+    settings, deadline = target.settings, target.deadline
     kind = exchange.headers.get("content-type", "").lower()
     if "json" in kind or "html" in kind:
-        _not_events(response, settings, deadline, kind)
+        _not_events(response, target.route, kind)
     sock = private.socket_of(response)
     read = private.read1_of(response)
     size, started = 0, False
@@ -334,12 +337,11 @@ def _read_events(response: requests.Response, exchange: Exchange, settings: Sett
                                 "without [DONE]; not a chat completion stream")
 
 
-def _not_events(response: requests.Response, settings: Settings, deadline: Deadline,
-                kind: str) -> None:
+def _not_events(response: requests.Response, route: Route, kind: str) -> None:
     what = "an HTML page" if "html" in kind else f"one JSON body (Content-Type {kind})"
     seen = ""
     try:
-        body, _ = transport.read_body(response, endpoint_of(settings), deadline)
+        body, _ = transport.read_body(response, route.endpoint, route.deadline)
     except (TransportFailure, requests.RequestException, OSError):
         body = b""
     error = classify.parse_error(body) if "json" in kind else None

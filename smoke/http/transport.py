@@ -15,7 +15,6 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -25,6 +24,7 @@ from requests.adapters import HTTPAdapter
 from smoke.categories import Category
 from smoke.config import headers as http_headers
 from smoke.config import query as http_query
+from smoke.config.settings import Settings
 from smoke.errors import TransportFailure as TransportFailure  # re-exported
 from smoke.http import classify
 from smoke.http.deadline import Deadline
@@ -53,7 +53,16 @@ class Exchange:
     url: str
     duration_ms: int
     ttfb_ms: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StreamExchange(Exchange):
+    """A 2xx answer to a streaming request, its body left unread: the open ``response``
+    (its body is the event stream, read by the caller, who closes it) and ``started``,
+    when the request was sent (``time.monotonic()``)."""
+
+    response: requests.Response = field(kw_only=True)
+    started: float = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,44 @@ class Endpoint:
 
     def url(self, path: str) -> str:
         return http_query.join(f"{self.base_url}/{path.lstrip('/')}", self.query)
+
+
+def endpoint_of(settings: Settings) -> Endpoint:
+    """The endpoint ``settings`` send to (a model's own settings may have their own
+    timeout): computed once per run, and once per model whose settings differ."""
+    return Endpoint(
+        base_url=settings.base_url,
+        api_key=settings.api_key,
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.timeout,
+        ca_bundle=settings.ca_bundle,
+        max_body_bytes=settings.max_body_bytes,
+        query=settings.base_query,
+        auth_header=settings.auth_header,
+        headers=tuple((h.name, h.value) for h in settings.headers),
+        user_agent=settings.user_agent,
+    )
+
+
+@dataclass(frozen=True)
+class Route:
+    """What every request of one check goes through: the run's session, the endpoint of
+    the check's settings, and the run's deadline."""
+
+    session: requests.Session
+    endpoint: Endpoint
+    deadline: Deadline
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request: its method, its path under the base URL, its JSON body, and headers
+    on top of the endpoint's."""
+
+    method: str
+    path: str
+    payload: Mapping[str, object] | None = None
+    headers: Mapping[str, str] | None = None
 
 
 def request_headers(
@@ -130,8 +177,10 @@ class Transport(HTTPAdapter):
         return found
 
     def send(self, request: requests.PreparedRequest, stream: bool = False,
-             timeout: Any = None, verify: bool | str = True, cert: Any = None,
-             proxies: Any = None) -> requests.Response:
+             timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+             verify: bool | str = True,
+             cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+             proxies: Mapping[str, str] | None = None) -> requests.Response:
         if not proxies:  # none given for this request: the environment's
             proxies = self.proxies_for(str(request.url))
         return super().send(request, stream, timeout, verify, cert, proxies)
@@ -218,32 +267,24 @@ def read_body(
             return b"".join(parts)[: endpoint.max_body_bytes], True
 
 
-def open_stream(
-    session: requests.Session,
-    endpoint: Endpoint,
-    method: str,
-    path: str,
-    deadline: Deadline,
-    payload: Mapping[str, Any] | None = None,
-    api_key: str | None = None,
-    headers: Mapping[str, str] | None = None,
-) -> tuple[requests.Response, float]:
-    """Send a request and return the open response once its headers have arrived.
+def open_stream(route: Route, call: Call) -> tuple[requests.Response, float]:
+    """Send ``call`` and return the open response once its headers have arrived.
 
     Same-host 307/308 redirects are followed (they keep method and body); any other
     redirect is returned as is, so the key never crosses to another host.
     """
-    url = endpoint.url(path)
-    send_headers = request_headers(endpoint, api_key, payload is not None, headers)
-    data = None if payload is None else encode(payload)
+    endpoint, deadline = route.endpoint, route.deadline
+    url = endpoint.url(call.path)
+    send_headers = request_headers(endpoint, None, call.payload is not None, call.headers)
+    data = None if call.payload is None else encode(call.payload)
     origin = urlsplit(url)[:2] + (urlsplit(url).port,)
     started = time.monotonic()
     for _ in range(_MAX_SAME_HOST_REDIRECTS + 1):
         if deadline.expired():
             raise TransportFailure(Category.TIMEOUT, "the deadline ran out before the request")
         try:
-            response = session.request(
-                method,
+            response = route.session.request(
+                call.method,
                 url,
                 data=data,
                 headers=send_headers,
@@ -281,35 +322,23 @@ def open_stream(
     raise TransportFailure(Category.PROTOCOL, "too many redirects on the same host")
 
 
-def encode(payload: Mapping[str, Any]) -> bytes:
+def encode(payload: Mapping[str, object]) -> bytes:
     """The body as sent (and as the curl reproduction shows it)."""
     return json.dumps(payload).encode("utf-8")
 
 
-def request(
-    session: requests.Session,
-    endpoint: Endpoint,
-    method: str,
-    path: str,
-    deadline: Deadline,
-    payload: Mapping[str, Any] | None = None,
-    api_key: str | None = None,
-    headers: Mapping[str, str] | None = None,
-) -> Exchange:
-    """Send one request and read its whole (capped) body within the deadline."""
-    response, started = open_stream(
-        session, endpoint, method, path, deadline, payload, api_key, headers
-    )
-    return read_response(response, started, endpoint, deadline)
+def request(route: Route, call: Call) -> Exchange:
+    """Send ``call`` and read its whole (capped) body within the deadline."""
+    response, started = open_stream(route, call)
+    return read_response(response, started, route)
 
 
-def read_response(
-    response: requests.Response, started: float, endpoint: Endpoint, deadline: Deadline
-) -> Exchange:
+def read_response(response: requests.Response, started: float, route: Route) -> Exchange:
     """Read an open response's whole (capped) body within the deadline, then close it."""
     ttfb = int((time.monotonic() - started) * 1000)
+    deadline = route.deadline
     try:
-        body, truncated = read_body(response, endpoint, deadline)
+        body, truncated = read_body(response, route.endpoint, deadline)
     except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
         category, message = classify.exception(exc, reading_body=True)
         if category is Category.TIMEOUT and deadline.remaining() < 0.05:

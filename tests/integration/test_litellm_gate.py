@@ -47,8 +47,8 @@ def test_request_id_is_the_call_id_header(litellm: LiteLLMProxy) -> None:
     endpoint = transport.Endpoint(litellm.base_url, litellm.master_key, 5, 30)
     body = {"model": litellm.models.pong, "messages": [{"role": "user", "content": "ping"}]}
     with transport.new_session(endpoint) as session:
-        exchange = transport.request(session, endpoint, "POST", "chat/completions",
-                                     Deadline(30), body)
+        exchange = transport.request(transport.Route(session, endpoint, Deadline(30)),
+                                     transport.Call("POST", "chat/completions", body))
     assert exchange.status == 200 and "x-request-id" not in exchange.headers
     call_id = exchange.headers["x-litellm-call-id"]
     assert classify.request_id(exchange.headers) == call_id and UUID.match(call_id)

@@ -13,15 +13,14 @@ from __future__ import annotations
 import difflib
 import json
 import time
-from typing import Any
 
 from smoke.categories import Category
-from smoke.checks.send import endpoint_of, record_response, traced
-from smoke.checks.task import Plan
+from smoke.checks.send import record_response, traced
+from smoke.checks.task import Plan, Target
 from smoke.config.settings import Settings
 from smoke.http import classify
-from smoke.http.deadline import Deadline
-from smoke.http.transport import TransportFailure, request
+from smoke.http.transport import Call, TransportFailure, request
+from smoke.jsonvalue import as_object, items, objects, text
 from smoke.output.textsafe import count, one_line
 from smoke.results import Attempt, Check, Step
 
@@ -59,7 +58,7 @@ def preflight(context: Plan) -> list[Check]:
     if not settings.check_models:
         return []
     check = Check(CHECK_ID, "preflight", "models listed by GET /models")
-    missing = _confirm(check, settings, context.session, context.deadline)
+    missing = _confirm(check, context.target())
     for task in context.tasks:
         if task.check.model in missing and task.skip is None:
             task.skip = f"not run: GET /models does not list {task.check.model!r} ({CHECK_ID})"
@@ -82,13 +81,13 @@ def postflight(settings: Settings, checks: list[Check]) -> list[Check]:
     return []
 
 
-def _confirm(check: Check, settings: Settings, session: Any, deadline: Deadline) -> set[str]:
+def _confirm(check: Check, target: Target) -> set[str]:
     """Fill ``check``; return the models that are certainly not listed."""
+    settings = target.settings
     started = time.monotonic()
-    extra = traced(check, settings, "GET", "models", None)
+    call = traced(check, target, Call("GET", "models"))
     try:
-        exchange = request(session, endpoint_of(settings), "GET", "models", deadline,
-                           headers=extra)
+        exchange = request(target.route, call)
     except TransportFailure as failure:
         _attempt(check, failure.status, failure.category, started, failure.message)
         return _unconfirmed(check, failure.category, failure.message)
@@ -151,15 +150,14 @@ def _ids(body: bytes) -> tuple[list[str], bool, str | None]:
     """The model ids of an OpenAI ``list`` object, whether more pages follow, or why the
     body is not one."""
     try:
-        data = json.loads(body.decode("utf-8"))
+        loaded: object = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         head = one_line(body.decode("utf-8", errors="replace"), 60)
         return [], False, f"the body is not JSON ({head!r})"
-    entries = data.get("data") if isinstance(data, dict) else None
-    if not isinstance(entries, list):
+    data = as_object(loaded) or {}
+    if items(data, "data") is None:
         return [], False, "the body has no data list of models"
-    ids = [entry["id"] for entry in entries
-           if isinstance(entry, dict) and isinstance(entry.get("id"), str)]
+    ids = [ident for entry in objects(data, "data") if (ident := text(entry, "id")) is not None]
     return ids, data.get("has_more") is True, None
 
 
