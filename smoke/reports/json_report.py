@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, NotRequired, TypedDict
+from collections.abc import Mapping
+from typing import NotRequired, TypedDict, overload
 
 from smoke._version import __version__
-from smoke.details import Drift
 from smoke.jsonvalue import JSONObject
 from smoke.output import redact
 from smoke.owners import OwnerDict
@@ -78,7 +78,32 @@ class Merged(TypedDict):
     consecutive_failures: NotRequired[dict[str, int]]
 
 
-def as_dict(result: GateResult) -> dict[str, Any]:
+class Report(TypedDict):
+    """The report (what :func:`render` writes): each check as ``Check.to_dict`` gives it,
+    the configuration and the drift as the run recorded them."""
+
+    schema_version: int
+    tool: dict[str, str]
+    verdict: Verdict
+    exit_code: int | None
+    category: str | None
+    owner: OwnerDict | None
+    started_at: str
+    duration_ms: int
+    environment: str
+    deployment_sha: str | None
+    endpoint: Mapping[str, str]
+    proxy: str | None
+    usage_total_tokens: int | None
+    prompt_version: str | None
+    warnings: list[str]
+    config: Mapping[str, object]
+    checks: list[Mapping[str, object]]
+    drift: Mapping[str, object] | None
+    consecutive_failures: dict[str, int]
+
+
+def as_dict(result: GateResult) -> Report:
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "chat-smoke", "version": __version__},
@@ -108,15 +133,26 @@ def _owner(result: GateResult) -> OwnerDict | None:
     return owner.to_dict() if owner else None
 
 
-def drift(result: GateResult) -> Drift | None:
+def drift(result: GateResult) -> Mapping[str, object] | None:
     """The comparison with ``--baseline`` (``smoke.checks.drift``), or None without one."""
     for check in result.checks:
         if check.kind == "drift" and "drift" in check.details:
-            return check.details["drift"]
+            found: Mapping[str, object] = check.details["drift"]
+            return found
     return None
 
 
-def finite(value: Any, scrubbed: dict[str, str] | None = None) -> Any:
+@overload
+def finite(value: dict[str, object], scrubbed: dict[str, str] | None = None) -> JSONObject:
+    ...
+
+
+@overload
+def finite(value: object, scrubbed: dict[str, str] | None = None) -> object:
+    ...
+
+
+def finite(value: object, scrubbed: dict[str, str] | None = None) -> object:
     """``value`` with every number JSON (RFC 8259) cannot carry, NaN or infinity from a
     server's ``usage`` (``1e999`` parses as infinity), turned into null; and every string
     scrubbed before it is escaped (a mask laid over the escaped text could cut an escape
@@ -133,10 +169,18 @@ def finite(value: Any, scrubbed: dict[str, str] | None = None) -> Any:
             found = memo[value] = redact.scrub(value)
         return found
     if isinstance(value, dict):
-        return {finite(str(k), memo): finite(v, memo) for k, v in value.items()}
+        return {_scrubbed(str(k), memo): finite(v, memo) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [finite(v, memo) for v in value]
     return value
+
+
+def _scrubbed(text: str, memo: dict[str, str]) -> str:
+    """A key, scrubbed as :func:`finite` scrubs a string value."""
+    found = memo.get(text)
+    if found is None:
+        found = memo[text] = redact.scrub(text)
+    return found
 
 
 def render(result: GateResult) -> str:

@@ -26,10 +26,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
 
+from smoke import jsonvalue
 from smoke.categories import Category
-from smoke.details import Wire
+from smoke.jsonvalue import as_object, child, items
 from smoke.results import Check, GateResult
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -214,7 +214,7 @@ _RATELIMIT = (("limit", "chat_smoke_ratelimit_limit"),
 
 def _signals(found: dict[str, list[str]], check: Check, labels: dict[str, str]) -> None:
     """The rate limits, Retry-After, Sunset and contract deviations the check recorded."""
-    limits: dict[str, Any] = check.details.get("ratelimit") or {}
+    limits = as_object(check.details.get("ratelimit")) or {}
     for resource, entry in limits.items():
         if not isinstance(entry, dict):
             continue
@@ -226,22 +226,22 @@ def _signals(found: dict[str, list[str]], check: Check, labels: dict[str, str]) 
     if isinstance(wait, int | float):
         found["chat_smoke_retry_after_seconds"].append(
             _sample("chat_smoke_retry_after_seconds", labels, wait))
-    sunset = epoch((check.details.get("retirement") or {}).get("sunset"))
+    sunset = epoch(jsonvalue.text(as_object(check.details.get("retirement")) or {}, "sunset"))
     if sunset is not None:
         found["chat_smoke_sunset_timestamp_seconds"].append(
             _sample("chat_smoke_sunset_timestamp_seconds", labels, sunset))
-    contract = check.details.get("contract")
-    if isinstance(contract, dict) and isinstance(contract.get("deviations"), list):
+    deviations = items(as_object(check.details.get("contract")) or {}, "deviations")
+    if deviations is not None:
         found["chat_smoke_contract_deviations"].append(
-            _sample("chat_smoke_contract_deviations", labels, len(contract["deviations"])))
+            _sample("chat_smoke_contract_deviations", labels, len(deviations)))
 
 
 def _certificates(checks: Iterable[Check]) -> list[tuple[str, float]]:
     """(host, notAfter) once per host, from the wire probe's facts."""
     seen: dict[str, float] = {}
     for check in checks:
-        wire = check.details.get("wire") or Wire()
-        expiry = epoch((wire.get("certificate") or {}).get("not_after"))
+        wire = as_object(check.details.get("wire")) or {}
+        expiry = epoch(jsonvalue.text(child(wire, "certificate") or {}, "not_after"))
         host = str(wire.get("host") or "")
         if expiry is not None and host and host not in seen:
             seen[host] = expiry

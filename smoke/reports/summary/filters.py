@@ -7,7 +7,7 @@ see :mod:`smoke.reports.summary.markdown` for what a template may use.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from smoke.reports.summary import text as text_
 
@@ -42,7 +42,7 @@ def _html(text: str) -> str:
     return _HTML.sub(lambda m: _ENTITIES[m.group(0)], text)
 
 
-def md(value: Any) -> Safe:
+def md(value: object) -> Safe:
     """Escape ``value`` as inline Markdown text: one line, no syntax, no HTML, no link,
     safe inside a table cell."""
     if isinstance(value, Safe):
@@ -56,14 +56,14 @@ def md(value: Any) -> Safe:
     return Safe(_html(text))
 
 
-def pre(value: Any) -> Safe:
+def pre(value: object) -> Safe:
     """Escape ``value`` for inside ``<pre>…</pre>``: GFM passes an HTML block that starts
     with ``<pre`` through untouched up to the line holding ``</pre>``, so escaping
     ``<`` is what keeps text from ending it (or opening ``<script>``)."""
     return Safe(_html(_text(value, 4 * TEXT_LIMIT).replace("\r\n", "\n").replace("\r", "\n")))
 
 
-def cell(value: Any) -> Safe:
+def cell(value: object) -> Safe:
     """Like :func:`md`, with ``<wbr>`` between the pieces of long tokens (ids, URLs,
     model names): the browser may break the line there, so a table cell fits the page.
     GitHub's sanitiser keeps ``<wbr>``; copied text is unchanged."""
@@ -75,16 +75,16 @@ def cell(value: Any) -> Safe:
     return Safe("<wbr>".join(md(piece) for piece in pieces))
 
 
-def code(value: Any) -> Safe:
+def code(value: object) -> Safe:
     """An inline code span (``<code>``, HTML-escaped, so no backtick run can close it)."""
     return Safe(f"<code>{md(value)}</code>")
 
 
-def raw(value: Any) -> Safe:
+def raw(value: object) -> Safe:
     return Safe("" if value is None else str(value))
 
 
-def link(value: Any) -> Safe:
+def link(value: object) -> Safe:
     """A link destination from the configuration (an owner's runbook): http(s) only, and
     percent-encoded so that no space, parenthesis, angle bracket or quote ends it."""
     from urllib.parse import quote, urlsplit
@@ -95,7 +95,7 @@ def link(value: Any) -> Safe:
     return Safe(quote(_text(text), safe=":/?#@!$&*+,;=%-._~[]"))
 
 
-def _finalize(value: Any) -> Any:
+def _finalize(value: object) -> Safe:
     return md(value)
 
 

@@ -41,10 +41,11 @@ What goes where (order, folding, grouping) is decided in
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from smoke.errors import ReportError
+from smoke.jsonvalue import child
 from smoke.reports import json_report
 from smoke.reports.summary import digest
 from smoke.reports.summary import text as text_
@@ -87,11 +88,11 @@ _TEMPLATE_ERROR = (
 
 
 def context(result: GateResult, compact: bool = False,
-            run_url: str | None = None) -> dict[str, Any]:
+            run_url: str | None = None) -> dict[str, object]:
     """What a summary template sees (the built-in one and a user's alike)."""
-    report = json_report.as_dict(result)
-    for check in report["checks"]:
-        check.update(latency(check))
+    written = json_report.as_dict(result)
+    report: dict[str, object] = {
+        **written, "checks": [{**c, **latency(c)} for c in written["checks"]]}
     checks = digest.ordered(report)
     kept = [c for c in checks if digest.bookkeeping(c)]
     shown = [c for c in checks if not digest.bookkeeping(c)]
@@ -99,10 +100,7 @@ def context(result: GateResult, compact: bool = False,
     folded = passes if len(passes) > digest.FOLD_OVER else []
     fold = {id(c) for c in folded}
     failures = [c for c in shown if c["outcome"] == "fail"]
-    incidents = digest.incidents(report, failures)
-    for incident in incidents:
-        incident["lines"] = text_.facts(incident["facts"])
-        incident["reproduce"] = text_.command_lines(incident.pop("command"))
+    incidents = [_incident(incident) for incident in digest.incidents(report, failures)]
     return {
         **report,
         "report": report,
@@ -122,13 +120,22 @@ def context(result: GateResult, compact: bool = False,
     }
 
 
-def latency(check: dict[str, Any]) -> dict[str, int | None]:
+def _incident(incident: digest.Incident) -> dict[str, object]:
+    """An incident as a template sees it: its facts also as ``<pre>`` lines, and the
+    command as lines that still paste (``reproduce``, or None)."""
+    return {"check": incident["check"], "checks": incident["checks"],
+            "title": incident["title"], "facts": incident["facts"],
+            "lines": text_.facts(incident["facts"]),
+            "reproduce": text_.command_lines(incident["command"])}
+
+
+def latency(check: Mapping[str, object]) -> dict[str, int | None]:
     """``ttfb_ms``, ``total_ms`` and (streaming) ``ttft_ms``, the time to the first content
     token, as the check recorded them (``details.wire``, ``details.stream``)."""
-    details = check.get("details") or {}
-    timing = {**(details.get("wire") or {}), **(details.get("stream") or {})}
+    details = child(check, "details") or {}
+    timing = {**(child(details, "wire") or {}), **(child(details, "stream") or {})}
 
-    def whole(value: Any) -> int | None:
+    def whole(value: object) -> int | None:
         return int(value) if isinstance(value, int | float) else None
 
     return {"ttfb_ms": whole(timing.get("ttfb_ms")), "total_ms": whole(timing.get("total_ms")),
@@ -136,7 +143,7 @@ def latency(check: dict[str, Any]) -> dict[str, int | None]:
 
 
 
-def _banner(report: dict[str, Any]) -> str:
+def _banner(report: Mapping[str, object]) -> str:
     where = f" on {report['environment']}" if report["environment"] else ""
     if report["verdict"] == "pass":
         return f"✅ chat-smoke passed{where}"

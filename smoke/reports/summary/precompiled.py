@@ -21,9 +21,10 @@ import hashlib
 import os
 from importlib import resources
 from importlib.machinery import SourceFileLoader
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from types import CodeType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from smoke.reports.summary.filters import environment
 
@@ -48,14 +49,12 @@ def compile_source(env: jinja2.Environment, source: str) -> str:
     return _stamp(source) + _HEADER + str(env.compile(source, name=SOURCE, raw=True))
 
 
-def _code(shipped: Any, text: str) -> CodeType:
+def _code(shipped: Traversable, text: str) -> CodeType:
     """The shipped module's code: its bytecode when the installer (or an earlier run)
     cached it, else compiled from ``text``."""
-    try:
-        path = os.fspath(shipped)
-    except TypeError:  # not a file on disk (a zip)
-        path = None
-    if path is not None:
+    # A file on disk is a path; one in a zip is not.
+    path = os.fspath(shipped) if isinstance(shipped, os.PathLike) else None
+    if isinstance(path, str):
         code = SourceFileLoader("smoke_summary_template", path).get_code(
             "smoke_summary_template")
         if code is not None:
@@ -74,7 +73,7 @@ def builtin(env: jinja2.Environment) -> jinja2.Template:
         text = ""
     if not text.startswith(_stamp(source)):
         return env.from_string(source)
-    namespace: dict[str, Any] = {"environment": env, "__file__": SOURCE}
+    namespace: dict[str, object] = {"environment": env, "__file__": SOURCE}
     exec(_code(shipped, text), namespace)  # noqa: S102 - our own shipped code
     return env.template_class.from_module_dict(env, namespace, env.globals)
 

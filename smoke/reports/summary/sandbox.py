@@ -17,17 +17,20 @@ from __future__ import annotations
 import functools
 import time
 import traceback
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
     import jinja2
+    from jinja2.runtime import Context
 
 BUDGET_S = 5.0  # a template's wall-clock budget (cut to what the run's deadline leaves)
 MIN_BUDGET_S = 1.0  # a run that used its whole deadline still gets its summary tried
 MAX_ITEMS = 100_000  # range() and the size of what an operator builds
 MAX_TEXT = 2 * 512 * 1024  # output characters kept while rendering (the cap cuts after)
 _TEMPLATE_FILE = "<template>"  # what Jinja names a template made from a string
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 class TemplateFailure(Exception):
@@ -53,11 +56,11 @@ def _line(exc: BaseException) -> int | None:
     return found
 
 
-def _size(value: Any) -> int:
+def _size(value: object) -> int:
     return len(value) if isinstance(value, str | bytes | list | tuple) else 1
 
 
-def environment(base: Callable[..., jinja2.Environment], budget: float,
+def environment(base: Callable[[type[jinja2.Environment]], jinja2.Environment], budget: float,
                 stop: Callable[[], object]) -> jinja2.Environment:
     """``base(cls)`` builds the summary's environment on the given class; this one is
     the sandbox's, with the bounds above."""
@@ -83,19 +86,21 @@ def environment(base: Callable[..., jinja2.Environment], budget: float,
     class Bounded(SandboxedEnvironment):
         intercepted_binops = frozenset({"*", "+", "**"})
 
-        def call(self, context: Any, obj: Any, *args: Any, **kwargs: Any) -> Any:
+        def call(self, context: Context, obj: object, *args: object,
+                 **kwargs: object) -> object:
             tick()
             return super().call(context, obj, *args, **kwargs)
 
-        def getattr(self, obj: Any, attribute: str) -> Any:
+        def getattr(self, obj: object, attribute: str) -> object:
             tick()
             return super().getattr(obj, attribute)
 
-        def getitem(self, obj: Any, argument: Any) -> Any:
+        def getitem(self, obj: object, argument: object) -> object:
             tick()
             return super().getitem(obj, argument)
 
-        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        def call_binop(self, context: Context, operator: str, left: object,
+                       right: object) -> object:
             tick()
             if operator == "**" and isinstance(right, int) and right > 64 \
                     and isinstance(left, int | float) and abs(left) > 1:
@@ -124,14 +129,14 @@ def _jinja_filters() -> frozenset[str]:
     return frozenset(FILTERS)
 
 
-def _guarded(function: Callable[..., Any], tick: Callable[[], None],
-             numbers: bool) -> Callable[..., Any]:
+def _guarded(function: Callable[_P, _R], tick: Callable[[], None],
+             numbers: bool) -> Callable[_P, _R]:
     """The filter, checking the budget first; for Jinja's own filters (center, indent,
     wordwrap, truncate, ...), no number argument larger than a summary can hold."""
     from jinja2.exceptions import SecurityError
 
     @functools.wraps(function)  # keeps jinja_pass_arg (pass_context, pass_environment)
-    def guarded(*args: Any, **kwargs: Any) -> Any:
+    def guarded(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         tick()
         if numbers:
             for value in (*args[1:], *kwargs.values()):
@@ -143,7 +148,7 @@ def _guarded(function: Callable[..., Any], tick: Callable[[], None],
     return guarded
 
 
-def render(env: jinja2.Environment, source: str, context: dict[str, Any]) -> str:
+def render(env: jinja2.Environment, source: str, context: Mapping[str, object]) -> str:
     """Render ``source`` in ``env`` (from :func:`environment`): the text (at most
     :data:`MAX_TEXT` characters), or :class:`TemplateFailure`."""
     import jinja2
