@@ -67,8 +67,11 @@ def conftest_problems(source: str, name: str) -> list[str]:
 
 
 def _python_files() -> list[Path]:
+    """The project's own files: not a venv, node_modules or a hidden scratch folder (such as
+    bench/.scratch, where bench/bench_suite.py unpacks an older commit's whole tree)."""
     return sorted(p for root in SCANNED if root.is_dir() for p in root.rglob("*.py")
-                  if ".venv" not in p.parts and "node_modules" not in p.parts)
+                  if "node_modules" not in p.parts
+                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
 
 
 def test_no_module_imports_a_test_module_or_a_conftest() -> None:
