@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -78,7 +79,11 @@ def prepare_before(commit: str) -> Path:
         archive = subprocess.run(["git", "archive", commit], cwd=ROOT, check=True,
                                  capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
-    if not (tree / ".venv" / "bin" / "python").exists():
+    python = tree / ".venv" / "bin" / "python"
+    # An editable install remembers its folder: a moved tree's venv imports nothing.
+    if not python.exists() or subprocess.run([str(python), "-c", "import smoke"], cwd="/",
+                                             capture_output=True).returncode != 0:
+        shutil.rmtree(tree / ".venv", ignore_errors=True)
         _sh([sys.executable, "-m", "venv", ".venv"], tree)
         _sh([".venv/bin/pip", "install", "-q", "-e", ".[test]"], tree)
     return tree
