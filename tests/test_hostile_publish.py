@@ -111,22 +111,30 @@ def gate_stub() -> Iterator[StubServer]:
         yield server
 
 
-def _action(tmp_path: Path, stub: StubServer, api_url: str) -> tuple[int, str, dict[str, str],
-                                                                       float]:
-    """Run the action; returns (exit code, log, outputs, seconds from the API's first
-    request to the exit, or the whole run's when the API got none)."""
-    FIRST.clear()
+def _pull_request(tmp_path: Path, base_url: str, api_url: str, **inputs: str
+                  ) -> tuple[Path, dict[str, str]]:
+    """A runner's workspace and environment for the action on a pull request whose comment
+    goes to ``api_url``; returns (workspace, environment)."""
     workspace, files = tmp_path / "workspace", tmp_path / "files"
     for folder in (workspace, files, files / "home", files / "temp"):
         folder.mkdir(parents=True)
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"number": 42, "pull_request": {"number": 42}}), "utf-8")
     env = runner_env(workspace, files, {
-        "api-key": KEY, "base-url": stub.url(), "model": "stub-model",
-        "environment": "staging", "comment-on-pr": "true", "github-token": TOKEN,
-        "retries": "0"})
+        "api-key": KEY, "base-url": base_url, "model": "stub-model", **inputs,
+        "comment-on-pr": "true", "github-token": TOKEN, "retries": "0"})
     env.update({"GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": str(event),
-                "GITHUB_API_URL": api_url, "GITHUB_WORKFLOW": "gate", "GITHUB_JOB": "gate"})
+                "GITHUB_API_URL": api_url})
+    return workspace, env
+
+
+def _action(tmp_path: Path, stub: StubServer, api_url: str) -> tuple[int, str, dict[str, str],
+                                                                       float]:
+    """Run the action; returns (exit code, log, outputs, seconds from the API's first
+    request to the exit, or the whole run's when the API got none)."""
+    FIRST.clear()
+    workspace, env = _pull_request(tmp_path, stub.url(), api_url, environment="staging")
+    env.update({"GITHUB_WORKFLOW": "gate", "GITHUB_JOB": "gate"})
     started = time.monotonic()
     proc = subprocess.run([sys.executable, str(ENTRYPOINT)], cwd=workspace, env=env,
                           capture_output=True, text=True, timeout=120)
@@ -232,16 +240,8 @@ def test_a_signal_while_publishing_leaves_outputs_agreeing_with_the_exit_code(
         signals: tuple[signal.Signals, ...]) -> None:
     stop = threading.Event()
     with RawServer(_hang(stop)) as api:
-        workspace, files = tmp_path / "workspace", tmp_path / "files"
-        for folder in (workspace, files, files / "home", files / "temp"):
-            folder.mkdir(parents=True)
-        event = tmp_path / "event.json"
-        event.write_text(json.dumps({"number": 42, "pull_request": {"number": 42}}), "utf-8")
-        env = runner_env(workspace, files, {
-            "api-key": KEY, "base-url": gate_stub.url(scenario), "model": "stub-model",
-            "comment-on-pr": "true", "github-token": TOKEN, "retries": "0"})
-        env.update({"GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": str(event),
-                    "GITHUB_API_URL": api.url[:-3] + "/api/v3"})
+        workspace, env = _pull_request(tmp_path, gate_stub.url(scenario),
+                                       api.url[:-3] + "/api/v3")
         proc = subprocess.Popen([sys.executable, str(ENTRYPOINT)], cwd=workspace, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for _ in range(400):  # publishing: the comment's first call has reached the API
