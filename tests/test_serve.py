@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from smoke.serve.server import Server
+from smoke.serve.server import _drain as drain
 from smoke.stub import StubServer
 from tests.support.cli import KEY
 from tests.support.env import scrubbed
@@ -29,6 +31,10 @@ from tests.support.servekit import (
     value,
     write_config,
 )
+
+
+def server_url(server: Server) -> str:
+    return f"http://127.0.0.1:{server.port}"
 
 
 @pytest.fixture()
@@ -280,6 +286,60 @@ def test_a_stop_signal_cancels_the_probe_in_flight_and_exits_within_a_second(
     assert took < 2, took  # about a second; slack for a loaded CI machine
     assert answers and (isinstance(answers[0], BaseException) or answers[0][0] == 503)
     serve.wait_for_line("stopped")
+
+
+def test_a_request_counts_as_busy_until_its_answer_is_written(tmp_path: Path,
+                                                              fresh: StubServer) -> None:
+    config = write_config(tmp_path / "c.yml", {"h": {"base_url": fresh.url("hang")}})
+    with exporter(config) as server:
+        assert server.busy == 0
+        assert get(f"{server_url(server)}/-/healthy")[0] == 200
+        assert server.busy == 0  # the kept-alive connection is not a request
+        thread = threading.Thread(target=get, args=(f"{server_url(server)}/probe?target=h",),
+                                  kwargs={"timeout": 10}, daemon=True)
+        thread.start()
+        until = time.monotonic() + 10
+        while completions(fresh) == 0 and time.monotonic() < until:
+            time.sleep(0.02)
+        assert completions(fresh) == 1
+        assert server.busy == 1  # the probe's scrape, waiting on the hung server
+        server.exporter.prober.cancel.cancel(signal.SIGTERM, "SIGTERM")
+        thread.join(10)
+        until = time.monotonic() + 10
+        while server.busy and time.monotonic() < until:
+            time.sleep(0.02)
+        assert server.busy == 0
+
+
+def test_the_stop_drain_waits_for_answers_being_written_and_is_bounded(
+        tmp_path: Path, fresh: StubServer) -> None:
+    """A probe is done before its handler has written the answer: the drain waits for the
+    handler (a scraper once got the 503's headers and an IncompleteRead for its body)."""
+    config = write_config(tmp_path / "c.yml", {"h": {"base_url": fresh.url("hang")}})
+    with exporter(config) as server:
+        entered, release, left = threading.Event(), threading.Event(), threading.Event()
+
+        def answer() -> None:
+            with server.answering():
+                entered.set()
+                release.wait(10)
+            left.set()
+
+        threading.Thread(target=answer, daemon=True).start()
+        assert entered.wait(10)
+        assert server.exporter.prober.stats.in_flight == 0  # no probe: only the writing
+        threading.Timer(0.2, release.set).start()
+        drain(server, 10)
+        assert left.is_set() and server.busy == 0
+
+        entered.clear(), release.clear()
+        threading.Thread(target=answer, daemon=True).start()  # an answer that never ends
+        assert entered.wait(10)
+        try:
+            drain(server, 0.1)  # returns: the drain is bounded
+            assert server.busy == 1
+        finally:
+            release.set()
 
 
 def test_a_config_without_targets_or_with_a_bad_target_does_not_start(tmp_path: Path) -> None:

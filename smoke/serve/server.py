@@ -21,6 +21,8 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
@@ -148,6 +150,10 @@ class Handler(BaseHTTPRequestHandler):
             pass  # the scraper gave up; nothing to tell it
 
     def do_GET(self) -> None:  # noqa: N802
+        with self.server.answering():
+            self._get()
+
+    def _get(self) -> None:
         exporter = self.server.exporter
         parts = urlsplit(self.path)
         path = parts.path
@@ -181,6 +187,10 @@ class Handler(BaseHTTPRequestHandler):
         self.do_GET()
 
     def do_POST(self) -> None:  # noqa: N802
+        with self.server.answering():
+            self._post()
+
+    def _post(self) -> None:
         if urlsplit(self.path).path != "/-/reload":
             self._send(Answer(405, "chat-smoke serve: only POST /-/reload\n", _TEXT))
             return
@@ -198,7 +208,19 @@ class Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], exporter: Exporter) -> None:
         self.exporter = exporter
         self.stopping = threading.Event()
+        self._lock = threading.Lock()
+        self.busy = 0  # requests being answered (a kept-alive idle connection is not one)
         super().__init__(address, Handler)
+
+    @contextmanager
+    def answering(self) -> Iterator[None]:
+        with self._lock:
+            self.busy += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.busy -= 1
 
     @property
     def port(self) -> int:
@@ -259,14 +281,16 @@ def serve(config_path: str, host: str, port: int, env: dict[str, str], cwd: Path
     signum = signalled[0] if signalled else signal.SIGTERM
     exporter.prober.cancel.cancel(signum, signal.Signals(signum).name)
     server.shutdown()
-    _drain(exporter, 0.6)
+    _drain(server, 0.6)
     server.server_close()
     log(f"stopped ({signal.Signals(signalled[0]).name if signalled else 'stop'})")
     return 0
 
 
-def _drain(exporter: Exporter, seconds: float) -> None:
-    """Give the cancelled probes a moment to answer their scrapes."""
+def _drain(server: Server, seconds: float) -> None:
+    """Give the cancelled probes a moment to answer their scrapes, to the body's last byte:
+    a probe is done before its handler has written the answer, and the process leaving
+    between the headers and the body would hand the scraper a truncated answer."""
     until = time.monotonic() + seconds
-    while exporter.prober.stats.in_flight and time.monotonic() < until:
+    while (server.busy or server.exporter.prober.stats.in_flight) and time.monotonic() < until:
         time.sleep(0.02)
