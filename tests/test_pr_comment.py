@@ -5,6 +5,7 @@ starts it (tests/test_entrypoint.py's environment); the finer cases call the mod
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
@@ -31,6 +32,7 @@ from smoke.stub import StubServer
 from tests.support.action_runner import ENTRYPOINT, runner_env
 from tests.support.cli import KEY
 from tests.support.fake_trackers import Call
+from tests.support.github_filters import notifications, rendered
 from tests.support.results import gate_result
 from tests.support.runner_rules import parse_output_file, run_commands
 
@@ -449,3 +451,21 @@ def test_the_owner_is_mentioned_once_on_a_failure_and_never_on_a_pass(
     assert "**Owner:** Platform (<code>\\@acme/platform</code>)." in text
     assert _post(env)[0] == "updated"
     assert "@acme" not in github.on()[0]["body"] and "Owners:" not in github.on()[0]["body"]
+
+
+def test_outside_text_in_the_comment_notifies_nobody(tmp_path: Path,
+                                                      github: FakeGitHub) -> None:
+    """An answer or error body that says "@everyone" or "#12" reaches the comment as text:
+    only the owners line, from the configuration, may notify (GitHub's own filters read the
+    rendered text, where an escaped "\\@name" is a mention again)."""
+    from smoke.owners import Owner
+
+    said = "pong @everyone, ping @acme/security, see #12 and acme/app#7"
+    check = Check("positive:m", "positive", "p", "m", outcome="fail",
+                  category=Category.ASSERTION, message=f"expected PONG, got: {said}",
+                  owner=Owner("Prompts", "@acme/prompts", source="owners"))
+    assert _post(_github_env(github, tmp_path), gate_result(check))[0] == "created"
+    body = github.on()[0]["body"]
+    assert notifications(rendered(body)) == ["@acme/prompts"]  # the owners line
+    assert body.split("\n")[1] == "Owners: @acme/prompts"
+    assert "ping @\u200bacme/security" in html.unescape(body)

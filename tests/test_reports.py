@@ -26,6 +26,7 @@ from smoke.results import Check, GateResult
 from smoke.stub import StubServer
 from smoke.stub.scenarios import HOSTILE
 from tests.support.cli import KEY
+from tests.support.github_filters import filtered_text, notifications
 from tests.support.results import gate_result
 
 NASTY = HOSTILE + "\x00\x1b[31m\ud800\uffff]]><![CDATA[ & \"quotes\" \t tab\r\nline"
@@ -120,7 +121,10 @@ def test_junit_survives_any_text() -> None:
     ("- item", "\\- item"),
     ("1. first", "1\\. first"),
     ("www.evil.example", "www\\.evil.example"),
-    ("a@b.example", "a\\@b.example"),
+    ("a@b.example", "a@&#8203;b.example"),
+    ("@everyone and @acme/sec, see #12", "@&#8203;everyone and @&#8203;acme/sec, see #&#8203;12"),
+    ("not a ref: #x @ #", "not a ref\\: \\#x \\@ \\#"),
+    ("\\@bob", "\\\\@&#8203;bob"),
     ("$x^2$ &amp;", "\\$x^2\\$ &amp;amp;"),
     ("nul\x00 esc\x1b", "nul esc"),
     (None, ""),
@@ -149,6 +153,26 @@ def test_cell_is_md_plus_invisible_breaks(text: str) -> None:
 
 def test_code_cannot_be_closed_by_backticks() -> None:
     assert markdown.code("``x``") == "<code>\\`\\`x\\`\\`</code>"
+
+
+@pytest.mark.parametrize("text", [
+    "@everyone", "ping @acme/security now", "(@bob)", "see #12 and acme/app#7", "@Bob.",
+    "x \\@carol", "**@dave** <b>@erin</b> `@frank` #3", "mail gina@acme.example, cc @hal",
+])
+def test_outside_text_mentions_nobody_and_references_no_issue(text: str) -> None:
+    """GitHub notifies "@name" and cross-references "#12" even when escaped ("\\@name"): what
+    reaches a PR comment from a server or a model must do neither, and still read the same."""
+    assert notifications(_html(f"Failed: {text}"))  # as written, it would notify
+    for render in (markdown.md, markdown.cell):
+        html = _html(f"Failed: {render(text)}")
+        assert notifications(html) == [] and "<a " not in html, html
+        shown = "".join(filtered_text(html)).replace("\u200b", "")
+        assert " ".join(shown.split()) == " ".join(f"Failed: {text}".split())
+
+
+def test_code_shows_a_mention_without_the_zero_width_space() -> None:
+    assert markdown.code("@acme/platform") == "<code>\\@acme/platform</code>"
+    assert notifications(_html(markdown.code("@acme/platform"))) == []
 
 
 def _html(text: str) -> str:

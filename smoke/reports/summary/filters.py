@@ -26,6 +26,11 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]#|~:@$])")
 # ("- ", "+ ", "1. "), thematic breaks and setext underlines ("---", "==="). (A block
 # quote's ">" is an entity already.)
 _LINE_START = re.compile(r"^(\s*)([-+=]|\d{1,9}[.)])(?=\s|$|[-=]+\s*$)")
+# GitHub turns "@name" and "#12" in a comment's text into a notification and a cross-
+# reference, even escaped as "\\@name": the backslash is gone from the rendered text its
+# filters read. A zero-width space after the "@" or "#" (Renovate's answer to the same
+# problem) leaves the text as it reads and matches neither (code and pre never notify).
+_REFERENCE = re.compile(r"\\(@(?=[A-Za-z0-9])|#(?=[0-9]))")
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
 _HTML = re.compile(r'[&<>"]')
 
@@ -43,17 +48,21 @@ def _html(text: str) -> str:
 
 
 def md(value: object) -> Safe:
-    """Escape ``value`` as inline Markdown text: one line, no syntax, no HTML, no link,
-    safe inside a table cell."""
+    """Escape ``value`` as inline Markdown text: one line, no syntax, no HTML, no link, no
+    mention or issue reference, safe inside a table cell."""
     if isinstance(value, Safe):
         return value
+    return Safe(_REFERENCE.sub(r"\1&#8203;", _inline(value)))
+
+
+def _inline(value: object) -> str:
     if isinstance(value, bool) or value is None:
-        return Safe("" if value is None else str(value).lower())
+        return "" if value is None else str(value).lower()
     text = _NEWLINES.sub(" ", _text(value)).replace("\t", " ")
     text = _MD_SPECIAL.sub(r"\\\1", text)
     text = _LINE_START.sub(lambda m: m.group(1) + m.group(2)[:-1] + "\\" + m.group(2)[-1], text)
     text = re.sub(r"(?i)www\.", lambda m: m.group(0)[:3] + "\\.", text)
-    return Safe(_html(text))
+    return _html(text)
 
 
 def pre(value: object) -> Safe:
@@ -77,7 +86,8 @@ def cell(value: object) -> Safe:
 
 def code(value: object) -> Safe:
     """An inline code span (``<code>``, HTML-escaped, so no backtick run can close it)."""
-    return Safe(f"<code>{md(value)}</code>")
+    shown = value if isinstance(value, Safe) else _inline(value)  # code never notifies
+    return Safe(f"<code>{shown}</code>")
 
 
 def raw(value: object) -> Safe:
