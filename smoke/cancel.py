@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from types import FrameType
 
 # Windows has no SIGHUP (the composite action runs there): the two it has.
@@ -59,6 +60,18 @@ class CancelToken:
     @property
     def cancelled(self) -> bool:
         return self._signum is not None
+
+    def sleep(self, seconds: float) -> bool:
+        """Wait ``seconds`` unless the run is cancelled first (polled every
+        :data:`POLL_S`: a signal handler may trip the token, so no lock is involved).
+        Returns whether it was cancelled."""
+        until = time.monotonic() + seconds
+        while self._signum is None:
+            left = until - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(POLL_S, left))
+        return True
 
     def exit_code(self) -> int | None:
         """128 + the signal number (130 SIGINT, 143 SIGTERM, 129 SIGHUP), once cancelled."""

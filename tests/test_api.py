@@ -154,7 +154,11 @@ def test_two_runs_in_threads_one_cancelled_the_other_finishes(
                             kwargs={"report_json": "slow.json"})
     hung.start()
     slow.start()
-    time.sleep(0.5)
+    until = time.monotonic() + 10  # both requests in flight, then cancel one run
+    while time.monotonic() < until and not {"hang", "slow:1.5"} <= {
+            r["payload"].get("model", "").split("/")[-1] for r in stub.requests
+            if isinstance(r["payload"], dict)}:
+        time.sleep(0.01)
     started = time.monotonic()
     cancelled.cancel()
     hung.join(10)
@@ -170,6 +174,42 @@ def test_two_runs_in_threads_one_cancelled_the_other_finishes(
     assert not other.cancelled
     assert json.loads((tmp_path / "hung.json").read_text())["verdict"] == "cancelled"
     assert json.loads((tmp_path / "slow.json").read_text())["verdict"] == "pass"
+
+
+def test_a_run_cancelled_while_waiting_to_retry_sends_nothing_more(
+        stub: StubServer, tmp_path: Path) -> None:
+    """The server asks for a 29 s wait before the retry; the run is cancelled meanwhile: it
+    ends at once, and its worker ends too instead of sending the retry 29 s later into a
+    process that goes on (a library caller)."""
+    import threading
+    import time
+
+    scenario = "rate-limit-forever:29"
+    token = smoke.CancelToken()
+    before = set(threading.enumerate())
+    results: list[smoke.GateResult] = []
+    run = threading.Thread(target=lambda: results.append(smoke.run(
+        base_url=stub.url(scenario), model="stub-model", env=ENV, cwd=tmp_path, cancel=token,
+        deadline=120, timeout=60, retries=2)))
+    run.start()
+
+    def sent() -> int:
+        return sum(1 for r in stub.requests if r["scenario"].startswith(scenario)
+                   and r["path"].endswith("/chat/completions"))
+
+    until = time.monotonic() + 10
+    while sent() == 0 and time.monotonic() < until:
+        time.sleep(0.01)
+    assert sent() == 1
+    token.cancel()
+    run.join(10)
+    assert [(r.verdict, r.exit_code) for r in results] == [("cancelled", 143)]
+    workers = [t for t in threading.enumerate()
+               if t not in before and t.name.startswith("chat-smoke-worker")]
+    for worker in workers:
+        worker.join(5)
+    assert not [w.name for w in workers if w.is_alive()]  # not asleep until the retry
+    assert sent() == 1
 
 
 def test_a_token_cancelled_with_a_signal_number_exits_128_plus_it(stub: StubServer) -> None:

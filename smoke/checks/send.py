@@ -119,7 +119,11 @@ def send_with_retries(check: Check, target: Target, body: Mapping[str, object],
             signals.warn(check, settings)
             return None
         attempt.wait_s = round(wait, 3)
-        time.sleep(wait)
+        token = target.route.cancel
+        if token.sleep(wait):  # cancelled while waiting: the next attempt is never sent
+            check.cancel(f"cancelled ({token.name()}) while waiting {wait:.1f}s to retry "
+                         f"after: {message}")
+            return None
     raise AssertionError("unreachable")  # pragma: no cover
 
 

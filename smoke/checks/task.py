@@ -73,7 +73,7 @@ class Plan:
             own = self.settings.for_model(model)
             endpoint = self.endpoint if own is self.settings else endpoint_of(own)
             found = self._targets[key] = Target(own, Route(self.session, endpoint,
-                                                           self.deadline))
+                                                           self.deadline, self.cancel))
         return found
 
 

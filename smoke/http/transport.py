@@ -21,6 +21,7 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
+from smoke.cancel import CancelToken
 from smoke.categories import Category
 from smoke.config import headers as http_headers
 from smoke.config import query as http_query
@@ -104,11 +105,13 @@ def endpoint_of(settings: Settings) -> Endpoint:
 @dataclass(frozen=True)
 class Route:
     """What every request of one check goes through: the run's session, the endpoint of
-    the check's settings, and the run's deadline."""
+    the check's settings, the run's deadline and its cancellation token (a retry's wait
+    ends on it: a cancelled run sends nothing more)."""
 
     session: requests.Session
     endpoint: Endpoint
     deadline: Deadline
+    cancel: CancelToken = field(default_factory=CancelToken)
 
 
 @dataclass(frozen=True)

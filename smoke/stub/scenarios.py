@@ -119,6 +119,13 @@ def flaky(status: int, retry_after: Callable[[], str] | None) -> Scenario:
     return run
 
 
+def rate_limit_forever(h: Handler, req: Request) -> None:
+    """429 always, asking for a wait of ``arg`` seconds (default 1)."""
+    wait = req.arg_float(1.0)
+    h.send_bytes(429, wire.error("Rate limit reached for requests", "requests",
+                                 "rate_limit_exceeded"), headers={"Retry-After": f"{wait:g}"})
+
+
 def slow(h: Handler, req: Request) -> None:
     """Sleep before the headers (default 5 s), then answer."""
     time.sleep(req.arg_float(5.0))
@@ -296,8 +303,7 @@ SCENARIOS: dict[str, Scenario] = {
     "unknown-model": unknown_model,
     "rate-limit-then-pass": flaky(429, lambda: "1"),
     "rate-limit-date-then-pass": retry_after_date,
-    "rate-limit-forever": status_json(429, "Rate limit reached for requests", "requests",
-                                      "rate_limit_exceeded", {"Retry-After": "1"}),
+    "rate-limit-forever": rate_limit_forever,
     "server-error-then-pass": flaky(500, None),
     "insufficient-quota": status_json(
         429, "You exceeded your current quota, please check your plan and billing details.",
