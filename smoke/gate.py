@@ -211,9 +211,9 @@ def _checks(state: _State, console: Console, progress: Progress | None) -> None:
     state.pool = Pool([t for t in tasks if t.skip is None], deadline, settings.concurrency,
                       state.cancel)
     state.pool.start()  # after it is in ``state``: a snapshot sees every check it starts
-    if not state.pool.wait():
-        if state.cancel.cancelled:
-            return
+    state.pool.wait()
+    if state.cancel.cancelled:  # even if every check finished meanwhile (a cancelled retry
+        return  # wait finishes its check): the waiting thread reports a cancelled run
     ran = iter(state.pool.snapshot())
     checks = [preflight, *context.preflights]
     checks += [task.check if task.skip is not None else next(ran) for task in tasks]

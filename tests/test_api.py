@@ -204,6 +204,8 @@ def test_a_run_cancelled_while_waiting_to_retry_sends_nothing_more(
     token.cancel()
     run.join(10)
     assert [(r.verdict, r.exit_code) for r in results] == [("cancelled", 143)]
+    (check,) = [c for c in results[0].checks if c.kind == "positive"]
+    assert check.outcome == "cancelled" and check.message.startswith("cancelled by the caller")
     workers = [t for t in threading.enumerate()
                if t not in before and t.name.startswith("chat-smoke-worker")]
     for worker in workers:

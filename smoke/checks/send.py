@@ -121,7 +121,7 @@ def send_with_retries(check: Check, target: Target, body: Mapping[str, object],
         attempt.wait_s = round(wait, 3)
         token = target.route.cancel
         if token.sleep(wait):  # cancelled while waiting: the next attempt is never sent
-            check.cancel(f"cancelled ({token.name()}) while waiting {wait:.1f}s to retry "
+            check.cancel(f"cancelled by {token.name()} while waiting {wait:.1f}s to retry "
                          f"after: {message}")
             return None
     raise AssertionError("unreachable")  # pragma: no cover
