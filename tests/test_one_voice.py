@@ -119,6 +119,25 @@ def test_the_config_file_is_named_as_given(content: str, tmp_path: Path,
     assert "conf/gate.yml: " in given.stderr
 
 
+def test_the_console_names_a_loaded_config_file_as_given(tmp_path: Path,
+                                                         stub: StubServer) -> None:
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "gate.yml").write_text("retries: 0\n")
+    loaded = run_cli(tmp_path, "--base-url", stub.url(), "--model", "stub-model", "--config",
+                     "conf/gate.yml")
+    assert loaded.code == 0, loaded.stderr
+    assert "loaded (file: conf/gate.yml;" in loaded.stdout + loaded.stderr
+    assert str(tmp_path) not in loaded.stdout + loaded.stderr
+    outside = tmp_path.parent / f"{tmp_path.name}-elsewhere.yml"
+    outside.write_text("retries: 0\n")
+    try:
+        far = run_cli(tmp_path, "--base-url", stub.url(), "--model", "stub-model", "--config",
+                      str(outside))
+    finally:
+        outside.unlink()
+    assert far.code == 0 and f"loaded (file: {outside};" in far.stdout + far.stderr
+
+
 def test_the_image_without_arguments_outside_github_prints_usage(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, str(REPO / "entrypoint.py")], capture_output=True,
                           text=True, env=scrubbed(), cwd=tmp_path, timeout=60)

@@ -246,6 +246,14 @@ def merge(flags: Mapping[str, object], env: Mapping[str, str] | None = None,
     return Layers(merged, where, env, config_path, extra, frozenset(argv_headers), cwd)
 
 
+def _as_given(path: Path | None, cwd: Path) -> str | None:
+    """The file as it was named (relative to the working directory when given so): the
+    console says "loaded (file: conf/gate.yml)", not the runner's workspace path."""
+    if path is None:
+        return None
+    return str(path.relative_to(cwd)) if path.is_relative_to(cwd) else str(path)
+
+
 def build(layers: Layers) -> Settings:
     """The run's :class:`Settings` from merged layers: reads the key, checks what needs
     several settings at once. Raises :class:`ConfigError`."""
@@ -412,7 +420,7 @@ def _build(
         "extra_body": dict(as_object(merged.get("extra_body")) or {}),
         "require_fields": _strings(merged.get("require_fields")),
         "require_headers": _strings(merged.get("require_headers")),
-        "config_file": str(config_path) if config_path else None,
+        "config_file": _as_given(config_path, cwd),
         "owners": owners_map.parse(merged.get("owners"), where.get("owners", "owners")),
         "workdir": str(cwd),
         "model_overrides": model_entries.resolved(
