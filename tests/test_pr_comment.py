@@ -15,10 +15,8 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -31,7 +29,7 @@ from smoke.results import Check, GateResult
 from smoke.stub import StubServer
 from tests.support.action_runner import ENTRYPOINT, runner_env
 from tests.support.cli import KEY
-from tests.support.fake_trackers import Call
+from tests.support.fake_api import Call, JsonApiHandler, running
 from tests.support.github_filters import notifications, rendered
 from tests.support.results import gate_result
 from tests.support.runner_rules import parse_output_file, run_commands
@@ -67,32 +65,7 @@ class FakeGitHub:
         return [c for c in self.comments if c["number"] == number]
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass
-
-    def _record(self) -> tuple[FakeGitHub, Call]:
-        fake = self.server.fake
-        parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        call = Call(self.command, parts.path, parse_qs(parts.query), dict(self.headers),
-                    json.loads(raw) if raw else None)
-        fake.calls.append(call)
-        return fake, call
-
-    def _send(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
-        body = json.dumps(data).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
-
+class _Handler(JsonApiHandler):
     def _scripted(self, fake: FakeGitHub) -> bool:
         queue = fake.script.get(self.command) or []
         if not queue:
@@ -109,7 +82,7 @@ class _Handler(BaseHTTPRequestHandler):
         return True
 
     def do_GET(self) -> None:  # noqa: N802
-        fake, call = self._record()
+        fake, call = self.server.fake, self._record()
         if self._scripted(fake):
             return
         if fake.rate_limited:
@@ -132,7 +105,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, chunk, headers)
 
     def do_POST(self) -> None:  # noqa: N802
-        fake, call = self._record()
+        fake, call = self.server.fake, self._record()
         if self._scripted(fake):
             return
         match = re.fullmatch(rf"{PREFIX}/repos/{REPO}/issues/(\d+)/comments", call.path)
@@ -145,7 +118,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(201, fake.add(call.body["body"], int(match.group(1))))
 
     def do_PATCH(self) -> None:  # noqa: N802
-        fake, call = self._record()
+        fake, call = self.server.fake, self._record()
         if self._scripted(fake):
             return
         match = re.fullmatch(rf"{PREFIX}/repos/{REPO}/issues/comments/(\d+)", call.path)
@@ -157,25 +130,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, found[0])
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, fake: FakeGitHub) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.fake = fake
-
-
 @pytest.fixture
 def github() -> Iterator[FakeGitHub]:
     fake = FakeGitHub()
-    server = _Server(fake)
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield fake
-    fake.released.set()
-    server.shutdown()
-    server.server_close()
+    with running(fake, _Handler):
+        try:
+            yield fake
+        finally:
+            fake.released.set()  # a "slow" handler ends before the server does
 
 
 def _event(tmp_path: Path, number: int = NUMBER) -> str:

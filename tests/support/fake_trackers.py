@@ -23,17 +23,15 @@ careless proxy might.
 
 from __future__ import annotations
 
-import json
 import re
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+
+from tests.support.fake_api import Call, JsonApiHandler, running
 
 TOKEN = "ghp_" + "FakeIncidentToken0123456789abcdefABCD"
 GITLAB_TOKEN = "glpat-" + "FakeIncidentToken0123456789"
@@ -49,15 +47,6 @@ USERS = {"alice": 11, "bob": 12}
 
 def now_iso(moment: datetime | None = None) -> str:
     return (moment or datetime.now(UTC)).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-@dataclass
-class Call:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: Any
 
 
 @dataclass
@@ -115,35 +104,8 @@ class FakeTracker:
         self.issues.insert(0, issue)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass
-
-    # -- plumbing ---------------------------------------------------------------------
-    def _record(self) -> Call:
-        parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = raw.decode("utf-8", "replace")
-        call = Call(self.command, parts.path, parse_qs(parts.query), dict(self.headers), body)
-        self.server.fake.calls.append(call)
-        return call
-
-    def _send(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
-        payload = json.dumps(data).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
-
+class _Handler(JsonApiHandler):
+    # -- plumbing (recording and sending: JsonApiHandler) -------------------------------
     def _error(self, status: int, message: Any) -> None:
         fake = self.server.fake
         if fake.echo and isinstance(message, str):
@@ -371,26 +333,11 @@ def _gitlab_problem(data: dict[str, Any], creating: bool) -> str | None:
     return None
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, fake: FakeTracker) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.fake = fake
-
-
 @contextmanager
 def serve(kind: str) -> Iterator[FakeTracker]:
     fake = FakeTracker(kind)
-    server = _Server(fake)
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with running(fake, _Handler):
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def github_env(fake: FakeTracker, **more: str) -> dict[str, str]:
