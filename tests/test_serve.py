@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from smoke.serve.server import Server
 from smoke.serve.server import _drain as drain
 from smoke.stub import StubServer
 from tests.support.cli import KEY
@@ -25,16 +24,13 @@ from tests.support.servekit import (
     ServeProcess,
     check_metrics,
     completions,
+    eventually,
     exporter,
     families,
     get,
     value,
     write_config,
 )
-
-
-def server_url(server: Server) -> str:
-    return f"http://127.0.0.1:{server.port}"
 
 
 @pytest.fixture()
@@ -186,9 +182,7 @@ def test_the_concurrency_cap_refuses_what_can_not_start_in_time(
     with exporter(config) as server:
         base = f"http://127.0.0.1:{server.port}"
         first = ThreadPoolExecutor(1).submit(get, f"{base}/probe?target=a")
-        until = time.monotonic() + 10
-        while completions(fresh) == 0 and time.monotonic() < until:
-            time.sleep(0.02)  # a's probe holds the only slot
+        eventually(lambda: completions(fresh) > 0)  # a's probe holds the only slot
         status, text, _ = get(f"{base}/probe?target=b",
                               headers={"X-Prometheus-Scrape-Timeout-Seconds": "0.5"})
         assert status == 503 and "max_concurrent_probes" in text
@@ -273,9 +267,7 @@ def test_a_stop_signal_cancels_the_probe_in_flight_and_exits_within_a_second(
 
     thread = threading.Thread(target=scrape)
     thread.start()
-    until = time.monotonic() + 10
-    while completions(fresh) == 0 and time.monotonic() < until:
-        time.sleep(0.02)
+    eventually(lambda: completions(fresh) > 0)
     assert completions(fresh) == 1  # the probe is in flight, waiting on the hung server
     began = time.monotonic()
     serve.proc.send_signal(sig)
@@ -293,21 +285,18 @@ def test_a_request_counts_as_busy_until_its_answer_is_written(tmp_path: Path,
     config = write_config(tmp_path / "c.yml", {"h": {"base_url": fresh.url("hang")}})
     with exporter(config) as server:
         assert server.busy == 0
-        assert get(f"{server_url(server)}/-/healthy")[0] == 200
+        base = f"http://127.0.0.1:{server.port}"
+        assert get(f"{base}/-/healthy")[0] == 200
         assert server.busy == 0  # the kept-alive connection is not a request
-        thread = threading.Thread(target=get, args=(f"{server_url(server)}/probe?target=h",),
+        thread = threading.Thread(target=get, args=(f"{base}/probe?target=h",),
                                   kwargs={"timeout": 10}, daemon=True)
         thread.start()
-        until = time.monotonic() + 10
-        while completions(fresh) == 0 and time.monotonic() < until:
-            time.sleep(0.02)
+        eventually(lambda: completions(fresh) > 0)
         assert completions(fresh) == 1
         assert server.busy == 1  # the probe's scrape, waiting on the hung server
         server.exporter.prober.cancel.cancel(signal.SIGTERM, "SIGTERM")
         thread.join(10)
-        until = time.monotonic() + 10
-        while server.busy and time.monotonic() < until:
-            time.sleep(0.02)
+        eventually(lambda: server.busy == 0)
         assert server.busy == 0
 
 
@@ -332,7 +321,8 @@ def test_the_stop_drain_waits_for_answers_being_written_and_is_bounded(
         drain(server, 10)
         assert left.is_set() and server.busy == 0
 
-        entered.clear(), release.clear()
+        entered.clear()
+        release.clear()
         threading.Thread(target=answer, daemon=True).start()  # an answer that never ends
         assert entered.wait(10)
         try:

@@ -288,9 +288,10 @@ def serve(config_path: str, host: str, port: int, env: dict[str, str], cwd: Path
 
 
 def _drain(server: Server, seconds: float) -> None:
-    """Give the cancelled probes a moment to answer their scrapes, to the body's last byte:
-    a probe is done before its handler has written the answer, and the process leaving
-    between the headers and the body would hand the scraper a truncated answer."""
+    """Give the cancelled probes a moment to answer their scrapes, to the body's last byte.
+    A probe runs inside its scrape's request, so waiting for the requests being answered
+    covers the probes too; waiting for the probes alone let the process leave between an
+    answer's headers and its body, handing the scraper a truncated answer."""
     until = time.monotonic() + seconds
-    while (server.busy or server.exporter.prober.stats.in_flight) and time.monotonic() < until:
+    while server.busy and time.monotonic() < until:
         time.sleep(0.02)

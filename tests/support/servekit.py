@@ -10,7 +10,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,17 @@ def write_config(path: Path, targets: Mapping[str, Mapping[str, Any]],
 
 def completions(stub: StubServer) -> int:
     return sum(1 for r in stub.requests if r["path"].endswith("/chat/completions"))
+
+
+def eventually(condition: Callable[[], object], timeout: float = 10) -> bool:
+    """Poll ``condition`` every 20 ms until it holds or ``timeout`` seconds pass; whether
+    it held (the caller asserts what it waited for)."""
+    until = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= until:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 @contextmanager
