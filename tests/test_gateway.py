@@ -516,7 +516,7 @@ def test_the_reproduction_holds_no_secret_even_without_the_redactor(tmp_path: Pa
         {"COMETAPI_API_KEY": KEY, "PK_KEY": SECRET}, tmp_path)
     redact.clear()
     body = payload.build(settings, "m")
-    sent = request_headers(endpoint_of(settings), None, True, {})
+    sent = request_headers(endpoint_of(settings), True, {})
     assert sent["Cookie"] == LITERAL and sent["Authorization"] == f"Bearer {KEY}"
     command = reproduce.curl(settings, "POST", "chat/completions", sent, encode(body))
     assert redact.registered() == ()
@@ -568,7 +568,7 @@ def test_any_header_is_refused_or_sent_exactly_and_reproduced(tmp_path: Path, na
         event("config error")
         return
     header = settings.headers[0]
-    sent = request_headers(endpoint_of(settings), None, True, {})
+    sent = request_headers(endpoint_of(settings), True, {})
     requests.models.PreparedRequest().prepare_headers(sent)  # raises InvalidHeader if bad
     if header.name.lower() in ("user-agent", "accept", "content-type", "x-client-request-id"):
         return  # replaces one of ours

@@ -45,5 +45,5 @@ def test_the_invalid_key_target_holds_only_the_made_up_key(tmp_path: Path) -> No
     bad = with_key(target, fake)
     assert bad.settings.api_key == bad.route.endpoint.api_key == fake
     assert KEY not in repr(bad.route.endpoint) and KEY not in str(
-        request_headers(bad.route.endpoint, None, True, {}))
+        request_headers(bad.route.endpoint, True, {}))
     assert target.route.endpoint.api_key == KEY  # the run's own target is unchanged

@@ -47,7 +47,7 @@ def traced(check: Check, target: Target, call: Call) -> Call:
     client_id = str(uuid.uuid4())
     headers = {**(call.headers or {}), CLIENT_ID_HEADER: client_id}
     endpoint = target.route.endpoint
-    sent = request_headers(endpoint, None, call.payload is not None, headers)
+    sent = request_headers(endpoint, call.payload is not None, headers)
     check.client_request_id = client_id
     check.reproduce = reproduce.curl(target.settings, call.method, call.path, sent,
                                      None if call.payload is None else encode(call.payload),

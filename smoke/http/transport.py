@@ -127,14 +127,13 @@ class Call:
 
 def request_headers(
     endpoint: Endpoint,
-    api_key: str | None = None,
     with_body: bool = False,
     headers: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Exactly the headers one request sends (the curl reproduction is built from the
-    same call): ours, the user's (which replace ours by name), the key, and a fresh
-    client request id unless ``headers`` carries one."""
-    key = endpoint.api_key if api_key is None else api_key
+    same call): ours, the user's (which replace ours by name), the endpoint's key, and a
+    fresh client request id unless ``headers`` carries one (a request with another key
+    has an endpoint of its own: ``dataclasses.replace(endpoint, api_key=...)``)."""
     sent: dict[str, str] = {"User-Agent": endpoint.user_agent, "Accept": "application/json"}
     if with_body:
         sent["Content-Type"] = "application/json"
@@ -142,8 +141,9 @@ def request_headers(
         for known in [k for k in sent if k.lower() == name.lower()]:
             del sent[known]
         sent[name] = value
-    if key and endpoint.auth_header.lower() != http_headers.NO_AUTH:
-        sent[endpoint.auth_header] = http_headers.auth_value(endpoint.auth_header, key)
+    if endpoint.api_key and endpoint.auth_header.lower() != http_headers.NO_AUTH:
+        sent[endpoint.auth_header] = http_headers.auth_value(endpoint.auth_header,
+                                                             endpoint.api_key)
     if not any(k.lower() == CLIENT_ID_HEADER.lower() for k in sent):
         sent[CLIENT_ID_HEADER] = str(uuid.uuid4())
     return sent
@@ -278,7 +278,7 @@ def open_stream(route: Route, call: Call) -> tuple[requests.Response, float]:
     """
     endpoint, deadline = route.endpoint, route.deadline
     url = endpoint.url(call.path)
-    send_headers = request_headers(endpoint, None, call.payload is not None, call.headers)
+    send_headers = request_headers(endpoint, call.payload is not None, call.headers)
     data = None if call.payload is None else encode(call.payload)
     origin = urlsplit(url)[:2] + (urlsplit(url).port,)
     started = time.monotonic()
