@@ -88,8 +88,13 @@ def _endless_pages(server: list[RawServer]) -> Callable[[socket.socket, bytes], 
             if b"page=" in request else 1
         link = (f"<{server[0].url[:-3]}/api/v3/repos/acme/shop/issues/42/comments?"
                 f"per_page=100&page={page + 1}>; rel=\"next\"")
+        # "Connection: close": this server closes after each answer, and HTTP/1.1 says a
+        # server that does so must say so (RFC 9112, 9.6). Without it the client may send
+        # the next page on the connection being closed, and fail on a reset instead of
+        # running into the budget the test is about.
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: 2\r\nLink: " + link.encode() + b"\r\n\r\n[]")
+                     b"Connection: close\r\nContent-Length: 2\r\nLink: " + link.encode()
+                     + b"\r\n\r\n[]")
     return answer
 
 
